@@ -1,0 +1,435 @@
+package io.lccheckpoint.codec;
+
+/**
+ * Applies a chunk record to the previous reconstruction: {@code ũ_t = ũ_{t−1} + Q(δ_t)}, then proves the result with
+ * the record's state checksum (FORMAT.md §5). Every malformed input ends in {@link MalformedChunkException} (with the
+ * byte offset) or {@link ChecksumMismatchException}; no other exception escapes for bad bytes.
+ *
+ * <p>A decoder holds reusable scratch space and is not thread-safe; use one per thread.
+ */
+public final class ChunkDecoder {
+    private final HuffmanTable symbolTable = new HuffmanTable();
+    private final HuffmanTable runTable = new HuffmanTable();
+    private final HuffmanTable nonZeroTable = new HuffmanTable();
+    private final BitReader reader = new BitReader();
+    private final StateChecksum stateChecksum = new StateChecksum();
+    private final float[] symbolRepFloat = new float[HuffmanTable.MAX_SYMBOLS];
+    private final double[] symbolRepDouble = new double[HuffmanTable.MAX_SYMBOLS];
+
+    private short[] symbols = new short[0];
+    private int[] nonZeroPositions = new int[0];
+    private short[] nonZeroSymbols = new short[0];
+
+    // the parsed header of the record being decoded
+    private byte[] record;
+    private ValueType type;
+    private boolean hasZeroSymbol;
+    private Coding coding;
+    private int valueCount;
+    private int symbolCount;
+    private int constantSymbol;
+    private int runClassCount;
+    private int nonZeroCount;
+    private int payloadOffset;
+    private int payloadLength;
+    private int expectedStateChecksum;
+
+    /** Reads a record's header without decoding it (tools, diagnostics). Checks structure and the record checksum. */
+    public static RecordInfo inspect(byte[] record) {
+        ChunkDecoder decoder = new ChunkDecoder();
+        decoder.parse(record);
+        return new RecordInfo(decoder.type, decoder.coding, decoder.valueCount, decoder.symbolCount,
+                record[RecordFormat.OFFSET_PROMOTION_BITS], decoder.hasZeroSymbol, record.length);
+    }
+
+    /** Header facts of a record. */
+    public record RecordInfo(ValueType type, Coding coding, int valueCount, int symbolCount, int promotionBits,
+                             boolean hasZeroSymbol, int bytes) {
+    }
+
+    /** In place: {@code approx} holds ũ_{t−1} and receives ũ_t. On an exception its contents are unspecified. */
+    public void apply(byte[] record, float[] approx) {
+        apply(record, approx, approx);
+    }
+
+    /** {@code out = previous + Q(δ)}; {@code out} may be {@code previous}. */
+    public void apply(byte[] record, float[] previous, float[] out) {
+        parse(record);
+        checkTarget(ValueType.FLOAT32, previous.length, out.length);
+        readRepresentatives();
+        switch (coding) {
+            case CONSTANT -> {
+                float q = symbolRepFloat[constantSymbol];
+                for (int i = 0; i < valueCount; i++) {
+                    out[i] = previous[i] + q;
+                }
+            }
+            case HUFFMAN -> {
+                decodeHuffman();
+                short[] s = symbols;
+                float[] rep = symbolRepFloat;
+                for (int i = 0; i < valueCount; i++) {
+                    out[i] = previous[i] + rep[s[i]];
+                }
+            }
+            case ZERO_RUN -> {
+                decodeZeroRun();
+                if (out != previous) {
+                    System.arraycopy(previous, 0, out, 0, valueCount);
+                }
+                int[] positions = nonZeroPositions;
+                short[] s = nonZeroSymbols;
+                float[] rep = symbolRepFloat;
+                for (int j = 0; j < nonZeroCount; j++) {
+                    int i = positions[j];
+                    out[i] += rep[s[j]];
+                }
+            }
+        }
+        verifyState(stateChecksum.of(out, valueCount));
+    }
+
+    public void apply(byte[] record, double[] approx) {
+        apply(record, approx, approx);
+    }
+
+    public void apply(byte[] record, double[] previous, double[] out) {
+        parse(record);
+        checkTarget(ValueType.FLOAT64, previous.length, out.length);
+        readRepresentatives();
+        switch (coding) {
+            case CONSTANT -> {
+                double q = symbolRepDouble[constantSymbol];
+                for (int i = 0; i < valueCount; i++) {
+                    out[i] = previous[i] + q;
+                }
+            }
+            case HUFFMAN -> {
+                decodeHuffman();
+                short[] s = symbols;
+                double[] rep = symbolRepDouble;
+                for (int i = 0; i < valueCount; i++) {
+                    out[i] = previous[i] + rep[s[i]];
+                }
+            }
+            case ZERO_RUN -> {
+                decodeZeroRun();
+                if (out != previous) {
+                    System.arraycopy(previous, 0, out, 0, valueCount);
+                }
+                int[] positions = nonZeroPositions;
+                short[] s = nonZeroSymbols;
+                double[] rep = symbolRepDouble;
+                for (int j = 0; j < nonZeroCount; j++) {
+                    int i = positions[j];
+                    out[i] += rep[s[j]];
+                }
+            }
+        }
+        verifyState(stateChecksum.of(out, valueCount));
+    }
+
+    private void checkTarget(ValueType expected, int previousLength, int outLength) {
+        if (type != expected) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_TYPE, "record holds " + type + " values but the state is " + expected);
+        }
+        if (valueCount != previousLength || valueCount != outLength) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_COUNT,
+                    "record holds " + valueCount + " values but the state has " + previousLength + (outLength != previousLength ? " (output " + outLength + ")" : ""));
+        }
+    }
+
+    private void verifyState(int actual) {
+        if (actual != expectedStateChecksum) {
+            throw new ChecksumMismatchException(ChecksumMismatchException.Kind.RECONSTRUCTED_STATE, expectedStateChecksum, actual);
+        }
+    }
+
+    // ---- parsing (FORMAT.md §2-§5): structure first, then the record checksum, then the code tables ----
+
+    private void parse(byte[] record) {
+        this.record = record;
+        require(0, RecordFormat.OFFSET_REPRESENTATIVES, "header");
+        if (record[0] != RecordFormat.MAGIC_0 || record[1] != RecordFormat.MAGIC_1) {
+            throw new MalformedChunkException(0, "bad magic: not a chunk record");
+        }
+        int version = record[RecordFormat.OFFSET_VERSION] & 0xFF;
+        if (version != RecordFormat.VERSION) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VERSION, "unsupported format version " + version + " (this decoder reads version " + RecordFormat.VERSION + ")");
+        }
+        type = ValueType.fromWire(record[RecordFormat.OFFSET_VALUE_TYPE] & 0xFF);
+        if (type == null) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_TYPE, "unknown value type " + (record[RecordFormat.OFFSET_VALUE_TYPE] & 0xFF));
+        }
+        int flags = record[RecordFormat.OFFSET_FLAGS] & 0xFF;
+        if ((flags & ~RecordFormat.KNOWN_FLAGS) != 0) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_FLAGS, "unknown flags " + Integer.toBinaryString(flags));
+        }
+        hasZeroSymbol = (flags & RecordFormat.FLAG_ZERO_SYMBOL) != 0;
+        coding = Coding.fromWire(record[RecordFormat.OFFSET_CODING] & 0xFF);
+        if (coding == null) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_CODING, "unknown coding " + (record[RecordFormat.OFFSET_CODING] & 0xFF));
+        }
+        int promotionBits = record[RecordFormat.OFFSET_PROMOTION_BITS] & 0xFF;
+        if (promotionBits > CodecOptions.MAX_PROMOTION_BITS) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_PROMOTION_BITS, "promotion bits " + promotionBits + " out of range 0.." + CodecOptions.MAX_PROMOTION_BITS);
+        }
+        if (hasZeroSymbol != (promotionBits > 0)) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_FLAGS, "zero-symbol flag disagrees with promotion bits " + promotionBits);
+        }
+        if (record[RecordFormat.OFFSET_RESERVED] != 0) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_RESERVED, "reserved byte is not zero");
+        }
+        valueCount = LittleEndian.getInt(record, RecordFormat.OFFSET_VALUE_COUNT);
+        if (valueCount < 1 || valueCount > RecordFormat.MAX_VALUES) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_COUNT, "value count " + Integer.toUnsignedString(valueCount) + " out of range 1.." + RecordFormat.MAX_VALUES);
+        }
+        symbolCount = LittleEndian.getShort(record, RecordFormat.OFFSET_SYMBOL_COUNT);
+        int maxSymbols = promotionBits > 0 ? 1 << promotionBits : type.keyCount() - 2;
+        if (symbolCount < 1 || symbolCount > maxSymbols || symbolCount > HuffmanTable.MAX_SYMBOLS) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_SYMBOL_COUNT, "symbol count " + symbolCount + " out of range 1.." + maxSymbols);
+        }
+        int offset = RecordFormat.OFFSET_REPRESENTATIVES;
+        int representativesBytes = (symbolCount - (hasZeroSymbol ? 1 : 0)) * type.bytes;
+        require(offset, representativesBytes, "representatives");
+        offset += representativesBytes;
+
+        switch (coding) {
+            case CONSTANT -> {
+                require(offset, 2, "constant symbol");
+                constantSymbol = LittleEndian.getShort(record, offset);
+                if (constantSymbol >= symbolCount) {
+                    throw new MalformedChunkException(offset, "constant symbol " + constantSymbol + " >= symbol count " + symbolCount);
+                }
+                offset += 2;
+                payloadOffset = offset;
+                payloadLength = 0;
+            }
+            case HUFFMAN -> {
+                int lengthsOffset = offset;
+                int lengthsBytes = HuffmanTable.lengthsBytes(symbolCount);
+                require(offset, lengthsBytes, "code lengths");
+                if (!symbolTable.readLengths(record, offset, symbolCount)) {
+                    throw new MalformedChunkException(offset + lengthsBytes - 1, "non-zero padding nibble after the code lengths");
+                }
+                offset += lengthsBytes;
+                offset = readPayloadBounds(offset);
+                checkLengthsAndChecksum(offset);
+                String problem = symbolTable.buildFromLengths(symbolCount);
+                if (problem != null) {
+                    throw new MalformedChunkException(lengthsOffset, problem);
+                }
+                return;
+            }
+            case ZERO_RUN -> {
+                if (!hasZeroSymbol || symbolCount < 2) {
+                    throw new MalformedChunkException(RecordFormat.OFFSET_CODING, "zero-run coding needs a zero symbol and at least one other");
+                }
+                require(offset, 1, "run class count");
+                runClassCount = record[offset] & 0xFF;
+                if (runClassCount < 1 || runClassCount > RunLengthClasses.MAX_CLASSES) {
+                    throw new MalformedChunkException(offset, "run class count " + runClassCount + " out of range 1.." + RunLengthClasses.MAX_CLASSES);
+                }
+                offset++;
+                int runAlphabetOffset = offset;
+                offset = readAlphabet(runTable, offset, runClassCount, "run classes");
+                int symbolAlphabetOffset = offset;
+                offset = readAlphabet(nonZeroTable, offset, symbolCount - 1, "non-zero symbols");
+                require(offset, 4, "non-zero count");
+                nonZeroCount = LittleEndian.getInt(record, offset);
+                if (nonZeroCount < 1 || nonZeroCount > valueCount) {
+                    throw new MalformedChunkException(offset, "non-zero count " + Integer.toUnsignedString(nonZeroCount) + " out of range 1.." + valueCount);
+                }
+                offset += 4;
+                offset = readPayloadBounds(offset);
+                checkLengthsAndChecksum(offset);
+                buildAlphabet(runTable, runClassCount, runAlphabetOffset);
+                buildAlphabet(nonZeroTable, symbolCount - 1, symbolAlphabetOffset);
+                return;
+            }
+        }
+        checkLengthsAndChecksum(offset);
+    }
+
+    private int readPayloadBounds(int offset) {
+        require(offset, 4, "payload length");
+        payloadLength = LittleEndian.getInt(record, offset);
+        if (payloadLength < 0) {
+            throw new MalformedChunkException(offset, "payload length " + Integer.toUnsignedString(payloadLength) + " is larger than any record");
+        }
+        offset += 4;
+        require(offset, payloadLength, "payload");
+        payloadOffset = offset;
+        return offset + payloadLength;
+    }
+
+    private int readAlphabet(HuffmanTable table, int offset, int size, String what) {
+        require(offset, 1, what + " alphabet kind");
+        int kind = record[offset] & 0xFF;
+        offset++;
+        if (kind == RecordFormat.ALPHABET_SINGLE) {
+            require(offset, 2, what + " single symbol");
+            int symbol = LittleEndian.getShort(record, offset);
+            if (symbol >= size) {
+                throw new MalformedChunkException(offset, what + ": single symbol " + symbol + " >= alphabet size " + size);
+            }
+            table.buildSingle(symbol, size);
+            return offset + 2;
+        }
+        if (kind != RecordFormat.ALPHABET_HUFFMAN) {
+            throw new MalformedChunkException(offset - 1, what + ": unknown alphabet kind " + kind);
+        }
+        int bytes = HuffmanTable.lengthsBytes(size);
+        require(offset, bytes, what + " code lengths");
+        if (!table.readLengths(record, offset, size)) {
+            throw new MalformedChunkException(offset + bytes - 1, what + ": non-zero padding nibble after the code lengths");
+        }
+        table.tableLog = -1; // built after the record checksum is verified
+        return offset + bytes;
+    }
+
+    private void buildAlphabet(HuffmanTable table, int size, int kindOffset) {
+        if (table.tableLog == -1) {
+            String problem = table.buildFromLengths(size);
+            if (problem != null) {
+                throw new MalformedChunkException(kindOffset + 1, problem);
+            }
+        }
+    }
+
+    private void checkLengthsAndChecksum(int offset) {
+        require(offset, RecordFormat.TRAILER_BYTES, "checksums");
+        int end = offset + RecordFormat.TRAILER_BYTES;
+        if (end != record.length) {
+            throw new MalformedChunkException(end, (record.length - end) + " unexpected bytes after the end of the record");
+        }
+        expectedStateChecksum = LittleEndian.getInt(record, offset);
+        int expected = LittleEndian.getInt(record, offset + 4);
+        int actual = StateChecksum.ofRecordBytes(record, offset + 4);
+        if (expected != actual) {
+            throw new ChecksumMismatchException(ChecksumMismatchException.Kind.RECORD, expected, actual);
+        }
+    }
+
+    private void require(int offset, int bytes, String what) {
+        if ((long) offset + bytes > record.length) {
+            throw new MalformedChunkException(record.length, "truncated: " + what + " needs " + bytes + " bytes at offset " + offset + " but the record ends at " + record.length);
+        }
+    }
+
+    private void readRepresentatives() {
+        int offset = RecordFormat.OFFSET_REPRESENTATIVES;
+        int first = hasZeroSymbol ? 1 : 0;
+        symbolRepFloat[0] = -0.0f; // the zero bucket adds nothing (FORMAT.md §3)
+        symbolRepDouble[0] = -0.0;
+        for (int s = first; s < symbolCount; s++) {
+            if (type == ValueType.FLOAT32) {
+                float value = Float.intBitsToFloat(LittleEndian.getInt(record, offset));
+                if (!Float.isFinite(value)) {
+                    throw new MalformedChunkException(offset, "representative of symbol " + s + " is not finite");
+                }
+                symbolRepFloat[s] = value;
+            } else {
+                double value = Double.longBitsToDouble(LittleEndian.getLong(record, offset));
+                if (!Double.isFinite(value)) {
+                    throw new MalformedChunkException(offset, "representative of symbol " + s + " is not finite");
+                }
+                symbolRepDouble[s] = value;
+            }
+            offset += type.bytes;
+        }
+    }
+
+    // ---- bit stream decoding ----
+
+    private void decodeHuffman() {
+        int n = valueCount;
+        if (symbols.length < n) {
+            symbols = new short[n];
+        }
+        short[] out = symbols;
+        byte[] in = record;
+        int[] table = symbolTable.decodeTable;
+        int tableLog = symbolTable.tableLog;
+        int mask = (1 << tableLog) - 1;
+        // a load gives at least 57 valid bits
+        int perLoad = 56 / tableLog;
+        int base = payloadOffset;
+        int limit = payloadLength;
+        long bitPosition = 0;
+        int invalid = 0;
+        int i = 0;
+        while (i < n) {
+            int bytePosition = (int) (bitPosition >>> 3);
+            if (bytePosition > limit) {
+                throw new MalformedChunkException(base + limit, "bit stream overrun at value " + i + " of " + n);
+            }
+            long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+            int count = Math.min(perLoad, n - i);
+            int consumed = 0;
+            for (int j = 0; j < count; j++) {
+                int entry = table[(int) word & mask];
+                int length = entry & 15;
+                out[i + j] = (short) (entry >>> 4);
+                invalid |= length - 1;
+                word >>>= length;
+                consumed += length;
+            }
+            bitPosition += consumed;
+            i += count;
+        }
+        if (invalid < 0) {
+            throw new MalformedChunkException(base, "bit stream holds a pattern that is no code");
+        }
+        reader.reset(in, base, limit);
+        reader.setBitPosition(bitPosition);
+        reader.finish();
+    }
+
+    private void decodeZeroRun() {
+        int m = nonZeroCount;
+        if (nonZeroPositions.length < m) {
+            nonZeroPositions = new int[m];
+            nonZeroSymbols = new short[m];
+        }
+        BitReader in = reader;
+        in.reset(record, payloadOffset, payloadLength);
+        long position = 0;
+        for (int j = 0; j < m; j++) {
+            position += readRun();
+            if (position >= valueCount) {
+                throw new MalformedChunkException(payloadOffset, "zero run passes the end of the chunk before non-zero value " + j + " of " + m);
+            }
+            int entry = nonZeroTable.decodeTable[(int) in.peek() & ((1 << nonZeroTable.tableLog) - 1)];
+            checkEntry(nonZeroTable, entry);
+            in.consume(entry & 15);
+            nonZeroPositions[j] = (int) position;
+            nonZeroSymbols[j] = (short) ((entry >>> 4) + 1);
+            position++;
+        }
+        if (position < valueCount) {
+            position += readRun();
+            if (position != valueCount) {
+                throw new MalformedChunkException(payloadOffset, "runs cover " + position + " values, the chunk has " + valueCount);
+            }
+        }
+        in.finish();
+    }
+
+    private long readRun() {
+        BitReader in = reader;
+        int entry = runTable.decodeTable[(int) in.peek() & ((1 << runTable.tableLog) - 1)];
+        checkEntry(runTable, entry);
+        in.consume(entry & 15);
+        int runClass = entry >>> 4;
+        int extra = RunLengthClasses.extraBits(runClass);
+        long v = RunLengthClasses.base(runClass) + (extra == 0 ? 0 : in.read(extra));
+        return v - 1;
+    }
+
+    private void checkEntry(HuffmanTable table, int entry) {
+        if ((entry & 15) == 0 && table.tableLog != 0) {
+            throw new MalformedChunkException(payloadOffset, "bit stream holds a pattern that is no code");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package io.lccheckpoint.codec;
+
+import java.util.Arrays;
+
+/**
+ * The life of one chunk across steps, as the encoder sees it: the reconstructed state {@code ũ_t} (what a restore will
+ * rebuild) and the residual {@code r_t = u_t − ũ_t} carried by error feedback (DESIGN.md §2). Exactly one of the float
+ * or double pairs is non-null, according to {@link #type()}.
+ *
+ * <p>Not thread-safe; the arrays are exposed for zero-copy use by the pipeline and are mutated by
+ * {@link ChunkEncoder#encode}.
+ */
+public final class ChunkState {
+    private final ValueType type;
+    private final float[] approxFloat;
+    private final float[] residualFloat;
+    private final double[] approxDouble;
+    private final double[] residualDouble;
+
+    private ChunkState(ValueType type, float[] approxFloat, float[] residualFloat, double[] approxDouble, double[] residualDouble) {
+        this.type = type;
+        this.approxFloat = approxFloat;
+        this.residualFloat = residualFloat;
+        this.approxDouble = approxDouble;
+        this.residualDouble = residualDouble;
+    }
+
+    /** A chunk starting from {@code u_0}, stored losslessly: {@code ũ_0 = u_0}, {@code r_0 = 0}. The array is copied. */
+    public static ChunkState float32(float[] initial) {
+        return new ChunkState(ValueType.FLOAT32, initial.clone(), new float[initial.length], null, null);
+    }
+
+    public static ChunkState float64(double[] initial) {
+        return new ChunkState(ValueType.FLOAT64, null, null, initial.clone(), new double[initial.length]);
+    }
+
+    /** Wraps existing arrays (for instance restored from a state store); they are not copied. */
+    public static ChunkState ofFloat32(float[] approx, float[] residual) {
+        checkLengths(approx.length, residual.length);
+        return new ChunkState(ValueType.FLOAT32, approx, residual, null, null);
+    }
+
+    public static ChunkState ofFloat64(double[] approx, double[] residual) {
+        checkLengths(approx.length, residual.length);
+        return new ChunkState(ValueType.FLOAT64, null, null, approx, residual);
+    }
+
+    private static void checkLengths(int approx, int residual) {
+        if (approx != residual) {
+            throw new IllegalArgumentException("approx has " + approx + " values but residual has " + residual);
+        }
+    }
+
+    public ValueType type() {
+        return type;
+    }
+
+    public int size() {
+        return type == ValueType.FLOAT32 ? approxFloat.length : approxDouble.length;
+    }
+
+    public float[] approxFloat() {
+        return approxFloat;
+    }
+
+    public float[] residualFloat() {
+        return residualFloat;
+    }
+
+    public double[] approxDouble() {
+        return approxDouble;
+    }
+
+    public double[] residualDouble() {
+        return residualDouble;
+    }
+
+    public ChunkState copy() {
+        return type == ValueType.FLOAT32
+                ? new ChunkState(type, approxFloat.clone(), residualFloat.clone(), null, null)
+                : new ChunkState(type, null, null, approxDouble.clone(), residualDouble.clone());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ChunkState other && type == other.type
+                && Arrays.equals(approxFloat, other.approxFloat) && Arrays.equals(residualFloat, other.residualFloat)
+                && Arrays.equals(approxDouble, other.approxDouble) && Arrays.equals(residualDouble, other.residualDouble);
+    }
+
+    @Override
+    public int hashCode() {
+        return type.hashCode() * 31 + Arrays.hashCode(approxFloat) + Arrays.hashCode(approxDouble);
+    }
+}
