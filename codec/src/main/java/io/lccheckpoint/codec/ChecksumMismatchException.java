@@ -8,14 +8,15 @@ public final class ChecksumMismatchException extends CodecException {
     public enum Kind { RECORD, RECONSTRUCTED_STATE }
 
     private final Kind kind;
-    private final int expected;
-    private final int actual;
+    private final long expected;
+    private final long actual;
 
-    public ChecksumMismatchException(Kind kind, int expected, int actual) {
+    public ChecksumMismatchException(Kind kind, long expected, long actual) {
         super(switch (kind) {
-            case RECORD -> "record checksum mismatch";
-            case RECONSTRUCTED_STATE -> "reconstructed chunk checksum mismatch (record applied to the wrong previous state?)";
-        } + String.format(": expected crc32c %08x, computed %08x", expected, actual));
+            case RECORD -> String.format("record checksum mismatch: expected crc32c %08x, computed %08x", expected, actual);
+            case RECONSTRUCTED_STATE -> String.format("reconstructed chunk checksum mismatch (record applied to the wrong previous state?):"
+                    + " expected xxh64 %016x, computed %016x", expected, actual);
+        });
         this.kind = kind;
         this.expected = expected;
         this.actual = actual;
@@ -25,11 +26,11 @@ public final class ChecksumMismatchException extends CodecException {
         return kind;
     }
 
-    public int expected() {
+    public long expected() {
         return expected;
     }
 
-    public int actual() {
+    public long actual() {
         return actual;
     }
 }

@@ -12,11 +12,9 @@ public final class ChunkDecoder {
     private final HuffmanTable runTable = new HuffmanTable();
     private final HuffmanTable nonZeroTable = new HuffmanTable();
     private final BitReader reader = new BitReader();
-    private final StateChecksum stateChecksum = new StateChecksum();
     private final float[] symbolRepFloat = new float[HuffmanTable.MAX_SYMBOLS];
     private final double[] symbolRepDouble = new double[HuffmanTable.MAX_SYMBOLS];
 
-    private short[] symbols = new short[0];
     private int[] nonZeroPositions = new int[0];
     private short[] nonZeroSymbols = new short[0];
 
@@ -32,7 +30,7 @@ public final class ChunkDecoder {
     private int nonZeroCount;
     private int payloadOffset;
     private int payloadLength;
-    private int expectedStateChecksum;
+    private long expectedStateChecksum;
 
     /** Reads a record's header without decoding it (tools, diagnostics). Checks structure and the record checksum. */
     public static RecordInfo inspect(byte[] record) {
@@ -64,14 +62,7 @@ public final class ChunkDecoder {
                     out[i] = previous[i] + q;
                 }
             }
-            case HUFFMAN -> {
-                decodeHuffman();
-                short[] s = symbols;
-                float[] rep = symbolRepFloat;
-                for (int i = 0; i < valueCount; i++) {
-                    out[i] = previous[i] + rep[s[i]];
-                }
-            }
+            case HUFFMAN -> decodeHuffman(previous, out);
             case ZERO_RUN -> {
                 decodeZeroRun();
                 if (out != previous) {
@@ -86,7 +77,7 @@ public final class ChunkDecoder {
                 }
             }
         }
-        verifyState(stateChecksum.of(out, valueCount));
+        verifyState(StateChecksum.of(out, valueCount));
     }
 
     public void apply(byte[] record, double[] approx) {
@@ -104,14 +95,7 @@ public final class ChunkDecoder {
                     out[i] = previous[i] + q;
                 }
             }
-            case HUFFMAN -> {
-                decodeHuffman();
-                short[] s = symbols;
-                double[] rep = symbolRepDouble;
-                for (int i = 0; i < valueCount; i++) {
-                    out[i] = previous[i] + rep[s[i]];
-                }
-            }
+            case HUFFMAN -> decodeHuffman(previous, out);
             case ZERO_RUN -> {
                 decodeZeroRun();
                 if (out != previous) {
@@ -126,7 +110,7 @@ public final class ChunkDecoder {
                 }
             }
         }
-        verifyState(stateChecksum.of(out, valueCount));
+        verifyState(StateChecksum.of(out, valueCount));
     }
 
     private void checkTarget(ValueType expected, int previousLength, int outLength) {
@@ -139,7 +123,7 @@ public final class ChunkDecoder {
         }
     }
 
-    private void verifyState(int actual) {
+    private void verifyState(long actual) {
         if (actual != expectedStateChecksum) {
             throw new ChecksumMismatchException(ChecksumMismatchException.Kind.RECONSTRUCTED_STATE, expectedStateChecksum, actual);
         }
@@ -303,9 +287,9 @@ public final class ChunkDecoder {
         if (end != record.length) {
             throw new MalformedChunkException(end, (record.length - end) + " unexpected bytes after the end of the record");
         }
-        expectedStateChecksum = LittleEndian.getInt(record, offset);
-        int expected = LittleEndian.getInt(record, offset + 4);
-        int actual = StateChecksum.ofRecordBytes(record, offset + 4);
+        expectedStateChecksum = LittleEndian.getLong(record, offset);
+        int expected = LittleEndian.getInt(record, offset + 8);
+        int actual = StateChecksum.ofRecordBytes(record, offset + 8);
         if (expected != actual) {
             throw new ChecksumMismatchException(ChecksumMismatchException.Kind.RECORD, expected, actual);
         }
@@ -342,18 +326,76 @@ public final class ChunkDecoder {
 
     // ---- bit stream decoding ----
 
-    private void decodeHuffman() {
+    // Table-driven: one 8-byte load gives at least 57 valid bits, enough for floor(56 / tableLog) codes; each code is
+    // one table lookup. Fused with the apply so that symbols never go through memory.
+
+    private void decodeHuffman(float[] previous, float[] out) {
         int n = valueCount;
-        if (symbols.length < n) {
-            symbols = new short[n];
+        byte[] in = record;
+        float[] rep = symbolRepFloat;
+        int base = payloadOffset;
+        int limit = payloadLength;
+        long bitPosition = 0;
+        int invalid = 0;
+        int i = 0;
+        if (symbolTable.pairTableFits() && n >= 4 << (2 * symbolTable.tableLog)) {
+            // two symbols per lookup; a load holds floor(56 / (2·tableLog)) pairs
+            symbolTable.buildPairTable();
+            int[] pairs = symbolTable.pairTable;
+            int pairMask = (1 << (2 * symbolTable.tableLog)) - 1;
+            int pairsPerLoad = 56 / (2 * symbolTable.tableLog);
+            int pairEnd = n & ~1;
+            while (i < pairEnd) {
+                int bytePosition = (int) (bitPosition >>> 3);
+                if (bytePosition > limit) {
+                    throw overrun(i);
+                }
+                long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+                int end = Math.min(i + 2 * pairsPerLoad, pairEnd);
+                int consumed = 0;
+                for (; i < end; i += 2) {
+                    int entry = pairs[(int) word & pairMask];
+                    out[i] = previous[i] + rep[entry & 0xFF];
+                    out[i + 1] = previous[i + 1] + rep[(entry >>> 8) & 0xFF];
+                    int length = (entry >>> 16) & 0xFF;
+                    invalid |= entry;
+                    word >>>= length;
+                    consumed += length;
+                }
+                bitPosition += consumed;
+            }
         }
-        short[] out = symbols;
+        int[] table = symbolTable.decodeTable;
+        int mask = (1 << symbolTable.tableLog) - 1;
+        int perLoad = 56 / symbolTable.tableLog;
+        while (i < n) {
+            int bytePosition = (int) (bitPosition >>> 3);
+            if (bytePosition > limit) {
+                throw overrun(i);
+            }
+            long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+            int end = Math.min(i + perLoad, n);
+            int consumed = 0;
+            for (; i < end; i++) {
+                int entry = table[(int) word & mask];
+                int length = entry & 15;
+                out[i] = previous[i] + rep[entry >>> 4];
+                invalid |= length - 1;
+                word >>>= length;
+                consumed += length;
+            }
+            bitPosition += consumed;
+        }
+        finishHuffman(invalid, bitPosition);
+    }
+
+    private void decodeHuffman(double[] previous, double[] out) {
+        int n = valueCount;
         byte[] in = record;
         int[] table = symbolTable.decodeTable;
-        int tableLog = symbolTable.tableLog;
-        int mask = (1 << tableLog) - 1;
-        // a load gives at least 57 valid bits
-        int perLoad = 56 / tableLog;
+        double[] rep = symbolRepDouble;
+        int mask = (1 << symbolTable.tableLog) - 1;
+        int perLoad = 56 / symbolTable.tableLog;
         int base = payloadOffset;
         int limit = payloadLength;
         long bitPosition = 0;
@@ -362,26 +404,33 @@ public final class ChunkDecoder {
         while (i < n) {
             int bytePosition = (int) (bitPosition >>> 3);
             if (bytePosition > limit) {
-                throw new MalformedChunkException(base + limit, "bit stream overrun at value " + i + " of " + n);
+                throw overrun(i);
             }
             long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
-            int count = Math.min(perLoad, n - i);
+            int end = Math.min(i + perLoad, n);
             int consumed = 0;
-            for (int j = 0; j < count; j++) {
+            for (; i < end; i++) {
                 int entry = table[(int) word & mask];
                 int length = entry & 15;
-                out[i + j] = (short) (entry >>> 4);
+                out[i] = previous[i] + rep[entry >>> 4];
                 invalid |= length - 1;
                 word >>>= length;
                 consumed += length;
             }
             bitPosition += consumed;
-            i += count;
         }
+        finishHuffman(invalid, bitPosition);
+    }
+
+    private MalformedChunkException overrun(int index) {
+        return new MalformedChunkException(payloadOffset + payloadLength, "bit stream overrun at value " + index + " of " + valueCount);
+    }
+
+    private void finishHuffman(int invalid, long bitPosition) {
         if (invalid < 0) {
-            throw new MalformedChunkException(base, "bit stream holds a pattern that is no code");
+            throw new MalformedChunkException(payloadOffset, "bit stream holds a pattern that is no code");
         }
-        reader.reset(in, base, limit);
+        reader.reset(record, payloadOffset, payloadLength);
         reader.setBitPosition(bitPosition);
         reader.finish();
     }

@@ -8,13 +8,17 @@ import java.util.Arrays;
  * {@code ũ += Q(δ)} and returns the record. The record is a pure function of (options, delta, state): same bytes on any
  * machine, thread or JDK.
  *
- * <p>An encoder holds reusable scratch space and is not thread-safe; use one per thread. On {@link BadValueException}
- * the state is left untouched.
+ * <p>Two passes over the values: pass A builds the bucket histogram (and rejects bad values before anything changes);
+ * pass B recomputes δ, updates residual and reconstruction and emits the codes. An encoder holds reusable scratch space
+ * and is not thread-safe; use one per thread. On {@link BadValueException} the state is left untouched.
  */
 public final class ChunkEncoder {
-    private static final int LANES = 4;
     private static final int FLOAT_KEYS = ValueType.FLOAT32.keyCount();
     private static final int DOUBLE_KEYS = ValueType.FLOAT64.keyCount();
+    /** Histogram lanes: consecutive values land in different copies, which breaks store-to-load chains. */
+    private static final int LANES = 4;
+
+    private enum Plan { CONSTANT, DENSE, SPARSE }
 
     private final CodecOptions options;
     private final PriorityPromotion promotion = new PriorityPromotion();
@@ -22,33 +26,32 @@ public final class ChunkEncoder {
     private final HuffmanTable runTable = new HuffmanTable();
     private final HuffmanTable nonZeroTable = new HuffmanTable();
     private final BitWriter bitWriter = new BitWriter();
-    private final StateChecksum stateChecksum = new StateChecksum();
 
-    // pass A: per-lane histograms break the store-to-load chains of runs of equal keys
     private final int[] laneCounts = new int[LANES * DOUBLE_KEYS];
-    private final int[] laneMinFloat = new int[LANES * FLOAT_KEYS];
-    private final int[] laneMaxFloat = new int[LANES * FLOAT_KEYS];
-    private final long[] laneMinDouble = new long[LANES * DOUBLE_KEYS];
-    private final long[] laneMaxDouble = new long[LANES * DOUBLE_KEYS];
     private final long[] keyCounts = new long[DOUBLE_KEYS];
+    private final int[] minFloat = new int[FLOAT_KEYS];
+    private final int[] maxFloat = new int[FLOAT_KEYS];
+    private final long[] minDouble = new long[DOUBLE_KEYS];
+    private final long[] maxDouble = new long[DOUBLE_KEYS];
     private final float[] symbolRepFloat = new float[HuffmanTable.MAX_SYMBOLS];
     private final double[] symbolRepDouble = new double[HuffmanTable.MAX_SYMBOLS];
     private final float[] keyRepFloat = new float[FLOAT_KEYS];
     private final double[] keyRepDouble = new double[DOUBLE_KEYS];
+    /** Per bucket key: code | length << 16 of its symbol. */
     private final int[] keyCode = new int[DOUBLE_KEYS];
     private final long[] runClassCounts = new long[RunLengthClasses.MAX_CLASSES];
     private final long[] nonZeroSymbolCounts = new long[HuffmanTable.MAX_SYMBOLS];
 
     // grown to the largest chunk seen
-    private float[] deltaFloat = new float[0];
-    private double[] deltaDouble = new double[0];
-    private short[] keys = new short[0];
     private int[] nonZeroPositions = new int[0];
+    private short[] nonZeroSymbols = new short[0];
     private byte[] payload = new byte[0];
 
     // outcome of the coding step
+    private Plan plan;
     private Coding coding;
     private int constantSymbol;
+    private long huffmanBits;
     private int payloadLength;
     private int nonZeroCount;
     private int runClassCount;
@@ -67,58 +70,48 @@ public final class ChunkEncoder {
     public EncodedChunk encode(float[] delta, ChunkState state) {
         checkArguments(delta.length, state, ValueType.FLOAT32);
         int n = delta.length;
-        grow(n, ValueType.FLOAT32);
         float[] residual = state.residualFloat();
         float[] approx = state.approxFloat();
 
-        accumulateFloat(delta, residual, n);
+        histogram(delta, residual, n);
         mergeLaneCounts(FLOAT_KEYS);
         if (keyCounts[ValueType.FLOAT32.specialExponent()] + keyCounts[FLOAT_KEYS - 1] > 0) {
             throw badValue(delta, residual);
         }
         promotion.assign(keyCounts, ValueType.FLOAT32, options.promotionBits());
         representativesFloat();
-        codeSymbols(n);
-
-        // pass B: r = δ − Q(δ) (exact: same binade, Sterbenz), ũ += Q(δ); the zero bucket's value is −0.0 (identity)
-        float[] d = deltaFloat;
-        short[] k = keys;
-        float[] rep = keyRepFloat;
-        for (int i = 0; i < n; i++) {
-            float q = rep[k[i]];
-            residual[i] = d[i] - q;
-            approx[i] += q;
-        }
-        int checksum = stateChecksum.of(approx, n);
+        planCoding(n);
+        long checksum = switch (plan) {
+            case CONSTANT -> update(delta, residual, approx, n);
+            case DENSE -> updateAndEmit(delta, residual, approx, n);
+            case SPARSE -> updateAndCollect(delta, residual, approx, n);
+        };
+        finishCoding(n);
         return assemble(ValueType.FLOAT32, n, checksum);
     }
 
     public EncodedChunk encode(double[] delta, ChunkState state) {
         checkArguments(delta.length, state, ValueType.FLOAT64);
         int n = delta.length;
-        grow(n, ValueType.FLOAT64);
         double[] residual = state.residualDouble();
         double[] approx = state.approxDouble();
 
-        accumulateDouble(delta, residual, n);
+        histogram(delta, residual, n);
         mergeLaneCounts(DOUBLE_KEYS);
         if (keyCounts[ValueType.FLOAT64.specialExponent()] + keyCounts[DOUBLE_KEYS - 1] > 0) {
             throw badValue(delta, residual);
         }
         promotion.assign(keyCounts, ValueType.FLOAT64, options.promotionBits());
         representativesDouble();
-        codeSymbols(n);
-
-        double[] d = deltaDouble;
-        short[] k = keys;
-        double[] rep = keyRepDouble;
-        for (int i = 0; i < n; i++) {
-            double q = rep[k[i]];
-            residual[i] = d[i] - q;
-            approx[i] += q;
+        planCoding(n);
+        // the float64 passes leave the checksum to a pass of its own: float64 chunks are the rarer case
+        switch (plan) {
+            case CONSTANT -> update(delta, residual, approx, n);
+            case DENSE -> updateAndEmit(delta, residual, approx, n);
+            case SPARSE -> updateAndCollect(delta, residual, approx, n);
         }
-        int checksum = stateChecksum.of(approx, n);
-        return assemble(ValueType.FLOAT64, n, checksum);
+        finishCoding(n);
+        return assemble(ValueType.FLOAT64, n, StateChecksum.of(approx, n));
     }
 
     private static void checkArguments(int n, ChunkState state, ValueType type) {
@@ -133,91 +126,86 @@ public final class ChunkEncoder {
         }
     }
 
-    private void grow(int n, ValueType type) {
-        if (keys.length < n) {
-            keys = new short[n];
-        }
-        if (type == ValueType.FLOAT32 && deltaFloat.length < n) {
-            deltaFloat = new float[n];
-        }
-        if (type == ValueType.FLOAT64 && deltaDouble.length < n) {
-            deltaDouble = new double[n];
-        }
-    }
+    // ---- pass A: δ = delta + r, bucket key = sign and exponent bits, histogram and min/max magnitude per bucket.
+    // Min and max are updated only when exceeded, which is rare after a bucket's first values: no store per value.
 
-    // ---- pass A: δ = delta + r, bucket keys, histogram, min/max magnitude per bucket ----
-
-    private void accumulateFloat(float[] delta, float[] residual, int n) {
+    private void histogram(float[] delta, float[] residual, int n) {
         int[] counts = laneCounts;
-        int[] min = laneMinFloat;
-        int[] max = laneMaxFloat;
+        int[] min = minFloat;
+        int[] max = maxFloat;
         Arrays.fill(counts, 0, LANES * FLOAT_KEYS, 0);
         Arrays.fill(min, Integer.MAX_VALUE);
-        Arrays.fill(max, 0);
-        float[] d = deltaFloat;
-        short[] k = keys;
+        Arrays.fill(max, -1);
         int i = 0;
         for (; i + LANES <= n; i += LANES) {
-            for (int lane = 0; lane < LANES; lane++) {
-                float v = delta[i + lane] + residual[i + lane];
-                int bits = Float.floatToRawIntBits(v);
-                int key = bits >>> 23;
-                int slot = lane * FLOAT_KEYS + key;
-                int magnitude = bits & 0x7FFF_FFFF;
-                d[i + lane] = v;
-                k[i + lane] = (short) key;
-                counts[slot]++;
-                min[slot] = Math.min(min[slot], magnitude);
-                max[slot] = Math.max(max[slot], magnitude);
-            }
+            int b0 = Float.floatToRawIntBits(delta[i] + residual[i]);
+            int b1 = Float.floatToRawIntBits(delta[i + 1] + residual[i + 1]);
+            int b2 = Float.floatToRawIntBits(delta[i + 2] + residual[i + 2]);
+            int b3 = Float.floatToRawIntBits(delta[i + 3] + residual[i + 3]);
+            counts[b0 >>> 23]++;
+            counts[FLOAT_KEYS + (b1 >>> 23)]++;
+            counts[2 * FLOAT_KEYS + (b2 >>> 23)]++;
+            counts[3 * FLOAT_KEYS + (b3 >>> 23)]++;
+            track(min, max, b0);
+            track(min, max, b1);
+            track(min, max, b2);
+            track(min, max, b3);
         }
         for (; i < n; i++) {
-            float v = delta[i] + residual[i];
-            int bits = Float.floatToRawIntBits(v);
-            int key = bits >>> 23;
-            int magnitude = bits & 0x7FFF_FFFF;
-            d[i] = v;
-            k[i] = (short) key;
-            counts[key]++;
-            min[key] = Math.min(min[key], magnitude);
-            max[key] = Math.max(max[key], magnitude);
+            int bits = Float.floatToRawIntBits(delta[i] + residual[i]);
+            counts[bits >>> 23]++;
+            track(min, max, bits);
         }
     }
 
-    private void accumulateDouble(double[] delta, double[] residual, int n) {
+    private static void track(int[] min, int[] max, int bits) {
+        int key = bits >>> 23;
+        int magnitude = bits & 0x7FFF_FFFF;
+        if (magnitude < min[key]) {
+            min[key] = magnitude;
+        }
+        if (magnitude > max[key]) {
+            max[key] = magnitude;
+        }
+    }
+
+    private void histogram(double[] delta, double[] residual, int n) {
         int[] counts = laneCounts;
-        long[] min = laneMinDouble;
-        long[] max = laneMaxDouble;
+        long[] min = minDouble;
+        long[] max = maxDouble;
         Arrays.fill(counts, 0);
         Arrays.fill(min, Long.MAX_VALUE);
-        Arrays.fill(max, 0);
-        double[] d = deltaDouble;
-        short[] k = keys;
+        Arrays.fill(max, -1);
         int i = 0;
         for (; i + LANES <= n; i += LANES) {
-            for (int lane = 0; lane < LANES; lane++) {
-                double v = delta[i + lane] + residual[i + lane];
-                long bits = Double.doubleToRawLongBits(v);
-                int key = (int) (bits >>> 52);
-                int slot = lane * DOUBLE_KEYS + key;
-                long magnitude = bits & 0x7FFF_FFFF_FFFF_FFFFL;
-                d[i + lane] = v;
-                k[i + lane] = (short) key;
-                counts[slot]++;
-                min[slot] = Math.min(min[slot], magnitude);
-                max[slot] = Math.max(max[slot], magnitude);
-            }
+            long b0 = Double.doubleToRawLongBits(delta[i] + residual[i]);
+            long b1 = Double.doubleToRawLongBits(delta[i + 1] + residual[i + 1]);
+            long b2 = Double.doubleToRawLongBits(delta[i + 2] + residual[i + 2]);
+            long b3 = Double.doubleToRawLongBits(delta[i + 3] + residual[i + 3]);
+            counts[(int) (b0 >>> 52)]++;
+            counts[DOUBLE_KEYS + (int) (b1 >>> 52)]++;
+            counts[2 * DOUBLE_KEYS + (int) (b2 >>> 52)]++;
+            counts[3 * DOUBLE_KEYS + (int) (b3 >>> 52)]++;
+            track(min, max, b0);
+            track(min, max, b1);
+            track(min, max, b2);
+            track(min, max, b3);
         }
         for (; i < n; i++) {
-            double v = delta[i] + residual[i];
-            long bits = Double.doubleToRawLongBits(v);
-            int key = (int) (bits >>> 52);
-            long magnitude = bits & 0x7FFF_FFFF_FFFF_FFFFL;
-            d[i] = v;
-            k[i] = (short) key;
-            counts[key]++;
-            min[key] = Math.min(min[key], magnitude);
-            max[key] = Math.max(max[key], magnitude);
+            long bits = Double.doubleToRawLongBits(delta[i] + residual[i]);
+            counts[(int) (bits >>> 52)]++;
+            track(min, max, bits);
+        }
+    }
+
+    private static void track(long[] min, long[] max, long bits) {
+        int key = (int) (bits >>> 52);
+        long magnitude = bits & 0x7FFF_FFFF_FFFF_FFFFL;
+        if (magnitude < min[key]) {
+            min[key] = magnitude;
+        }
+        if (magnitude > max[key]) {
+            max[key] = magnitude;
         }
     }
 
@@ -255,23 +243,16 @@ public final class ChunkEncoder {
         throw new AssertionError("a non-finite bucket was counted but no non-finite value found");
     }
 
-    // ---- representatives: midpoint of the bucket's min and max (the paper's rule) ----
+    // ---- representatives: midpoint of the bucket's min and max magnitude (the paper's rule), signed ----
 
     private void representativesFloat() {
-        int first = promotion.hasZeroSymbol ? 1 : 0;
         if (promotion.hasZeroSymbol) {
             symbolRepFloat[0] = -0.0f;
         }
-        for (int s = first; s < promotion.symbolCount; s++) {
+        for (int s = promotion.hasZeroSymbol ? 1 : 0; s < promotion.symbolCount; s++) {
             int key = promotion.symbolKey[s];
-            int lo = Integer.MAX_VALUE;
-            int hi = 0;
-            for (int lane = 0; lane < LANES; lane++) {
-                lo = Math.min(lo, laneMinFloat[lane * FLOAT_KEYS + key]);
-                hi = Math.max(hi, laneMaxFloat[lane * FLOAT_KEYS + key]);
-            }
-            float low = Float.intBitsToFloat(lo);
-            float high = Float.intBitsToFloat(hi);
+            float low = Float.intBitsToFloat(minFloat[key]);
+            float high = Float.intBitsToFloat(maxFloat[key]);
             float mid = low + (high - low) * 0.5f;
             symbolRepFloat[s] = (key >>> 8) != 0 ? -mid : mid;
         }
@@ -281,20 +262,13 @@ public final class ChunkEncoder {
     }
 
     private void representativesDouble() {
-        int first = promotion.hasZeroSymbol ? 1 : 0;
         if (promotion.hasZeroSymbol) {
             symbolRepDouble[0] = -0.0;
         }
-        for (int s = first; s < promotion.symbolCount; s++) {
+        for (int s = promotion.hasZeroSymbol ? 1 : 0; s < promotion.symbolCount; s++) {
             int key = promotion.symbolKey[s];
-            long lo = Long.MAX_VALUE;
-            long hi = 0;
-            for (int lane = 0; lane < LANES; lane++) {
-                lo = Math.min(lo, laneMinDouble[lane * DOUBLE_KEYS + key]);
-                hi = Math.max(hi, laneMaxDouble[lane * DOUBLE_KEYS + key]);
-            }
-            double low = Double.longBitsToDouble(lo);
-            double high = Double.longBitsToDouble(hi);
+            double low = Double.longBitsToDouble(minDouble[key]);
+            double high = Double.longBitsToDouble(maxDouble[key]);
             double mid = low + (high - low) * 0.5;
             symbolRepDouble[s] = (key >>> 11) != 0 ? -mid : mid;
         }
@@ -303,9 +277,10 @@ public final class ChunkEncoder {
         }
     }
 
-    // ---- coding: CONSTANT, HUFFMAN or ZERO_RUN, whichever the options allow and is smallest ----
+    // ---- planning: CONSTANT (one symbol), DENSE (Huffman, emitted during pass B) or SPARSE (zero-run mode: pass B
+    // collects the non-zero positions, then the smaller of zero-run and Huffman is emitted from them) ----
 
-    private void codeSymbols(int n) {
+    private void planCoding(int n) {
         int symbolCount = promotion.symbolCount;
         long[] counts = promotion.symbolCounts;
         int used = 0;
@@ -316,44 +291,142 @@ public final class ChunkEncoder {
             }
         }
         if (used == 1) {
-            coding = Coding.CONSTANT;
-            payloadLength = 0;
+            plan = Plan.CONSTANT;
             return;
         }
         symbolTable.buildFromCounts(counts, symbolCount, HuffmanTable.MAX_CODE_LENGTH);
-        long huffmanBits = symbolTable.encodedBits(counts);
-        long huffmanBytes = HuffmanTable.lengthsBytes(symbolCount) + 4 + ((huffmanBits + 7) >>> 3);
-
-        if (options.entropy() == EntropyMode.ZERO_RUN && promotion.hasZeroSymbol && counts[0] > 0) {
-            long zeroRunBytes = planZeroRun(n);
-            if (zeroRunBytes < huffmanBytes) {
-                emitZeroRun(n);
-                coding = Coding.ZERO_RUN;
-                return;
-            }
-        }
-        emitHuffman(n, huffmanBits);
-        coding = Coding.HUFFMAN;
-    }
-
-    private void emitHuffman(int n, long bits) {
+        huffmanBits = symbolTable.encodedBits(counts);
         for (int key = 0; key < keyCode.length; key++) {
             if (keyCounts[key] > 0) {
                 int s = promotion.keyToSymbol[key];
                 keyCode[key] = symbolTable.codes[s] | (symbolTable.lengths[s] << 16);
             }
         }
-        ensurePayload(bits);
-        byte[] out = payload;
-        short[] k = keys;
+        ensurePayload(huffmanBits);
+        if (options.entropy() == EntropyMode.ZERO_RUN && promotion.hasZeroSymbol && counts[0] > 0) {
+            int nonZeros = (int) (n - counts[0]);
+            if (nonZeroPositions.length < nonZeros) {
+                nonZeroPositions = new int[nonZeros];
+                nonZeroSymbols = new short[nonZeros];
+            }
+            plan = Plan.SPARSE;
+        } else {
+            plan = Plan.DENSE;
+        }
+    }
+
+    private void finishCoding(int n) {
+        switch (plan) {
+            case CONSTANT -> {
+                coding = Coding.CONSTANT;
+                payloadLength = 0;
+            }
+            case DENSE -> coding = Coding.HUFFMAN;
+            case SPARSE -> {
+                long huffmanBytes = HuffmanTable.lengthsBytes(promotion.symbolCount) + 4 + ((huffmanBits + 7) >>> 3);
+                if (zeroRunBytes(n) < huffmanBytes) {
+                    coding = Coding.ZERO_RUN;
+                    emitZeroRun(n);
+                } else {
+                    coding = Coding.HUFFMAN;
+                    emitHuffmanFromNonZeros(n);
+                }
+            }
+        }
+    }
+
+    // ---- pass B: r = δ − Q(δ) (exact: Q(δ) lies in δ's binade, Sterbenz), ũ += Q(δ); the zero bucket's value is
+    // −0.0, the identity of +. δ is recomputed (the same float addition as pass A) rather than stored. ----
+
+    // The float passes also fold ũ into the XXH64 state checksum, a stripe of 8 values at a time while they are in
+    // L1 (StateChecksum), and return it.
+
+    private long update(float[] delta, float[] residual, float[] approx, int n) {
+        float[] rep = keyRepFloat;
+        long h1 = StateChecksum.LANE_1;
+        long h2 = StateChecksum.LANE_2;
+        long h3 = StateChecksum.LANE_3;
+        long h4 = StateChecksum.LANE_4;
+        int stripeEnd = StateChecksum.stripeEnd(n);
+        for (int stripe = 0; stripe < n; stripe += StateChecksum.STRIPE_FLOATS) {
+            int end = Math.min(stripe + StateChecksum.STRIPE_FLOATS, n);
+            for (int i = stripe; i < end; i++) {
+                float v = delta[i] + residual[i];
+                float q = rep[Float.floatToRawIntBits(v) >>> 23];
+                residual[i] = v - q;
+                approx[i] += q;
+            }
+            if (stripe < stripeEnd) {
+                h1 = StateChecksum.round(h1, StateChecksum.pair(approx, stripe));
+                h2 = StateChecksum.round(h2, StateChecksum.pair(approx, stripe + 2));
+                h3 = StateChecksum.round(h3, StateChecksum.pair(approx, stripe + 4));
+                h4 = StateChecksum.round(h4, StateChecksum.pair(approx, stripe + 6));
+            }
+        }
+        return StateChecksum.finish(h1, h2, h3, h4, approx, n);
+    }
+
+    private void update(double[] delta, double[] residual, double[] approx, int n) {
+        double[] rep = keyRepDouble;
+        for (int i = 0; i < n; i++) {
+            double v = delta[i] + residual[i];
+            double q = rep[(int) (Double.doubleToRawLongBits(v) >>> 52)];
+            residual[i] = v - q;
+            approx[i] += q;
+        }
+    }
+
+    /** Pass B with Huffman emission, two codes (at most 24 bits) per step of the bit container. */
+    private long updateAndEmit(float[] delta, float[] residual, float[] approx, int n) {
+        float[] rep = keyRepFloat;
         int[] table = keyCode;
+        byte[] out = payload;
         long container = 0;
         int bitCount = 0;
         int position = 0;
-        for (int i = 0; i < n; i++) {
-            int entry = table[k[i]];
-            container |= (long) (entry & 0xFFFF) << bitCount;
-            bitCount += entry >>> 16;
+        long h1 = StateChecksum.LANE_1;
+        long h2 = StateChecksum.LANE_2;
+        long h3 = StateChecksum.LANE_3;
+        long h4 = StateChecksum.LANE_4;
+        int stripeEnd = StateChecksum.stripeEnd(n);
+        int i = 0;
+        for (; i < stripeEnd; i += StateChecksum.STRIPE_FLOATS) {
+            for (int j = i; j < i + StateChecksum.STRIPE_FLOATS; j += 2) {
+                float v0 = delta[j] + residual[j];
+                float v1 = delta[j + 1] + residual[j + 1];
+                int k0 = Float.floatToRawIntBits(v0) >>> 23;
+                int k1 = Float.floatToRawIntBits(v1) >>> 23;
+                float q0 = rep[k0];
+                float q1 = rep[k1];
+                residual[j] = v0 - q0;
+                residual[j + 1] = v1 - q1;
+                approx[j] += q0;
+                approx[j + 1] += q1;
+                int e0 = table[k0];
+                int e1 = table[k1];
+                int l0 = e0 >>> 16;
+                container |= ((e0 & 0xFFFF) | ((long) (e1 & 0xFFFF) << l0)) << bitCount;
+                bitCount += l0 + (e1 >>> 16);
+                if (bitCount >= 32) {
+                    LittleEndian.putInt(out, position, (int) container);
+                    position += 4;
+                    container >>>= 32;
+                    bitCount -= 32;
+                }
+            }
+            h1 = StateChecksum.round(h1, StateChecksum.pair(approx, i));
+            h2 = StateChecksum.round(h2, StateChecksum.pair(approx, i + 2));
+            h3 = StateChecksum.round(h3, StateChecksum.pair(approx, i + 4));
+            h4 = StateChecksum.round(h4, StateChecksum.pair(approx, i + 6));
+        }
+        for (; i < n; i++) {
+            float v = delta[i] + residual[i];
+            int k = Float.floatToRawIntBits(v) >>> 23;
+            float q = rep[k];
+            residual[i] = v - q;
+            approx[i] += q;
+            container |= (long) (table[k] & 0xFFFF) << bitCount;
+            bitCount += table[k] >>> 16;
             if (bitCount >= 32) {
                 LittleEndian.putInt(out, position, (int) container);
                 position += 4;
@@ -361,31 +434,128 @@ public final class ChunkEncoder {
                 bitCount -= 32;
             }
         }
+        payloadLength = flush(out, position, container, bitCount);
+        return StateChecksum.finish(h1, h2, h3, h4, approx, n);
+    }
+
+    private void updateAndEmit(double[] delta, double[] residual, double[] approx, int n) {
+        double[] rep = keyRepDouble;
+        int[] table = keyCode;
+        byte[] out = payload;
+        long container = 0;
+        int bitCount = 0;
+        int position = 0;
+        int i = 0;
+        for (; i + 2 <= n; i += 2) {
+            double v0 = delta[i] + residual[i];
+            double v1 = delta[i + 1] + residual[i + 1];
+            int k0 = (int) (Double.doubleToRawLongBits(v0) >>> 52);
+            int k1 = (int) (Double.doubleToRawLongBits(v1) >>> 52);
+            double q0 = rep[k0];
+            double q1 = rep[k1];
+            residual[i] = v0 - q0;
+            residual[i + 1] = v1 - q1;
+            approx[i] += q0;
+            approx[i + 1] += q1;
+            int e0 = table[k0];
+            int e1 = table[k1];
+            int l0 = e0 >>> 16;
+            container |= ((e0 & 0xFFFF) | ((long) (e1 & 0xFFFF) << l0)) << bitCount;
+            bitCount += l0 + (e1 >>> 16);
+            if (bitCount >= 32) {
+                LittleEndian.putInt(out, position, (int) container);
+                position += 4;
+                container >>>= 32;
+                bitCount -= 32;
+            }
+        }
+        if (i < n) {
+            double v = delta[i] + residual[i];
+            int k = (int) (Double.doubleToRawLongBits(v) >>> 52);
+            double q = rep[k];
+            residual[i] = v - q;
+            approx[i] += q;
+            container |= (long) (table[k] & 0xFFFF) << bitCount;
+            bitCount += table[k] >>> 16;
+        }
+        payloadLength = flush(out, position, container, bitCount);
+    }
+
+    /** Pass B that remembers where the non-zero symbols are (branchy: cheap when zeros dominate, which is the point). */
+    private long updateAndCollect(float[] delta, float[] residual, float[] approx, int n) {
+        float[] rep = keyRepFloat;
+        int[] keyToSymbol = promotion.keyToSymbol;
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        int m = 0;
+        long h1 = StateChecksum.LANE_1;
+        long h2 = StateChecksum.LANE_2;
+        long h3 = StateChecksum.LANE_3;
+        long h4 = StateChecksum.LANE_4;
+        int stripeEnd = StateChecksum.stripeEnd(n);
+        for (int stripe = 0; stripe < n; stripe += StateChecksum.STRIPE_FLOATS) {
+            int end = Math.min(stripe + StateChecksum.STRIPE_FLOATS, n);
+            for (int i = stripe; i < end; i++) {
+                float v = delta[i] + residual[i];
+                int key = Float.floatToRawIntBits(v) >>> 23;
+                float q = rep[key];
+                residual[i] = v - q;
+                approx[i] += q;
+                int symbol = keyToSymbol[key];
+                if (symbol != 0) {
+                    positions[m] = i;
+                    symbols[m] = (short) symbol;
+                    m++;
+                }
+            }
+            if (stripe < stripeEnd) {
+                h1 = StateChecksum.round(h1, StateChecksum.pair(approx, stripe));
+                h2 = StateChecksum.round(h2, StateChecksum.pair(approx, stripe + 2));
+                h3 = StateChecksum.round(h3, StateChecksum.pair(approx, stripe + 4));
+                h4 = StateChecksum.round(h4, StateChecksum.pair(approx, stripe + 6));
+            }
+        }
+        nonZeroCount = m;
+        return StateChecksum.finish(h1, h2, h3, h4, approx, n);
+    }
+
+    private void updateAndCollect(double[] delta, double[] residual, double[] approx, int n) {
+        double[] rep = keyRepDouble;
+        int[] keyToSymbol = promotion.keyToSymbol;
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            double v = delta[i] + residual[i];
+            int key = (int) (Double.doubleToRawLongBits(v) >>> 52);
+            double q = rep[key];
+            residual[i] = v - q;
+            approx[i] += q;
+            int symbol = keyToSymbol[key];
+            if (symbol != 0) {
+                positions[m] = i;
+                symbols[m] = (short) symbol;
+                m++;
+            }
+        }
+        nonZeroCount = m;
+    }
+
+    private static int flush(byte[] out, int position, long container, int bitCount) {
         while (bitCount > 0) {
             out[position++] = (byte) container;
             container >>>= 8;
             bitCount -= 8;
         }
-        payloadLength = position;
+        return position;
     }
 
-    /** Collects the non-zero positions, builds the run-class and non-zero-symbol codes, returns the section's size. */
-    private long planZeroRun(int n) {
-        long nonZeros = n - promotion.symbolCounts[0];
-        if (nonZeroPositions.length < nonZeros) {
-            nonZeroPositions = new int[(int) nonZeros];
-        }
-        int[] positions = nonZeroPositions;
-        int[] keyToSymbol = promotion.keyToSymbol;
-        short[] k = keys;
-        int m = 0;
-        for (int i = 0; i < n; i++) {
-            if (keyToSymbol[k[i]] != 0) {
-                positions[m++] = i;
-            }
-        }
-        nonZeroCount = m;
+    // ---- emission from the collected non-zeros ----
 
+    /** Builds the run-class and non-zero-symbol codes; returns the ZERO_RUN section's size (FORMAT.md §4.3). */
+    private long zeroRunBytes(int n) {
+        int[] positions = nonZeroPositions;
+        int m = nonZeroCount;
         Arrays.fill(runClassCounts, 0);
         long extraBits = 0;
         int previousEnd = 0;
@@ -406,11 +576,9 @@ public final class ChunkEncoder {
         runClassCount = maxClass + 1;
         int nonZeroAlphabet = promotion.symbolCount - 1;
         System.arraycopy(promotion.symbolCounts, 1, nonZeroSymbolCounts, 0, nonZeroAlphabet);
-
-        long bits = extraBits;
         long header = 1 + alphabet(runTable, runClassCounts, runClassCount)
                 + alphabet(nonZeroTable, nonZeroSymbolCounts, nonZeroAlphabet) + 4 + 4;
-        bits += runTable.encodedBits(runClassCounts) + nonZeroTable.encodedBits(nonZeroSymbolCounts);
+        long bits = extraBits + runTable.encodedBits(runClassCounts) + nonZeroTable.encodedBits(nonZeroSymbolCounts);
         return header + ((bits + 7) >>> 3);
     }
 
@@ -438,12 +606,12 @@ public final class ChunkEncoder {
         BitWriter out = bitWriter;
         out.reset(payload, 0);
         int[] positions = nonZeroPositions;
-        int[] keyToSymbol = promotion.keyToSymbol;
+        short[] symbols = nonZeroSymbols;
         int previousEnd = 0;
         for (int j = 0; j < nonZeroCount; j++) {
             int position = positions[j];
             writeRun(out, position - previousEnd + 1);
-            int symbol = keyToSymbol[keys[position]] - 1;
+            int symbol = symbols[j] - 1;
             out.write(nonZeroTable.codes[symbol], nonZeroTable.lengths[symbol]);
             previousEnd = position + 1;
         }
@@ -462,6 +630,29 @@ public final class ChunkEncoder {
         }
     }
 
+    /** The dense Huffman stream, rebuilt from the non-zeros: the gaps are runs of the zero symbol's code. */
+    private void emitHuffmanFromNonZeros(int n) {
+        BitWriter out = bitWriter;
+        out.reset(payload, 0);
+        int zeroCode = symbolTable.codes[0];
+        int zeroLength = symbolTable.lengths[0];
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        int next = 0;
+        for (int j = 0; j <= nonZeroCount; j++) {
+            int end = j < nonZeroCount ? positions[j] : n;
+            for (; next < end; next++) {
+                out.write(zeroCode, zeroLength);
+            }
+            if (j < nonZeroCount) {
+                int symbol = symbols[j];
+                out.write(symbolTable.codes[symbol], symbolTable.lengths[symbol]);
+                next++;
+            }
+        }
+        payloadLength = out.finish();
+    }
+
     private void ensurePayload(long bits) {
         int needed = BitWriter.maxBytes(bits);
         if (payload.length < needed) {
@@ -471,7 +662,7 @@ public final class ChunkEncoder {
 
     // ---- record assembly (FORMAT.md §2) ----
 
-    private EncodedChunk assemble(ValueType type, int n, int stateChecksum) {
+    private EncodedChunk assemble(ValueType type, int n, long stateChecksum) {
         int symbolCount = promotion.symbolCount;
         int first = promotion.hasZeroSymbol ? 1 : 0;
         int sectionBytes = switch (coding) {
@@ -521,8 +712,8 @@ public final class ChunkEncoder {
         }
         System.arraycopy(payload, 0, record, offset, payloadLength);
         offset += payloadLength;
-        LittleEndian.putInt(record, offset, stateChecksum);
-        offset += 4;
+        LittleEndian.putLong(record, offset, stateChecksum);
+        offset += 8;
         LittleEndian.putInt(record, offset, StateChecksum.ofRecordBytes(record, offset));
         return new EncodedChunk(record, coding, Arrays.copyOf(promotion.symbolCounts, symbolCount), promotion.hasZeroSymbol);
     }
@@ -534,8 +725,7 @@ public final class ChunkEncoder {
     private static int writeAlphabet(HuffmanTable table, byte[] record, int offset) {
         if (table.tableLog == 0) {
             record[offset++] = (byte) RecordFormat.ALPHABET_SINGLE;
-            int symbol = table.decodeTable[0] >>> 4;
-            LittleEndian.putShort(record, offset, symbol);
+            LittleEndian.putShort(record, offset, table.decodeTable[0] >>> 4);
             return offset + 2;
         }
         record[offset++] = (byte) RecordFormat.ALPHABET_HUFFMAN;

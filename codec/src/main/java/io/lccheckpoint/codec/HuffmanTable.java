@@ -17,6 +17,13 @@ final class HuffmanTable {
     /** entry = symbol << 4 | length; length 0 marks bit patterns that no code starts with. */
     final int[] decodeTable = new int[1 << MAX_CODE_LENGTH];
     int tableLog;
+    /**
+     * Two codes per lookup when they are short (tableLog ≤ 6, ≤ 256 symbols): indexed by the next 2·tableLog bits,
+     * entry = first | second << 8 | total length << 16, or {@link #INVALID_PAIR} if a pattern is no code.
+     */
+    final int[] pairTable = new int[1 << MAX_CODE_LENGTH];
+    static final int INVALID_PAIR = 0x8000_0000;
+    static final int MAX_PAIR_TABLE_LOG = 6;
 
     // scratch for building
     private final int[] order = new int[MAX_SYMBOLS];
@@ -211,6 +218,24 @@ final class HuffmanTable {
         codes[symbol] = 0;
         tableLog = 0;
         decodeTable[0] = symbol << 4;
+    }
+
+    boolean pairTableFits() {
+        return tableLog <= MAX_PAIR_TABLE_LOG && symbolCount <= 256;
+    }
+
+    void buildPairTable() {
+        int mask = (1 << tableLog) - 1;
+        int size = 1 << (2 * tableLog);
+        for (int index = 0; index < size; index++) {
+            int first = decodeTable[index & mask];
+            int firstLength = first & 15;
+            int second = decodeTable[(index >>> firstLength) & mask];
+            int secondLength = second & 15;
+            pairTable[index] = firstLength == 0 || secondLength == 0
+                    ? INVALID_PAIR
+                    : (first >>> 4) | ((second >>> 4) << 8) | ((firstLength + secondLength) << 16);
+        }
     }
 
     long encodedBits(long[] counts) {

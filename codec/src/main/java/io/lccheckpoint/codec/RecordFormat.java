@@ -27,8 +27,8 @@ final class RecordFormat {
     /** §2: a chunk holds 1..2^30 values. */
     static final int MAX_VALUES = 1 << 30;
 
-    /** State checksum and record checksum. */
-    static final int TRAILER_BYTES = 8;
+    /** §5: state checksum (XXH64, 8 bytes) and record checksum (CRC-32C, 4 bytes). */
+    static final int TRAILER_BYTES = 12;
 
     private RecordFormat() {
     }

@@ -1,38 +1,125 @@
 package io.lccheckpoint.codec;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.zip.CRC32C;
 
-/** CRC-32C of a reconstructed chunk serialized as little-endian IEEE 754 values (FORMAT.md §5). Reuses its scratch. */
+/**
+ * Checksums of FORMAT.md §5. The reconstructed chunk is hashed with XXH64 (seed 0) over its little-endian IEEE 754
+ * serialization, read straight from the value bits (no serialization pass); the record's own bytes with CRC-32C.
+ */
 final class StateChecksum {
-    private final CRC32C crc = new CRC32C();
-    private ByteBuffer scratch = ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
+    private static final long P1 = 0x9E37_79B1_85EB_CA87L;
+    private static final long P2 = 0xC2B2_AE3D_27D4_EB4FL;
+    private static final long P3 = 0x1656_67B1_9E37_79F9L;
+    private static final long P4 = 0x85EB_CA77_C2B2_AE63L;
+    private static final long P5 = 0x27D4_EB2F_1656_67C5L;
 
-    int of(float[] values, int n) {
-        ByteBuffer buffer = scratch(4L * n);
-        buffer.asFloatBuffer().put(values, 0, n);
-        return crc(buffer, 4 * n);
+    private StateChecksum() {
     }
 
-    int of(double[] values, int n) {
-        ByteBuffer buffer = scratch(8L * n);
-        buffer.asDoubleBuffer().put(values, 0, n);
-        return crc(buffer, 8 * n);
-    }
-
-    private ByteBuffer scratch(long bytes) {
-        if (scratch.capacity() < bytes) {
-            scratch = ByteBuffer.allocate((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+    /** XXH64 of {@code values[0..n)} as 4n little-endian bytes. */
+    static long of(float[] values, int n) {
+        long v1 = LANE_1;
+        long v2 = LANE_2;
+        long v3 = LANE_3;
+        long v4 = LANE_4;
+        int stripes = stripeEnd(n);
+        for (int i = 0; i < stripes; i += STRIPE_FLOATS) {
+            v1 = round(v1, pair(values, i));
+            v2 = round(v2, pair(values, i + 2));
+            v3 = round(v3, pair(values, i + 4));
+            v4 = round(v4, pair(values, i + 6));
         }
-        scratch.clear();
-        return scratch;
+        return finish(v1, v2, v3, v4, values, n);
     }
 
-    private int crc(ByteBuffer buffer, int bytes) {
-        crc.reset();
-        crc.update(buffer.array(), 0, bytes);
-        return (int) crc.getValue();
+    // Pieces for callers that fold the hash into their own pass over the values (ChunkEncoder's pass B): run the
+    // four lanes over whole stripes of 8 floats, up to stripeEnd(n), then call finish.
+    static final int STRIPE_FLOATS = 8;
+    static final long LANE_1 = P1 + P2;
+    static final long LANE_2 = P2;
+    static final long LANE_3 = 0;
+    static final long LANE_4 = -P1;
+
+    /** Floats covered by stripes: none below 32 bytes (XXH64's short-input path), else whole stripes. */
+    static int stripeEnd(int n) {
+        return n < STRIPE_FLOATS ? 0 : n & ~(STRIPE_FLOATS - 1);
+    }
+
+    static long finish(long v1, long v2, long v3, long v4, float[] values, int n) {
+        int i = stripeEnd(n);
+        long hash = i == 0 ? P5 : converge(v1, v2, v3, v4);
+        hash += 4L * n;
+        for (; i + 2 <= n; i += 2) {
+            hash = mixLong(hash, pair(values, i));
+        }
+        if (i < n) {
+            hash = mixInt(hash, Float.floatToRawIntBits(values[i]) & 0xFFFF_FFFFL);
+        }
+        return avalanche(hash);
+    }
+
+    /** XXH64 of {@code values[0..n)} as 8n little-endian bytes. */
+    static long of(double[] values, int n) {
+        long length = 8L * n;
+        int i = 0;
+        long hash;
+        if (length >= 32) {
+            long v1 = P1 + P2;
+            long v2 = P2;
+            long v3 = 0;
+            long v4 = -P1;
+            for (; i + 4 <= n; i += 4) {
+                v1 = round(v1, Double.doubleToRawLongBits(values[i]));
+                v2 = round(v2, Double.doubleToRawLongBits(values[i + 1]));
+                v3 = round(v3, Double.doubleToRawLongBits(values[i + 2]));
+                v4 = round(v4, Double.doubleToRawLongBits(values[i + 3]));
+            }
+            hash = converge(v1, v2, v3, v4);
+        } else {
+            hash = P5;
+        }
+        hash += length;
+        for (; i < n; i++) {
+            hash = mixLong(hash, Double.doubleToRawLongBits(values[i]));
+        }
+        return avalanche(hash);
+    }
+
+    /** Two floats as the 8 little-endian bytes they serialize to. */
+    static long pair(float[] values, int i) {
+        return (Float.floatToRawIntBits(values[i]) & 0xFFFF_FFFFL) | ((long) Float.floatToRawIntBits(values[i + 1]) << 32);
+    }
+
+    static long round(long accumulator, long input) {
+        return Long.rotateLeft(accumulator + input * P2, 31) * P1;
+    }
+
+    private static long converge(long v1, long v2, long v3, long v4) {
+        long hash = Long.rotateLeft(v1, 1) + Long.rotateLeft(v2, 7) + Long.rotateLeft(v3, 12) + Long.rotateLeft(v4, 18);
+        hash = (hash ^ round(0, v1)) * P1 + P4;
+        hash = (hash ^ round(0, v2)) * P1 + P4;
+        hash = (hash ^ round(0, v3)) * P1 + P4;
+        hash = (hash ^ round(0, v4)) * P1 + P4;
+        return hash;
+    }
+
+    private static long mixLong(long hash, long input) {
+        hash ^= round(0, input);
+        return Long.rotateLeft(hash, 27) * P1 + P4;
+    }
+
+    private static long mixInt(long hash, long input) {
+        hash ^= input * P1;
+        return Long.rotateLeft(hash, 23) * P2 + P3;
+    }
+
+    private static long avalanche(long hash) {
+        hash ^= hash >>> 33;
+        hash *= P2;
+        hash ^= hash >>> 29;
+        hash *= P3;
+        hash ^= hash >>> 32;
+        return hash;
     }
 
     static int ofRecordBytes(byte[] record, int length) {

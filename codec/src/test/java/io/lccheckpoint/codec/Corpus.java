@@ -121,6 +121,25 @@ public final class Corpus {
         return out;
     }
 
+    /**
+     * SGD-like deltas of one step over several tensors (the benchmark corpus): each tensor draws its scale σ
+     * log-uniformly from 1e-6 to 1e-2; most of its values are tiny (N(0, σ·1e-3): weights the step barely moved),
+     * the rest N(0, σ).
+     */
+    public float[] sgdDeltas(int n, double activeFraction) {
+        float[] out = new float[n];
+        int i = 0;
+        while (i < n) {
+            int length = Math.min(n - i, 1 << (12 + nextInt(8)));
+            double sigma = StrictMath.pow(10, -6 + 4 * nextDouble());
+            for (int j = 0; j < length; j++) {
+                double scale = nextDouble() < activeFraction ? sigma : sigma * 1e-3;
+                out[i++] = (float) (nextGaussian() * scale);
+            }
+        }
+        return out;
+    }
+
     public double[] doubles(Shape shape, int n) {
         double[] out = new double[n];
         switch (shape) {

@@ -1,0 +1,82 @@
+package io.lccheckpoint.bench;
+
+import com.github.luben.zstd.Zstd;
+import io.lccheckpoint.codec.CodecOptions;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.concurrent.TimeUnit;
+import net.jpountz.lz4.LZ4Compressor;
+import net.jpountz.lz4.LZ4Factory;
+import net.jpountz.lz4.LZ4FastDecompressor;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/** What a user does instead, on the same 4 Mi float32 deltas: the memory ceiling, zstd level 1 and lz4 on raw bytes. */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"-Xms2g", "-Xmx2g"})
+@State(Scope.Thread)
+public class BaselineBenchmark {
+    private float[] delta;
+    private float[] copy;
+    private byte[] raw;
+    private byte[] zstdCompressed;
+    private byte[] lz4Compressed;
+    private byte[] scratch;
+    private byte[] restored;
+    private LZ4Compressor lz4 = LZ4Factory.fastestInstance().fastCompressor();
+    private LZ4FastDecompressor lz4Decompressor = LZ4Factory.fastestInstance().fastDecompressor();
+
+    @Setup
+    public void setUp() {
+        delta = new BenchmarkData(CodecOptions.paper(2)).delta;
+        copy = new float[delta.length];
+        raw = rawBytes(delta);
+        scratch = new byte[(int) Math.max(Zstd.compressBound(raw.length), lz4.maxCompressedLength(raw.length))];
+        zstdCompressed = Zstd.compress(raw, 1);
+        lz4Compressed = lz4.compress(raw);
+        restored = new byte[raw.length];
+    }
+
+    static byte[] rawBytes(float[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.asFloatBuffer().put(values);
+        return buffer.array();
+    }
+
+    @Benchmark
+    public float[] arrayCopy() {
+        System.arraycopy(delta, 0, copy, 0, delta.length);
+        return copy;
+    }
+
+    @Benchmark
+    public long zstd1Compress() {
+        return Zstd.compressByteArray(scratch, 0, scratch.length, raw, 0, raw.length, 1);
+    }
+
+    @Benchmark
+    public long zstd1Decompress() {
+        return Zstd.decompressByteArray(restored, 0, restored.length, zstdCompressed, 0, zstdCompressed.length);
+    }
+
+    @Benchmark
+    public int lz4Compress() {
+        return lz4.compress(raw, 0, raw.length, scratch, 0, scratch.length);
+    }
+
+    @Benchmark
+    public int lz4Decompress() {
+        return lz4Decompressor.decompress(lz4Compressed, 0, restored, 0, restored.length);
+    }
+}
