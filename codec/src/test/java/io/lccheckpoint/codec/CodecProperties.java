@@ -1,0 +1,72 @@
+package io.lccheckpoint.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * Round trips over generated chunks: every shape of {@link Corpus.Shape} (zeros, ±0, subnormals, huge and tiny
+ * exponents, one bucket, all zero, constant, random bits), sizes 1 .. 10^6, float32 and float64, every promotion
+ * width and both entropy modes, two steps each so the residual is non-zero. Each step is checked bit for bit against
+ * {@link ReferenceQuantizer} and the decoder (via {@link EntropyModeContract#checkStep}).
+ */
+class CodecProperties {
+
+    private static EntropyModeContract contract(int promotionBits, boolean zeroRun) {
+        CodecOptions options = promotionBits == 0 ? CodecOptions.exponentOnly()
+                : zeroRun ? CodecOptions.zeroRun(promotionBits) : CodecOptions.paper(promotionBits);
+        return new EntropyModeContract() {
+            @Override
+            CodecOptions options() {
+                return options;
+            }
+        };
+    }
+
+    @Property(tries = 300)
+    void smallChunksRoundTrip(@ForAll Corpus.Shape shape, @ForAll @IntRange(min = 1, max = 5000) int n,
+                              @ForAll @IntRange(min = 0, max = 8) int promotionBits, @ForAll boolean zeroRun,
+                              @ForAll boolean float64, @ForAll long seed) {
+        roundTrip(shape, n, promotionBits, zeroRun && promotionBits > 0, float64, seed);
+    }
+
+    @Property(tries = 12)
+    void largeChunksRoundTrip(@ForAll Corpus.Shape shape, @ForAll @IntRange(min = 5000, max = 1_000_000) int n,
+                              @ForAll @IntRange(min = 1, max = 8) int promotionBits, @ForAll boolean zeroRun,
+                              @ForAll boolean float64, @ForAll long seed) {
+        roundTrip(shape, n, promotionBits, zeroRun, float64, seed);
+    }
+
+    private static void roundTrip(Corpus.Shape shape, int n, int promotionBits, boolean zeroRun, boolean float64, long seed) {
+        EntropyModeContract contract = contract(promotionBits, zeroRun);
+        Corpus corpus = new Corpus(seed);
+        if (float64) {
+            ChunkState state = ChunkState.float64(corpus.doubles(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n));
+            contract.checkStep(corpus.doubles(shape, n), state);
+            contract.checkStep(corpus.doubles(shape, n), state);
+        } else {
+            ChunkState state = ChunkState.float32(corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n));
+            contract.checkStep(corpus.floats(shape, n), state);
+            contract.checkStep(corpus.floats(shape, n), state);
+        }
+    }
+
+    @Property(tries = 200)
+    void zeroRunModeIsNeverLargerThanHuffmanAndRebuildsTheSameState(
+            @ForAll Corpus.Shape shape, @ForAll @IntRange(min = 1, max = 20000) int n,
+            @ForAll @IntRange(min = 1, max = 8) int promotionBits, @ForAll long seed) {
+        Corpus corpus = new Corpus(seed);
+        float[] initial = corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n);
+        float[] delta = corpus.floats(shape, n);
+        ChunkState huffmanState = ChunkState.float32(initial);
+        ChunkState zeroRunState = ChunkState.float32(initial);
+        EncodedChunk huffman = new ChunkEncoder(CodecOptions.paper(promotionBits)).encode(delta, huffmanState);
+        EncodedChunk zeroRun = new ChunkEncoder(CodecOptions.zeroRun(promotionBits)).encode(delta, zeroRunState);
+        assertThat(zeroRun.record().length).isLessThanOrEqualTo(huffman.record().length);
+        // the entropy coder changes the bytes, never the quantization
+        assertThat(zeroRunState).isEqualTo(huffmanState);
+        assertThat(zeroRun.symbolCounts()).isEqualTo(huffman.symbolCounts());
+    }
+}

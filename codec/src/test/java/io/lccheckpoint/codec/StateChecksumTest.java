@@ -1,0 +1,54 @@
+package io.lccheckpoint.codec;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import net.jpountz.xxhash.XXHash64;
+import net.jpountz.xxhash.XXHashFactory;
+import org.junit.jupiter.api.Test;
+
+/** The state checksum is XXH64 (seed 0) of the little-endian serialization, so any XXH64 library can check it. */
+class StateChecksumTest {
+    private static final XXHash64 REFERENCE = XXHashFactory.safeInstance().hash64();
+
+    @Test
+    void floatChecksumIsXxh64OfTheLittleEndianBytes() {
+        Corpus corpus = new Corpus(1);
+        for (int n = 0; n < 80; n++) {
+            check(corpus.floats(Corpus.Shape.RANDOM_BITS, n));
+        }
+        check(corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, 100_003));
+    }
+
+    @Test
+    void doubleChecksumIsXxh64OfTheLittleEndianBytes() {
+        Corpus corpus = new Corpus(2);
+        for (int n = 0; n < 40; n++) {
+            double[] values = corpus.doubles(Corpus.Shape.RANDOM_BITS, n);
+            ByteBuffer bytes = ByteBuffer.allocate(8 * n).order(ByteOrder.LITTLE_ENDIAN);
+            bytes.asDoubleBuffer().put(values);
+            assertThat(StateChecksum.of(values, n)).isEqualTo(REFERENCE.hash(bytes.array(), 0, 8 * n, 0));
+        }
+    }
+
+    @Test
+    void theEncoderFoldsTheSameChecksumIntoItsPass() {
+        Corpus corpus = new Corpus(3);
+        for (CodecOptions options : new CodecOptions[] {CodecOptions.paper(2), CodecOptions.zeroRun(2)}) {
+            for (int n : new int[] {1, 7, 8, 9, 15, 16, 17, 1000, 1003}) {
+                ChunkState state = ChunkState.float32(corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n));
+                byte[] record = new ChunkEncoder(options).encode(corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n), state).record();
+                long stored = LittleEndian.getLong(record, record.length - RecordFormat.TRAILER_BYTES);
+                assertThat(stored).isEqualTo(StateChecksum.of(state.approxFloat(), n));
+            }
+        }
+    }
+
+    private static void check(float[] values) {
+        int n = values.length;
+        ByteBuffer bytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(values);
+        assertThat(StateChecksum.of(values, n)).as("n = %d", n).isEqualTo(REFERENCE.hash(bytes.array(), 0, 4 * n, 0));
+    }
+}
