@@ -43,6 +43,7 @@ public final class ChunkEncoder {
     private final int[] keyCode = new int[DOUBLE_KEYS];
     private final long[] runClassCounts = new long[RunLengthClasses.MAX_CLASSES];
     private final long[] nonZeroSymbolCounts = new long[HuffmanTable.MAX_SYMBOLS];
+    private final int[] rank = new int[HuffmanTable.MAX_SYMBOLS];
 
     // grown to the largest chunk seen
     private int[] nonZeroPositions = new int[0];
@@ -57,6 +58,7 @@ public final class ChunkEncoder {
     private int payloadLength;
     private int nonZeroCount;
     private int runClassCount;
+    private boolean tableReused;
 
     public ChunkEncoder(CodecOptions options) {
         if (options == null) {
@@ -82,7 +84,7 @@ public final class ChunkEncoder {
         }
         promotion.assign(keyCounts, ValueType.FLOAT32, options.promotionBits());
         representativesFloat();
-        planCoding(n);
+        planCoding(n, state);
         long checksum = switch (plan) {
             case CONSTANT -> update(delta, residual, approx, n);
             case DENSE -> updateAndEmit(delta, residual, approx, n);
@@ -105,7 +107,7 @@ public final class ChunkEncoder {
         }
         promotion.assign(keyCounts, ValueType.FLOAT64, options.promotionBits());
         representativesDouble();
-        planCoding(n);
+        planCoding(n, state);
         // the float64 passes leave the checksum to a pass of its own: float64 chunks are the rarer case
         switch (plan) {
             case CONSTANT -> update(delta, residual, approx, n);
@@ -282,7 +284,31 @@ public final class ChunkEncoder {
     // ---- planning: CONSTANT (one symbol), DENSE (Huffman, emitted during pass B) or SPARSE (zero-run mode: pass B
     // collects the non-zero positions, then the smaller of zero-run and Huffman is emitted from them) ----
 
-    private void planCoding(int n) {
+    /** The paper's code-table cache: reuse the chunk's cached lengths while the rank order of counts is unchanged. */
+    private void buildSymbolTable(long[] counts, int symbolCount, int maxLength, ChunkState state) {
+        tableReused = false;
+        if (!options.reuseCodeTables()) {
+            symbolTable.buildFromCounts(counts, symbolCount, maxLength);
+            return;
+        }
+        int used = HuffmanTable.rankOrder(counts, symbolCount, rank);
+        int[] cache = state.codeTableCache();
+        if (cache != null && cache[0] == symbolCount && cache[1] == used
+                && Arrays.equals(cache, 2, 2 + used, rank, 0, used)) {
+            symbolTable.useLengths(cache, 2 + used, symbolCount, maxLength);
+            tableReused = true;
+            return;
+        }
+        symbolTable.buildFromCounts(counts, symbolCount, maxLength);
+        int[] fresh = new int[2 + used + symbolCount];
+        fresh[0] = symbolCount;
+        fresh[1] = used;
+        System.arraycopy(rank, 0, fresh, 2, used);
+        System.arraycopy(symbolTable.lengths, 0, fresh, 2 + used, symbolCount);
+        state.setCodeTableCache(fresh);
+    }
+
+    private void planCoding(int n, ChunkState state) {
         int symbolCount = promotion.symbolCount;
         long[] counts = promotion.symbolCounts;
         int used = 0;
@@ -294,12 +320,13 @@ public final class ChunkEncoder {
         }
         if (used == 1) {
             plan = Plan.CONSTANT;
+            tableReused = false;
             return;
         }
         // small alphabets get codes of at most 6 bits so that the decoder can read two codes per lookup
         // (HuffmanTable.pairTable); the cost in size is measured in the benchmark's table
         int maxLength = symbolCount <= SHORT_CODE_ALPHABET ? HuffmanTable.MAX_PAIR_TABLE_LOG : HuffmanTable.MAX_CODE_LENGTH;
-        symbolTable.buildFromCounts(counts, symbolCount, maxLength);
+        buildSymbolTable(counts, symbolCount, maxLength, state);
         huffmanBits = symbolTable.encodedBits(counts);
         for (int key = 0; key < keyCode.length; key++) {
             if (keyCounts[key] > 0) {
@@ -738,7 +765,8 @@ public final class ChunkEncoder {
         LittleEndian.putLong(record, offset, stateChecksum);
         offset += 8;
         LittleEndian.putInt(record, offset, StateChecksum.ofRecordBytes(record, offset));
-        return new EncodedChunk(record, coding, Arrays.copyOf(promotion.symbolCounts, symbolCount), promotion.hasZeroSymbol);
+        return new EncodedChunk(record, coding, Arrays.copyOf(promotion.symbolCounts, symbolCount), promotion.hasZeroSymbol,
+                tableReused && coding == Coding.HUFFMAN);
     }
 
     private static int alphabetBytes(HuffmanTable table, int size) {

@@ -16,6 +16,8 @@ public final class ChunkState {
     private final float[] residualFloat;
     private final double[] approxDouble;
     private final double[] residualDouble;
+    /** The code-table cache (CodecOptions.reuseCodeTables): symbols by rank, then their code lengths; null if empty. */
+    private int[] cachedCodeTable;
 
     private ChunkState(ValueType type, float[] approxFloat, float[] residualFloat, double[] approxDouble, double[] residualDouble) {
         this.type = type;
@@ -75,17 +77,40 @@ public final class ChunkState {
         return residualDouble;
     }
 
+    /**
+     * The code-table cache, for persisting with the state when {@link CodecOptions#reuseCodeTables()} is on:
+     * {@code [symbolCount, used, rank-ordered used symbols..., code lengths of all symbols...]}, or null.
+     */
+    public int[] cachedCodeTable() {
+        return cachedCodeTable == null ? null : cachedCodeTable.clone();
+    }
+
+    public void restoreCachedCodeTable(int[] table) {
+        this.cachedCodeTable = table == null ? null : table.clone();
+    }
+
+    int[] codeTableCache() {
+        return cachedCodeTable;
+    }
+
+    void setCodeTableCache(int[] table) {
+        this.cachedCodeTable = table;
+    }
+
     public ChunkState copy() {
-        return type == ValueType.FLOAT32
+        ChunkState copy = type == ValueType.FLOAT32
                 ? new ChunkState(type, approxFloat.clone(), residualFloat.clone(), null, null)
                 : new ChunkState(type, null, null, approxDouble.clone(), residualDouble.clone());
+        copy.cachedCodeTable = cachedCodeTable == null ? null : cachedCodeTable.clone();
+        return copy;
     }
 
     @Override
     public boolean equals(Object o) {
         return o instanceof ChunkState other && type == other.type
                 && Arrays.equals(approxFloat, other.approxFloat) && Arrays.equals(residualFloat, other.residualFloat)
-                && Arrays.equals(approxDouble, other.approxDouble) && Arrays.equals(residualDouble, other.residualDouble);
+                && Arrays.equals(approxDouble, other.approxDouble) && Arrays.equals(residualDouble, other.residualDouble)
+                && Arrays.equals(cachedCodeTable, other.cachedCodeTable);
     }
 
     @Override

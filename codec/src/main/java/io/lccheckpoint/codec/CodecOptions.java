@@ -6,8 +6,13 @@ package io.lccheckpoint.codec;
  * @param promotionBits x of priority promotion (1..8): keep the {@code 2^x - 1} buckets of largest exponent and merge the
  *                      rest into one bucket of value exactly 0; 0 means E only (every bucket kept, no promotion)
  * @param entropy       the entropy coders the encoder may choose from
+ * @param reuseCodeTables the paper's code-table cache: when the rank order of the symbol counts is the same as when the
+ *                      chunk's cached Huffman code was built, code with the cached lengths instead of building new ones.
+ *                      Records stay self-contained (the lengths are still written), so the option saves the tree build
+ *                      and costs the bits a stale code loses; the cache is part of {@link ChunkState} and must be
+ *                      persisted with it for byte-identical output after a restart. Off by default.
  */
-public record CodecOptions(int promotionBits, EntropyMode entropy) {
+public record CodecOptions(int promotionBits, EntropyMode entropy, boolean reuseCodeTables) {
     public static final int MAX_PROMOTION_BITS = 8;
 
     public CodecOptions {
@@ -23,8 +28,16 @@ public record CodecOptions(int promotionBits, EntropyMode entropy) {
     }
 
     /** The paper's configuration: x-bit promotion and Huffman. */
+    public CodecOptions(int promotionBits, EntropyMode entropy) {
+        this(promotionBits, entropy, false);
+    }
+
     public static CodecOptions paper(int promotionBits) {
         return new CodecOptions(promotionBits, EntropyMode.HUFFMAN);
+    }
+
+    public CodecOptions withCodeTableReuse(boolean reuse) {
+        return new CodecOptions(promotionBits, entropy, reuse);
     }
 
     /** x-bit promotion with the sub-1-bit zero-run mode. */

@@ -9,8 +9,9 @@ import java.util.Arrays;
  * @param coding       the coding the encoder chose
  * @param symbolCounts occurrences of each symbol; index 0 is the zero bucket when {@code hasZeroSymbol}
  * @param hasZeroSymbol whether symbol 0 is the merged zero bucket
+ * @param codeTableReused whether the Huffman code came from the chunk's code-table cache
  */
-public record EncodedChunk(byte[] record, Coding coding, long[] symbolCounts, boolean hasZeroSymbol) {
+public record EncodedChunk(byte[] record, Coding coding, long[] symbolCounts, boolean hasZeroSymbol, boolean codeTableReused) {
 
     public int valueCount() {
         long total = 0;

@@ -211,6 +211,33 @@ final class HuffmanTable {
         return null;
     }
 
+    /** Encoder side: codes from lengths already chosen (the code-table cache). */
+    void useLengths(int[] source, int sourceOffset, int symbolCount, int maxLength) {
+        this.symbolCount = symbolCount;
+        System.arraycopy(source, sourceOffset, lengths, 0, symbolCount);
+        assignCodes(maxLength);
+    }
+
+    /** Symbols of non-zero count by (count descending, symbol ascending); returns how many. */
+    static int rankOrder(long[] counts, int symbolCount, int[] out) {
+        int used = 0;
+        for (int s = 0; s < symbolCount; s++) {
+            if (counts[s] > 0) {
+                out[used++] = s;
+            }
+        }
+        for (int i = 1; i < used; i++) {
+            int s = out[i];
+            int j = i - 1;
+            while (j >= 0 && (counts[out[j]] < counts[s] || (counts[out[j]] == counts[s] && out[j] > s))) {
+                out[j + 1] = out[j];
+                j--;
+            }
+            out[j + 1] = s;
+        }
+        return used;
+    }
+
     /** A one-symbol alphabet (FORMAT.md §4.3, kind 0): the symbol costs zero bits. */
     void buildSingle(int symbol, int symbolCount) {
         this.symbolCount = symbolCount;

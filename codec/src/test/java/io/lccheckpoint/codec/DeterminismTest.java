@@ -41,6 +41,7 @@ class DeterminismTest {
         CONFIGURATIONS.put("zero-run-2", CodecOptions.zeroRun(2));
         CONFIGURATIONS.put("zero-run-3", CodecOptions.zeroRun(3));
         CONFIGURATIONS.put("exponent-only", CodecOptions.exponentOnly());
+        CONFIGURATIONS.put("huffman-2-table-cache", CodecOptions.paper(2).withCodeTableReuse(true));
     }
 
     /** name → SHA-256 of every record of the corpus chains, plus the corpus itself (to tell a generator change apart). */
