@@ -39,7 +39,9 @@ public class BaselineBenchmark {
 
     @Setup
     public void setUp() {
-        delta = new BenchmarkData(CodecOptions.paper(2)).delta;
+        delta = new float[BenchmarkData.VALUES];
+        float[][] chunks = new BenchmarkData(CodecOptions.paper(2), BenchmarkData.VALUES).delta;
+        System.arraycopy(chunks[0], 0, delta, 0, delta.length);
         copy = new float[delta.length];
         raw = rawBytes(delta);
         scratch = new byte[(int) Math.max(Zstd.compressBound(raw.length), lz4.maxCompressedLength(raw.length))];

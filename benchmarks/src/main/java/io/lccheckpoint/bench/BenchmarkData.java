@@ -5,27 +5,50 @@ import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.Corpus;
 
-/** The benchmark's data: one chunk of SGD-like float32 deltas, after a warm-up chain so the residual is realistic. */
+/**
+ * The benchmark's data: 4 Mi float32 SGD-like deltas ({@link Corpus#sgdDeltas}), split into chunks of the given size,
+ * each with a chunk state warmed up by a few steps so that the residual is realistic.
+ */
 final class BenchmarkData {
     static final int VALUES = 4 * 1024 * 1024;
     static final double ACTIVE_FRACTION = 0.3;
     static final int WARM_UP_STEPS = 10;
     static final long SEED = 20261123L;
 
-    final float[] initial;
-    final float[] delta;
-    final ChunkState warmState;
+    final int chunkValues;
+    final float[][] delta;
+    final ChunkState[] warmStates;
 
-    BenchmarkData(CodecOptions options) {
+    BenchmarkData(CodecOptions options, int chunkValues) {
+        if (VALUES % chunkValues != 0) {
+            throw new IllegalArgumentException("chunk size must divide " + VALUES);
+        }
+        this.chunkValues = chunkValues;
+        int chunks = VALUES / chunkValues;
         Corpus corpus = new Corpus(SEED);
-        initial = corpus.sgdDeltas(VALUES, ACTIVE_FRACTION);
-        ChunkState state = ChunkState.float32(initial);
+        float[] initial = corpus.sgdDeltas(VALUES, ACTIVE_FRACTION);
+        warmStates = new ChunkState[chunks];
+        for (int c = 0; c < chunks; c++) {
+            warmStates[c] = ChunkState.float32(slice(initial, c));
+        }
         ChunkEncoder encoder = new ChunkEncoder(options);
         for (int step = 0; step < WARM_UP_STEPS; step++) {
-            encoder.encode(corpus.sgdDeltas(VALUES, ACTIVE_FRACTION), state);
+            float[] stepDelta = corpus.sgdDeltas(VALUES, ACTIVE_FRACTION);
+            for (int c = 0; c < chunks; c++) {
+                encoder.encode(slice(stepDelta, c), warmStates[c]);
+            }
         }
-        warmState = state;
-        delta = corpus.sgdDeltas(VALUES, ACTIVE_FRACTION);
+        float[] next = corpus.sgdDeltas(VALUES, ACTIVE_FRACTION);
+        delta = new float[chunks][];
+        for (int c = 0; c < chunks; c++) {
+            delta[c] = slice(next, c);
+        }
+    }
+
+    private float[] slice(float[] all, int chunk) {
+        float[] out = new float[chunkValues];
+        System.arraycopy(all, chunk * chunkValues, out, 0, chunkValues);
+        return out;
     }
 
     static long inputBytes() {

@@ -435,34 +435,69 @@ public final class ChunkDecoder {
         reader.finish();
     }
 
+    /**
+     * One 8-byte load per (run, symbol) pair: a run code (≤ 12 bits), its extra bits (≤ 29) and a symbol code (≤ 12)
+     * fit in the 57 bits a load guarantees.
+     */
     private void decodeZeroRun() {
         int m = nonZeroCount;
         if (nonZeroPositions.length < m) {
             nonZeroPositions = new int[m];
             nonZeroSymbols = new short[m];
         }
-        BitReader in = reader;
-        in.reset(record, payloadOffset, payloadLength);
+        byte[] in = record;
+        int base = payloadOffset;
+        int limit = payloadLength;
+        int[] runEntries = runTable.decodeTable;
+        int runMask = (1 << runTable.tableLog) - 1;
+        boolean runSingle = runTable.tableLog == 0;
+        int[] symbolEntries = nonZeroTable.decodeTable;
+        int symbolMask = (1 << nonZeroTable.tableLog) - 1;
+        boolean symbolSingle = nonZeroTable.tableLog == 0;
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        long bitPosition = 0;
         long position = 0;
+        int invalid = 0;
         for (int j = 0; j < m; j++) {
-            position += readRun();
-            if (position >= valueCount) {
-                throw new MalformedChunkException(payloadOffset, "zero run passes the end of the chunk before non-zero value " + j + " of " + m);
+            int bytePosition = (int) (bitPosition >>> 3);
+            if (bytePosition > limit) {
+                throw new MalformedChunkException(base + limit, "bit stream overrun at non-zero value " + j + " of " + m);
             }
-            int entry = nonZeroTable.decodeTable[(int) in.peek() & ((1 << nonZeroTable.tableLog) - 1)];
-            checkEntry(nonZeroTable, entry);
-            in.consume(entry & 15);
-            nonZeroPositions[j] = (int) position;
-            nonZeroSymbols[j] = (short) ((entry >>> 4) + 1);
+            long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+            int runEntry = runEntries[(int) word & runMask];
+            int runLength = runEntry & 15;
+            invalid |= runSingle ? 0 : runLength - 1;
+            word >>>= runLength;
+            int runClass = runEntry >>> 4;
+            int extra = RunLengthClasses.extraBits(runClass);
+            long v = RunLengthClasses.base(runClass) + (word & ((1L << extra) - 1));
+            word >>>= extra;
+            int symbolEntry = symbolEntries[(int) word & symbolMask];
+            int symbolLength = symbolEntry & 15;
+            invalid |= symbolSingle ? 0 : symbolLength - 1;
+            bitPosition += runLength + extra + symbolLength;
+            position += v - 1;
+            if (position >= valueCount) {
+                throw new MalformedChunkException(base, "zero run passes the end of the chunk before non-zero value " + j + " of " + m);
+            }
+            positions[j] = (int) position;
+            symbols[j] = (short) ((symbolEntry >>> 4) + 1);
             position++;
         }
+        if (invalid < 0) {
+            throw new MalformedChunkException(base, "bit stream holds a pattern that is no code");
+        }
+        BitReader tail = reader;
+        tail.reset(in, base, limit);
+        tail.setBitPosition(bitPosition);
         if (position < valueCount) {
             position += readRun();
             if (position != valueCount) {
-                throw new MalformedChunkException(payloadOffset, "runs cover " + position + " values, the chunk has " + valueCount);
+                throw new MalformedChunkException(base, "runs cover " + position + " values, the chunk has " + valueCount);
             }
         }
-        in.finish();
+        tail.finish();
     }
 
     private long readRun() {

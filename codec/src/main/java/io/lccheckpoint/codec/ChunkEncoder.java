@@ -335,8 +335,9 @@ public final class ChunkEncoder {
             }
         }
         ensurePayload(huffmanBits);
-        if (options.entropy() == EntropyMode.ZERO_RUN && promotion.hasZeroSymbol && counts[0] > 0) {
-            int nonZeros = (int) (n - counts[0]);
+        // zero-run can only pay off when zeros are the majority: below that, code densely (and fast)
+        if (options.entropy() == EntropyMode.ZERO_RUN && promotion.hasZeroSymbol && 2 * counts[0] >= n) {
+            int nonZeros = (int) (n - counts[0]) + 1;
             if (nonZeroPositions.length < nonZeros) {
                 nonZeroPositions = new int[nonZeros];
                 nonZeroSymbols = new short[nonZeros];
@@ -533,6 +534,8 @@ public final class ChunkEncoder {
 
     /** Pass B that remembers where the non-zero symbols are (branchy: cheap when zeros dominate, which is the point). */
     private long updateAndCollect(float[] delta, float[] residual, float[] approx, int n) {
+        // a branch on "non-zero" is cheap when non-zeros are rare and mispredicts often when they are not
+        boolean branchFree = promotion.symbolCounts[0] < 0.95 * n;
         float[] rep = keyRepFloat;
         int[] keyToSymbol = promotion.keyToSymbol;
         int[] positions = nonZeroPositions;
@@ -552,7 +555,12 @@ public final class ChunkEncoder {
                 residual[i] = v - q;
                 approx[i] += q;
                 int symbol = keyToSymbol[key];
-                if (symbol != 0) {
+                if (branchFree) {
+                    // always write, advance past non-zeros only (the arrays have one slot of slack)
+                    positions[m] = i;
+                    symbols[m] = (short) symbol;
+                    m += (-symbol) >>> 31;
+                } else if (symbol != 0) {
                     positions[m] = i;
                     symbols[m] = (short) symbol;
                     m++;
@@ -686,11 +694,20 @@ public final class ChunkEncoder {
         out.reset(payload, 0);
         int zeroCode = symbolTable.codes[0];
         int zeroLength = symbolTable.lengths[0];
+        // gaps are written as batches of zero codes, up to 24 bits at a time
+        int batch = Math.max(1, 24 / zeroLength);
+        int batchCode = 0;
+        for (int k = 0; k < batch; k++) {
+            batchCode |= zeroCode << (k * zeroLength);
+        }
         int[] positions = nonZeroPositions;
         short[] symbols = nonZeroSymbols;
         int next = 0;
         for (int j = 0; j <= nonZeroCount; j++) {
             int end = j < nonZeroCount ? positions[j] : n;
+            for (; next + batch <= end; next += batch) {
+                out.write(batchCode, batch * zeroLength);
+            }
             for (; next < end; next++) {
                 out.write(zeroCode, zeroLength);
             }
