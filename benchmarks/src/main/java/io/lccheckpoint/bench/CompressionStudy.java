@@ -26,7 +26,13 @@ final class CompressionStudy {
         }
     }
 
+    /** The benchmark corpus: σ over 4 decades, 30% of values active. */
     static List<Row> run(int values) {
+        return run(values, BenchmarkData.ACTIVE_FRACTION, 4);
+    }
+
+    /** A denser corpus: σ over the given decades, more values active, so fewer promote to zero. */
+    static List<Row> run(int values, double activeFraction, double decades) {
         Map<String, CodecOptions> configurations = new LinkedHashMap<>();
         configurations.put("E only (no promotion), Huffman", CodecOptions.exponentOnly());
         configurations.put("2-bit promotion, Huffman (paper)", CodecOptions.paper(2));
@@ -36,10 +42,10 @@ final class CompressionStudy {
         configurations.put("3-bit promotion, zero-run (ours)", CodecOptions.zeroRun(3));
 
         Corpus corpus = new Corpus(BenchmarkData.SEED);
-        float[] initial = corpus.sgdDeltas(values, BenchmarkData.ACTIVE_FRACTION);
+        float[] initial = corpus.sgdDeltas(values, activeFraction, decades);
         List<float[]> steps = new ArrayList<>();
         for (int step = 0; step < STEPS; step++) {
-            steps.add(corpus.sgdDeltas(values, BenchmarkData.ACTIVE_FRACTION));
+            steps.add(corpus.sgdDeltas(values, activeFraction, decades));
         }
         List<Row> rows = new ArrayList<>();
         double rawBytes = 4.0 * values;

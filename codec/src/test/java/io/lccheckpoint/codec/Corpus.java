@@ -127,11 +127,16 @@ public final class Corpus {
      * the rest N(0, σ).
      */
     public float[] sgdDeltas(int n, double activeFraction) {
+        return sgdDeltas(n, activeFraction, 4);
+    }
+
+    /** As {@link #sgdDeltas(int, double)} with σ spread over the given number of decades below 1e-2. */
+    public float[] sgdDeltas(int n, double activeFraction, double decades) {
         float[] out = new float[n];
         int i = 0;
         while (i < n) {
             int length = Math.min(n - i, 1 << (12 + nextInt(8)));
-            double sigma = StrictMath.pow(10, -6 + 4 * nextDouble());
+            double sigma = StrictMath.pow(10, -2 - decades + decades * nextDouble());
             for (int j = 0; j < length; j++) {
                 double scale = nextDouble() < activeFraction ? sigma : sigma * 1e-3;
                 out[i++] = (float) (nextGaussian() * scale);

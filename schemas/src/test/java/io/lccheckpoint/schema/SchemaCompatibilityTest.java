@@ -1,0 +1,99 @@
+package io.lccheckpoint.schema;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaCompatibility;
+import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
+import org.apache.avro.SchemaNormalization;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every schema stays compatible with every released version (src/test/resources/previous/, one file per release):
+ * new readers read old records (backward) and old readers read new records (forward), so producers, encoders and
+ * restorers can be upgraded in any order. When a release ships, copy src/main/avro/lccheckpoint.avsc there.
+ */
+class SchemaCompatibilityTest {
+
+    static Map<String, Schema> named(Schema union) {
+        Map<String, Schema> byName = new TreeMap<>();
+        for (Schema schema : union.getTypes()) {
+            byName.put(schema.getFullName(), schema);
+        }
+        return byName;
+    }
+
+    static Schema parse(InputStream in) throws IOException {
+        return new Schema.Parser().parse(in);
+    }
+
+    static Map<String, Schema> current() throws IOException {
+        try (InputStream in = Files.newInputStream(Path.of("src/main/avro/lccheckpoint.avsc"))) {
+            return named(parse(in));
+        }
+    }
+
+    static List<Path> releases() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("src/test/resources/previous"))) {
+            return files.filter(p -> p.toString().endsWith(".avsc")).sorted().toList();
+        }
+    }
+
+    @Test
+    void everySchemaIsFullyCompatibleWithEveryRelease() throws IOException {
+        Map<String, Schema> current = current();
+        List<Path> releases = releases();
+        assertThat(releases).isNotEmpty();
+        for (Path release : releases) {
+            Map<String, Schema> previous;
+            try (InputStream in = Files.newInputStream(release)) {
+                previous = named(parse(in));
+            }
+            assertThat(current.keySet()).as("no type of %s disappears", release.getFileName()).containsAll(previous.keySet());
+            for (Map.Entry<String, Schema> old : previous.entrySet()) {
+                Schema now = current.get(old.getKey());
+                assertCompatible(now, old.getValue(), old.getKey() + " reads " + release.getFileName());
+                assertCompatible(old.getValue(), now, release.getFileName() + " reads " + old.getKey());
+            }
+        }
+    }
+
+    @Test
+    void theCheckRefusesAnIncompatibleChange() throws IOException {
+        // the test above can fail: a new required field without a default is not backward compatible
+        Schema old = current().get("io.lccheckpoint.schema.StepComplete");
+        List<Schema.Field> fields = new ArrayList<>();
+        for (Schema.Field field : old.getFields()) {
+            fields.add(new Schema.Field(field, field.schema()));
+        }
+        fields.add(new Schema.Field("tenant", Schema.create(Schema.Type.STRING), "no default", (Object) null));
+        Schema changed = Schema.createRecord(old.getName(), old.getDoc(), old.getNamespace(), false, fields);
+        assertThat(SchemaCompatibility.checkReaderWriterCompatibility(changed, old).getType())
+                .isEqualTo(SchemaCompatibilityType.INCOMPATIBLE);
+    }
+
+    @Test
+    void generatedClassesMatchTheSchemaFile() throws IOException {
+        // compared in Avro's parsing canonical form: the generated classes add "avro.java.string" properties
+        Map<String, Schema> current = current();
+        for (Schema generated : new Schema[] {RawDeltaChunk.getClassSchema(), StepManifest.getClassSchema(), CheckpointKey.getClassSchema(),
+                EncodedChunkRecord.getClassSchema(), SuperstepChunk.getClassSchema(), StepComplete.getClassSchema(), DeadLetter.getClassSchema()}) {
+            assertThat(SchemaNormalization.parsingFingerprint64(generated)).as(generated.getFullName())
+                    .isEqualTo(SchemaNormalization.parsingFingerprint64(current.get(generated.getFullName())));
+        }
+    }
+
+    private static void assertCompatible(Schema reader, Schema writer, String what) {
+        SchemaCompatibility.SchemaPairCompatibility result = SchemaCompatibility.checkReaderWriterCompatibility(reader, writer);
+        assertThat(result.getType()).as(what + ": " + result.getDescription()).isEqualTo(SchemaCompatibilityType.COMPATIBLE);
+    }
+}
