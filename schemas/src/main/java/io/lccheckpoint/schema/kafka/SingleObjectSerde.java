@@ -1,0 +1,108 @@
+package io.lccheckpoint.schema.kafka;
+
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.ChunkKey;
+import io.lccheckpoint.schema.DeadLetter;
+import io.lccheckpoint.schema.EncodedChunkRecord;
+import io.lccheckpoint.schema.RawDeltaChunk;
+import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.StepManifest;
+import io.lccheckpoint.schema.SuperstepChunk;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
+import org.apache.avro.message.BinaryMessageDecoder;
+import org.apache.avro.message.BinaryMessageEncoder;
+import org.apache.avro.specific.SpecificData;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serializer;
+
+/**
+ * The registry-free wire format: Avro single-object encoding (magic {@code C3 01}, the schema's 8-byte CRC-64-AVRO
+ * fingerprint, then Avro binary), with every schema of {@code lccheckpoint.avsc} bundled. A topic may carry several
+ * record types (the raw-delta topic carries chunks and manifests); the fingerprint says which.
+ */
+public final class SingleObjectSerde<T extends SpecificRecord> implements Serde<T> {
+    private static final List<Schema> KNOWN = List.of(ChunkKey.getClassSchema(), RawDeltaChunk.getClassSchema(),
+            StepManifest.getClassSchema(), CheckpointKey.getClassSchema(), EncodedChunkRecord.getClassSchema(),
+            SuperstepChunk.getClassSchema(), StepComplete.getClassSchema(), DeadLetter.getClassSchema());
+    private static final Map<Long, BinaryMessageDecoder<SpecificRecord>> DECODERS = new HashMap<>();
+    private static final Map<Schema, BinaryMessageEncoder<SpecificRecord>> ENCODERS = new HashMap<>();
+
+    static {
+        for (Schema schema : KNOWN) {
+            DECODERS.put(SchemaNormalization.parsingFingerprint64(schema), new BinaryMessageDecoder<>(SpecificData.get(), schema));
+            ENCODERS.put(schema, new BinaryMessageEncoder<>(SpecificData.get(), schema));
+        }
+    }
+
+    private final Class<T> type;
+
+    public SingleObjectSerde(Class<T> type) {
+        this.type = type;
+    }
+
+    /** For topics that carry several record types. */
+    @SuppressWarnings("unchecked")
+    public static SingleObjectSerde<SpecificRecord> anyRecord() {
+        return new SingleObjectSerde<>(SpecificRecord.class);
+    }
+
+    public static byte[] encode(SpecificRecord record) {
+        BinaryMessageEncoder<SpecificRecord> encoder = ENCODERS.get(record.getSchema());
+        if (encoder == null) {
+            throw new SerializationException("no bundled schema for " + record.getSchema().getFullName());
+        }
+        try {
+            ByteBuffer buffer = encoder.encode(record);
+            byte[] bytes = new byte[buffer.remaining()];
+            buffer.get(bytes);
+            return bytes;
+        } catch (IOException e) {
+            throw new SerializationException("cannot encode " + record.getSchema().getFullName(), e);
+        }
+    }
+
+    public static SpecificRecord decode(byte[] bytes) {
+        if (bytes.length < 10 || bytes[0] != (byte) 0xC3 || bytes[1] != 0x01) {
+            throw new SerializationException("not Avro single-object encoding (expected magic C3 01)");
+        }
+        long fingerprint = ByteBuffer.wrap(bytes, 2, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        BinaryMessageDecoder<SpecificRecord> decoder = DECODERS.get(fingerprint);
+        if (decoder == null) {
+            throw new SerializationException(String.format("unknown schema fingerprint %016x", fingerprint));
+        }
+        try {
+            return decoder.decode(bytes);
+        } catch (IOException | RuntimeException e) {
+            throw new SerializationException("corrupt Avro record: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Serializer<T> serializer() {
+        return (topic, record) -> record == null ? null : encode(record);
+    }
+
+    @Override
+    public Deserializer<T> deserializer() {
+        return (topic, bytes) -> {
+            if (bytes == null) {
+                return null;
+            }
+            SpecificRecord record = decode(bytes);
+            if (!type.isInstance(record)) {
+                throw new SerializationException("topic " + topic + " expects " + type.getSimpleName() + " but the record is "
+                        + record.getSchema().getName());
+            }
+            return type.cast(record);
+        };
+    }
+}

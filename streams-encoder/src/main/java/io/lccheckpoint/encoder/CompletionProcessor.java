@@ -1,0 +1,108 @@
+package io.lccheckpoint.encoder;
+
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Counts the coded chunks of each step (the progress topic is keyed by job, so one task sees all of a job's chunks)
+ * and writes the step-complete marker when every chunk of every tensor is coded (DESIGN.md §3). With exactly-once
+ * processing the progress notices are committed together with the encoded chunks, so a marker never precedes them.
+ * Also tombstones markers and manifests of steps no retained superstep can restore.
+ */
+final class CompletionProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+    static final String STORE = "lcckpt-step-progress";
+    private static final Logger LOG = LoggerFactory.getLogger(CompletionProcessor.class);
+
+    private final int superstepRetain;
+    private ProcessorContext<byte[], byte[]> context;
+    private KeyValueStore<String, byte[]> store;
+
+    CompletionProcessor(int superstepRetain) {
+        this.superstepRetain = superstepRetain;
+    }
+
+    @Override
+    public void init(ProcessorContext<byte[], byte[]> context) {
+        this.context = context;
+        this.store = context.getStateStore(STORE);
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+        StepComplete notice = (StepComplete) SingleObjectSerde.decode(record.value());
+        String job = new String(record.key(), StandardCharsets.UTF_8);
+        String key = job + '\u0000' + notice.getGeneration() + '\u0000' + notice.getStep();
+        byte[] stored = store.get(key);
+        ByteBuffer totals = stored == null ? ByteBuffer.allocate(4 + 8 * 3 + 1).order(ByteOrder.LITTLE_ENDIAN)
+                : ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+        int count = totals.getInt(0) + 1;
+        long encoded = totals.getLong(4) + notice.getEncodedBytes();
+        long raw = totals.getLong(12) + notice.getRawBytes();
+        long state = totals.getLong(20) + notice.getStateBytes();
+        boolean superstep = totals.get(28) != 0 || notice.getSuperstep();
+        if (count < notice.getChunks()) {
+            totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0));
+            store.put(key, totals.array());
+            return;
+        }
+        store.delete(key);
+        StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state);
+        Outputs.checkpoint(context, Outputs.MARKER_SINK, record.timestamp(), Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep()), marker);
+        LOG.info("job {} generation {} step {} complete: {} chunks, {} checkpoint bytes vs {} raw ({}x){}, {} bytes to the state changelog",
+                job, notice.getGeneration(), notice.getStep(), count, encoded, raw, String.format("%.1f", raw / (double) Math.max(1, encoded)),
+                superstep ? " incl. superstep" : "", state);
+        retain(record.timestamp(), job, notice.getGeneration(), notice.getStep(), superstep);
+    }
+
+    /** Keeps markers and manifests of restorable steps only: those at or after the oldest retained superstep. */
+    private void retain(long timestamp, String job, long generation, long step, boolean superstep) {
+        String key = job + '\u0000' + generation + "\u0000meta";
+        byte[] stored = store.get(key);
+        List<Long> supersteps = new ArrayList<>();
+        List<Long> completed = new ArrayList<>();
+        if (stored != null) {
+            ByteBuffer buffer = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = buffer.getInt(); i > 0; i--) {
+                supersteps.add(buffer.getLong());
+            }
+            for (int i = buffer.getInt(); i > 0; i--) {
+                completed.add(buffer.getLong());
+            }
+        }
+        completed.add(step);
+        if (superstep) {
+            supersteps.add(step);
+            supersteps.sort(null);
+            while (supersteps.size() > superstepRetain) {
+                supersteps.remove(0);
+            }
+            long oldest = supersteps.get(0);
+            completed.removeIf(old -> {
+                if (old < oldest) {
+                    Outputs.checkpoint(context, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
+                    Outputs.checkpoint(context, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.MANIFEST, "", -1, generation, old), null);
+                    return true;
+                }
+                return false;
+            });
+        }
+        ByteBuffer buffer = ByteBuffer.allocate(8 + 8 * (supersteps.size() + completed.size())).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.putInt(supersteps.size());
+        supersteps.forEach(buffer::putLong);
+        buffer.putInt(completed.size());
+        completed.forEach(buffer::putLong);
+        store.put(key, buffer.array());
+    }
+}

@@ -1,0 +1,268 @@
+package io.lccheckpoint.encoder;
+
+import io.lccheckpoint.codec.BadValueException;
+import io.lccheckpoint.codec.ChunkEncoder;
+import io.lccheckpoint.codec.ChunkState;
+import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.EncodedChunk;
+import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DeadLetter;
+import io.lccheckpoint.schema.EncodedChunkRecord;
+import io.lccheckpoint.schema.RawDeltaChunk;
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.StepManifest;
+import io.lccheckpoint.schema.SuperstepChunk;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import io.lccheckpoint.schema.kafka.Topics;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Iterator;
+import java.util.Map;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.metrics.Sensor;
+import org.apache.kafka.common.metrics.stats.CumulativeSum;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+/**
+ * Codes each raw chunk (DESIGN.md §2-§4): keeps the chunk's residual and reconstruction in a state store, writes the
+ * encoded chunk, a superstep when the step crosses a multiple of the interval (and always at a generation's initial
+ * state), tombstones what retention no longer needs, and tells the completion processor. Anything it cannot use goes
+ * to the job's dead-letter topic with the reason; the state is left untouched and the app goes on.
+ */
+final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+    static final String STORE = "lcckpt-chunk-state";
+    static final long KIND_ENCODED = 0;
+    static final long KIND_SUPERSTEP = 1;
+
+    private final Topics topics;
+    private final CodecOptions codecOptions;
+    private final int superstepInterval;
+    private final int superstepRetain;
+
+    private ProcessorContext<byte[], byte[]> context;
+    private KeyValueStore<String, byte[]> store;
+    private ChunkEncoder encoder;
+    private Sensor deadLetters;
+
+    EncodeProcessor(Topics topics, CodecOptions codecOptions, int superstepInterval, int superstepRetain) {
+        this.topics = topics;
+        this.codecOptions = codecOptions;
+        this.superstepInterval = superstepInterval;
+        this.superstepRetain = superstepRetain;
+    }
+
+    @Override
+    public void init(ProcessorContext<byte[], byte[]> context) {
+        this.context = context;
+        this.store = context.getStateStore(STORE);
+        this.encoder = new ChunkEncoder(codecOptions);
+        this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
+        deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
+                Map.of("task-id", context.taskId().toString())), new CumulativeSum());
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+        RecordMetadata source = context.recordMetadata().orElseThrow();
+        String job = topics.jobOf(source.topic());
+        SpecificRecord value;
+        try {
+            if (record.value() == null) {
+                throw new SerializationException("null value");
+            }
+            value = SingleObjectSerde.decode(record.value());
+        } catch (SerializationException e) {
+            deadLetter(record, source, job, null, "undecodable record: " + e.getMessage());
+            return;
+        }
+        if (value instanceof StepManifest manifest) {
+            if (!manifest.getJob().equals(job)) {
+                deadLetter(record, source, job, null, "manifest names job " + manifest.getJob() + " but came on job " + job + "'s topic");
+                return;
+            }
+            Outputs.checkpoint(context, record.timestamp(),
+                    Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
+        } else if (value instanceof RawDeltaChunk chunk) {
+            handle(record, source, job, chunk);
+        } else {
+            deadLetter(record, source, job, null, "unexpected record type " + value.getSchema().getName() + " on a raw-delta topic");
+        }
+    }
+
+    private void handle(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
+        if (!chunk.getJob().equals(job)) {
+            deadLetter(record, source, job, chunk, "record names job " + chunk.getJob() + " but came on job " + job + "'s topic");
+            return;
+        }
+        int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
+        ByteBuffer bytes = chunk.getValues().order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.remaining() == 0 || bytes.remaining() % width != 0) {
+            deadLetter(record, source, job, chunk, bytes.remaining() + " value bytes are not whole " + chunk.getDtype() + " values");
+            return;
+        }
+        int n = bytes.remaining() / width;
+        String key = job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
+        byte[] stored = store.get(key);
+        ChunkRecordState state = stored == null ? null : ChunkRecordState.deserialize(stored);
+        long generation = chunk.getGeneration();
+        long step = chunk.getStep();
+
+        if (chunk.getInitial()) {
+            if (state != null && state.generation > generation) {
+                deadLetter(record, source, job, chunk, "initial state of generation " + generation + " is older than the chunk's generation " + state.generation);
+                return;
+            }
+            if (state != null && state.generation == generation) {
+                deadLetter(record, source, job, chunk, "duplicate initial state of generation " + generation + " (chunk is at step " + state.lastStep + ")");
+                return;
+            }
+            ChunkRecordState fresh = new ChunkRecordState();
+            fresh.generation = generation;
+            fresh.lastStep = step;
+            fresh.lastSuperstep = step;
+            fresh.dtype = chunk.getDtype();
+            fresh.chunk = chunk.getDtype() == DType.FLOAT32 ? ChunkState.float32(floats(bytes, n)) : ChunkState.float64(doubles(bytes, n));
+            fresh.supersteps.add(step);
+            if (state != null) {
+                // the older generation stays restorable until this one keeps its full set of supersteps
+                fresh.olderRecords.addAll(state.olderRecords);
+                state.supersteps.forEach(s -> fresh.olderRecords.add(new long[] {KIND_SUPERSTEP, state.generation, s}));
+                state.encodedSteps.forEach(s -> fresh.olderRecords.add(new long[] {KIND_ENCODED, state.generation, s}));
+            }
+            long superstepBytes = writeSuperstep(record.timestamp(), job, chunk, fresh);
+            save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width);
+            return;
+        }
+
+        if (state == null) {
+            deadLetter(record, source, job, chunk, "no initial state for generation " + generation + " of this chunk");
+            return;
+        }
+        if (state.generation != generation) {
+            deadLetter(record, source, job, chunk, state.generation > generation
+                    ? "generation " + generation + " was superseded by generation " + state.generation
+                    : "delta of generation " + generation + " before its initial state (chunk is in generation " + state.generation + ")");
+            return;
+        }
+        if (state.poisonedAt >= 0) {
+            deadLetter(record, source, job, chunk, "chunk was poisoned at step " + state.poisonedAt + "; resume from an earlier step to start a new generation");
+            return;
+        }
+        if (step <= state.lastStep) {
+            deadLetter(record, source, job, chunk, (step == state.lastStep ? "duplicate step" : "out-of-order step") + " (last coded step " + state.lastStep + ")");
+            return;
+        }
+        if (chunk.getDtype() != state.dtype) {
+            deadLetter(record, source, job, chunk, "dtype mismatch: " + chunk.getDtype() + " but the chunk is " + state.dtype);
+            return;
+        }
+        if (n != state.size()) {
+            deadLetter(record, source, job, chunk, "shape mismatch: " + n + " values but the chunk has " + state.size());
+            return;
+        }
+        EncodedChunk encoded;
+        try {
+            encoded = state.dtype == DType.FLOAT32 ? encoder.encode(floats(bytes, n), state.chunk) : encoder.encode(doubles(bytes, n), state.chunk);
+        } catch (BadValueException e) {
+            // a poisoned step: not coded, residual untouched (the codec guarantees it), the chain of this chunk stops here
+            state.poisonedAt = step;
+            store.put(key, state.serialize());
+            deadLetter(record, source, job, chunk, "poisoned step: " + e.getMessage());
+            return;
+        }
+        Outputs.checkpoint(context, record.timestamp(), Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
+                new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded.record())));
+        long encodedBytes = encoded.record().length;
+        state.lastStep = step;
+        state.encodedSteps.add(step);
+        boolean superstep = Math.floorDiv(step, superstepInterval) > Math.floorDiv(state.lastSuperstep, superstepInterval);
+        if (superstep) {
+            state.lastSuperstep = step;
+            state.supersteps.add(step);
+            encodedBytes += writeSuperstep(record.timestamp(), job, chunk, state);
+            applyRetention(record.timestamp(), job, chunk, state);
+        }
+        save(key, state, record, job, chunk, encodedBytes, superstep, n * (long) width);
+    }
+
+    /** Drops supersteps beyond the retained count and tombstones the records only they needed (DESIGN.md §4). */
+    private void applyRetention(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
+        while (state.supersteps.size() > superstepRetain) {
+            long dropped = state.supersteps.remove(0);
+            tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, state.generation, dropped);
+        }
+        long oldest = state.supersteps.get(0);
+        for (Iterator<Long> steps = state.encodedSteps.iterator(); steps.hasNext(); ) {
+            long step = steps.next();
+            if (step <= oldest) {
+                tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, state.generation, step);
+                steps.remove();
+            }
+        }
+        if (state.supersteps.size() >= superstepRetain) {
+            for (long[] older : state.olderRecords) {
+                tombstone(timestamp, job, chunk, older[0] == KIND_SUPERSTEP ? RecordKind.SUPERSTEP_CHUNK : RecordKind.ENCODED_CHUNK, older[1], older[2]);
+            }
+            state.olderRecords.clear();
+        }
+    }
+
+    private void tombstone(long timestamp, String job, RawDeltaChunk chunk, RecordKind kind, long generation, long step) {
+        Outputs.checkpoint(context, timestamp, Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), generation, step), null);
+    }
+
+    private long writeSuperstep(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
+        ByteBuffer values;
+        long checksum;
+        if (state.dtype == DType.FLOAT32) {
+            float[] approx = state.chunk.approxFloat();
+            values = ByteBuffer.allocate(4 * approx.length).order(ByteOrder.LITTLE_ENDIAN);
+            values.asFloatBuffer().put(approx);
+            checksum = Checksums.xxh64(approx);
+        } else {
+            double[] approx = state.chunk.approxDouble();
+            values = ByteBuffer.allocate(8 * approx.length).order(ByteOrder.LITTLE_ENDIAN);
+            values.asDoubleBuffer().put(approx);
+            checksum = Checksums.xxh64(approx);
+        }
+        Outputs.checkpoint(context, timestamp, Outputs.key(job, RecordKind.SUPERSTEP_CHUNK, chunk.getTensor(), chunk.getChunk(), state.generation, state.lastStep),
+                new SuperstepChunk(job, state.generation, state.lastStep, chunk.getTensor(), chunk.getChunk(), state.dtype, values, checksum));
+        return values.capacity();
+    }
+
+    private void save(String key, ChunkRecordState state, Record<byte[], byte[]> record, String job, RawDeltaChunk chunk,
+                      long encodedBytes, boolean superstep, long rawBytes) {
+        byte[] serialized = state.serialize();
+        store.put(key, serialized);
+        Outputs.progress(context, record.timestamp(), job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
+                encodedBytes, rawBytes, superstep, (long) serialized.length));
+    }
+
+    private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
+        deadLetters.record(1);
+        Outputs.deadLetter(context, record.timestamp(), new DeadLetter(job,
+                chunk == null ? null : chunk.getGeneration(), chunk == null ? null : chunk.getStep(),
+                chunk == null ? null : chunk.getTensor(), chunk == null ? null : chunk.getChunk(), reason,
+                source.topic(), source.partition(), source.offset(), record.value() == null ? null : ByteBuffer.wrap(record.value())));
+    }
+
+    private static float[] floats(ByteBuffer bytes, int n) {
+        float[] values = new float[n];
+        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        return values;
+    }
+
+    private static double[] doubles(ByteBuffer bytes, int n) {
+        double[] values = new double[n];
+        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(values);
+        return values;
+    }
+}

@@ -1,0 +1,62 @@
+package io.lccheckpoint.encoder;
+
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.EntropyMode;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+
+/**
+ * The encoder's own settings ({@code lcckpt.*}); every other key goes to Kafka Streams unchanged (so
+ * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, {@code producer.*}, … pass through).
+ */
+public final class EncoderSettings extends AbstractConfig {
+    public static final String TOPIC_PREFIX_CONFIG = "lcckpt.topic.prefix";
+    public static final String PROMOTION_BITS_CONFIG = "lcckpt.codec.promotion.bits";
+    public static final String ENTROPY_CONFIG = "lcckpt.codec.entropy";
+    public static final String SUPERSTEP_INTERVAL_CONFIG = "lcckpt.superstep.interval";
+    public static final String SUPERSTEP_RETAIN_CONFIG = "lcckpt.superstep.retain";
+    public static final String MAX_RECORD_BYTES_CONFIG = "lcckpt.max.record.bytes";
+    public static final String PROGRESS_PARTITIONS_CONFIG = "lcckpt.progress.partitions";
+
+    static final ConfigDef CONFIG = new ConfigDef()
+            .define(TOPIC_PREFIX_CONFIG, Type.STRING, "lcckpt", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
+                    "Prefix of every topic name; must match the producers'.")
+            .define(PROMOTION_BITS_CONFIG, Type.INT, 2, ConfigDef.Range.between(1, 8), Importance.HIGH,
+                    "x of priority promotion: keep the 2^x - 1 buckets of largest exponent.")
+            .define(ENTROPY_CONFIG, Type.STRING, EntropyMode.ZERO_RUN.name(), ConfigDef.ValidString.in("HUFFMAN", "ZERO_RUN"), Importance.MEDIUM,
+                    "HUFFMAN (the paper) or ZERO_RUN (the smaller of zero-run and Huffman per chunk).")
+            .define(SUPERSTEP_INTERVAL_CONFIG, Type.INT, 50, ConfigDef.Range.atLeast(1), Importance.HIGH,
+                    "Write a superstep (the full reconstruction, lossless) whenever the step crosses a multiple of this.")
+            .define(SUPERSTEP_RETAIN_CONFIG, Type.INT, 3, ConfigDef.Range.atLeast(1), Importance.HIGH,
+                    "Supersteps kept as restore points; records only older restore points need are tombstoned.")
+            .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 8 * 131_072 + 4096, ConfigDef.Range.atLeast(1 << 16), Importance.LOW,
+                    "Largest record (a superstep chunk): sets the topics' max.message.bytes and the producer's max.request.size.")
+            .define(PROGRESS_PARTITIONS_CONFIG, Type.INT, 4, ConfigDef.Range.atLeast(1), Importance.LOW,
+                    "Partitions of the progress topic (completion counting is spread over jobs).");
+
+    public EncoderSettings(Map<String, ?> originals) {
+        super(CONFIG, originals, false);
+    }
+
+    public static ConfigDef configDef() {
+        return CONFIG;
+    }
+
+    public CodecOptions codecOptions() {
+        return new CodecOptions(getInt(PROMOTION_BITS_CONFIG), EntropyMode.valueOf(getString(ENTROPY_CONFIG)));
+    }
+
+    public Map<String, Object> streamsSettings() {
+        Map<String, Object> streams = new HashMap<>();
+        originals().forEach((key, value) -> {
+            if (!key.startsWith("lcckpt.")) {
+                streams.put(key, value);
+            }
+        });
+        return streams;
+    }
+}

@@ -1,0 +1,72 @@
+package io.lccheckpoint.encoder;
+
+import io.lccheckpoint.schema.kafka.Topics;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.RecordContext;
+import org.apache.kafka.streams.processor.TopicNameExtractor;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
+
+/**
+ * The encoder's topology, built without a broker so unit tests can drive it (TopologyTestDriver) and integration tests
+ * can run the same thing against a real one:
+ * <pre>
+ * &lt;prefix&gt;.*.raw-deltas ─► encode (chunk state) ─┬─► &lt;prefix&gt;.&lt;job&gt;.checkpoints   (encoded chunks, supersteps, tombstones)
+ *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.dead-letters
+ *                                               └─► &lt;prefix&gt;.encoder-progress ─► complete (step progress) ─► checkpoints (markers)
+ * </pre>
+ */
+public final class EncoderTopology {
+    private EncoderTopology() {
+    }
+
+    public static String progressTopic(Topics topics) {
+        return topics.prefix() + ".encoder-progress";
+    }
+
+    public static Topology build(EncoderSettings settings) {
+        Topics topics = new Topics(settings.getString(EncoderSettings.TOPIC_PREFIX_CONFIG));
+        int retain = settings.getInt(EncoderSettings.SUPERSTEP_RETAIN_CONFIG);
+        int interval = settings.getInt(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG);
+        Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
+                Integer.toString(3 * settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG)));
+        StoreBuilder<KeyValueStore<String, byte[]>> chunkStore = Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(EncodeProcessor.STORE), Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(changelog);
+        StoreBuilder<KeyValueStore<String, byte[]>> progressStore = Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(CompletionProcessor.STORE), Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
+
+        Topology topology = new Topology();
+        topology.addSource("raw-deltas", new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.rawDeltaPattern());
+        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.codecOptions(), interval, retain), "raw-deltas");
+        topology.addStateStore(chunkStore, "encode");
+        topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
+        topology.addSink(Outputs.DEAD_LETTER_SINK, byJob(topics, true), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
+        topology.addSink(Outputs.PROGRESS_SINK, progressTopic(topics), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
+
+        topology.addSource("progress", new ByteArrayDeserializer(), new ByteArrayDeserializer(), progressTopic(topics));
+        topology.addProcessor("complete", () -> new CompletionProcessor(retain), "progress");
+        topology.addStateStore(progressStore, "complete");
+        topology.addSink(Outputs.MARKER_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "complete");
+        return topology;
+    }
+
+    private static TopicNameExtractor<byte[], byte[]> byJob(Topics topics, boolean deadLetters) {
+        return (key, value, context) -> {
+            String job = job(context);
+            return deadLetters ? topics.deadLetters(job).name() : topics.checkpoints(job).name();
+        };
+    }
+
+    private static String job(RecordContext context) {
+        Header header = context.headers().lastHeader(Outputs.JOB_HEADER);
+        return new String(header.value(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,56 @@
+package io.lccheckpoint.encoder;
+
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.DeadLetter;
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import java.nio.charset.StandardCharsets;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** How processors hand records to the sinks: the job travels in a header, from which the sink picks the job's topic. */
+final class Outputs {
+    static final String JOB_HEADER = "lcckpt-job";
+    static final String CHECKPOINT_SINK = "checkpoint-sink";
+    static final String DEAD_LETTER_SINK = "dead-letter-sink";
+    static final String PROGRESS_SINK = "progress-sink";
+    static final String MARKER_SINK = "marker-sink";
+    private static final Logger LOG = LoggerFactory.getLogger(Outputs.class);
+
+    private Outputs() {
+    }
+
+    static CheckpointKey key(String job, RecordKind kind, String tensor, int chunk, long generation, long step) {
+        return new CheckpointKey(job, kind, tensor, chunk, generation, step);
+    }
+
+    static void checkpoint(ProcessorContext<byte[], byte[]> context, long timestamp, CheckpointKey key, SpecificRecord value) {
+        checkpoint(context, CHECKPOINT_SINK, timestamp, key, value);
+    }
+
+    static void checkpoint(ProcessorContext<byte[], byte[]> context, String sink, long timestamp, CheckpointKey key, SpecificRecord value) {
+        forward(context, sink, key.getJob(), SingleObjectSerde.encode(key), value == null ? null : SingleObjectSerde.encode(value), timestamp);
+    }
+
+    static void progress(ProcessorContext<byte[], byte[]> context, long timestamp, String job, SpecificRecord notice) {
+        forward(context, PROGRESS_SINK, job, job.getBytes(StandardCharsets.UTF_8), SingleObjectSerde.encode(notice), timestamp);
+    }
+
+    static void deadLetter(ProcessorContext<byte[], byte[]> context, long timestamp, DeadLetter letter) {
+        LOG.warn("dead letter: job {} generation {} step {} tensor {} chunk {}: {} (from {}-{}@{})", letter.getJob(), letter.getGeneration(),
+                letter.getStep(), letter.getTensor(), letter.getChunk(), letter.getReason(), letter.getSourceTopic(),
+                letter.getSourcePartition(), letter.getSourceOffset());
+        String job = letter.getJob() == null ? "unknown" : letter.getJob();
+        forward(context, DEAD_LETTER_SINK, job, job.getBytes(StandardCharsets.UTF_8), SingleObjectSerde.encode(letter), timestamp);
+    }
+
+    private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long timestamp) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(JOB_HEADER, job.getBytes(StandardCharsets.UTF_8));
+        context.forward(new Record<>(key, value, timestamp, headers), sink);
+    }
+}
