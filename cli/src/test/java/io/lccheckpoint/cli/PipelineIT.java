@@ -1,0 +1,168 @@
+package io.lccheckpoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.encoder.EncoderApp;
+import io.lccheckpoint.producer.CheckpointProducer;
+import io.lccheckpoint.restorer.RestoreException;
+import io.lccheckpoint.restorer.RestoredState;
+import io.lccheckpoint.restorer.Restorer;
+import io.lccheckpoint.schema.DType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pipeline end to end on a real KRaft broker: trainer → raw-delta topic → exactly-once encoder → checkpoints → restore. */
+class PipelineIT {
+    private static final int CHUNK = 65_536;
+    private static final int INTERVAL = 10;
+    private static final int RETAIN = 3;
+
+    private static KafkaCluster kafka;
+    private static KafkaStreams encoder;
+
+    @TempDir
+    static Path stateDir;
+
+    @BeforeAll
+    static void startBrokerAndEncoder() throws Exception {
+        kafka = KafkaCluster.start(false);
+        encoder = EncoderApp.start(encoderConfig("pipeline-it-encoder", stateDir.resolve("encoder")));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (encoder != null) {
+            encoder.close(Duration.ofSeconds(30));
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    static Map<String, Object> encoderConfig(String applicationId, Path state) {
+        Map<String, Object> config = new HashMap<>();
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put("application.id", applicationId);
+        config.put("state.dir", state.toString());
+        config.put("num.stream.threads", 1);
+        config.put("lcckpt.superstep.interval", INTERVAL);
+        config.put("lcckpt.superstep.retain", RETAIN);
+        return config;
+    }
+
+    static Map<String, Object> producerConfig(String job) {
+        Map<String, Object> config = new HashMap<>();
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put("lcckpt.job", job);
+        config.put("lcckpt.chunk.values", CHUNK);
+        config.put("lcckpt.topic.partitions", 2);
+        return config;
+    }
+
+    static Restorer restorer() {
+        return new Restorer(Map.of("bootstrap.servers", kafka.bootstrapServers()));
+    }
+
+    static Map<String, Integer> model(int scale) {
+        Map<String, Integer> sizes = new LinkedHashMap<>();
+        sizes.put("layer1.weight", 6 * scale);
+        sizes.put("layer1.bias", scale / 100 + 3);
+        sizes.put("layer2.weight", 4 * scale + 17);
+        return sizes;
+    }
+
+    @Test
+    void restoresTheLatestAndEarlierRetainedStepsBitForBitAsTheCodecAlone() throws Exception {
+        String job = "pipeline-bits";
+        int steps = 45;
+        SyntheticTrainer trainer = new SyntheticTrainer(1, model(30_000), CHUNK, CodecOptions.zeroRun(2));
+        Map<Long, Map<String, float[]>> expected = new HashMap<>();
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(job))) {
+            trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
+            producer.publish(0, trainer.snapshot());
+            for (long step = 1; step <= steps; step++) {
+                trainer.step();
+                producer.publish(step, trainer.snapshot());
+                expected.put(step, trainer.expectedRestore());
+            }
+            producer.drain();
+            assertThat(producer.bytesSent()).isEqualTo((steps + 1) * 4L * trainer.state.values().stream().mapToLong(v -> v.length).sum());
+        }
+        Restorer restorer = restorer();
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1))
+                .until(() -> latestStep(restorer, job) == steps);
+
+        RestoredState latest = restorer.restoreLatest(job, null);
+        assertBits(latest, expected.get((long) steps));
+        // earlier steps still retained: the 3 newest supersteps are 20, 30, 40, so anything from 20 on restores
+        for (long step : new long[] {44, 37, 30, 21}) {
+            RestoredState earlier = restorer.restore(job, step, null);
+            assertThat(earlier.step()).isEqualTo(step);
+            assertBits(earlier, expected.get(step));
+        }
+        assertThat(restorer.restore(job, 30, null).deltasApplied()).isZero();
+        // older steps were compacted away by superstep retention: a clear error, not a wrong model
+        assertThatThrownBy(() -> restorer.restore(job, 12, null))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("step 12");
+    }
+
+    static long latestStep(Restorer restorer, String job) {
+        try {
+            return restorer.restoreLatest(job, null).step();
+        } catch (RestoreException e) {
+            return -1;
+        }
+    }
+
+    static void assertBits(RestoredState state, Map<String, float[]> expected) {
+        assertThat(state.tensors().keySet()).containsExactlyElementsOf(expected.keySet());
+        expected.forEach((name, values) -> {
+            float[] restored = state.tensors().get(name).floats();
+            assertThat(restored.length).isEqualTo(values.length);
+            for (int i = 0; i < values.length; i++) {
+                if (Float.floatToRawIntBits(restored[i]) != Float.floatToRawIntBits(values[i])) {
+                    throw new AssertionError("step " + state.step() + ", tensor " + name + "[" + i + "]: restored " + restored[i] + " expected " + values[i]);
+                }
+            }
+        });
+    }
+
+    @Test
+    void writesSafetensorsAndASummary(@TempDir Path out) throws Exception {
+        String job = "pipeline-files";
+        SyntheticTrainer trainer = new SyntheticTrainer(2, model(5_000), CHUNK, CodecOptions.zeroRun(2));
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(job))) {
+            trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
+            producer.publish(0, trainer.snapshot());
+            for (long step = 1; step <= 3; step++) {
+                trainer.step();
+                producer.publish(step, trainer.snapshot());
+            }
+        }
+        Restorer restorer = restorer();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> latestStep(restorer, job) == 3);
+        RestoredState state = restorer.restoreLatest(job, null);
+        Path model = out.resolve("model.safetensors");
+        io.lccheckpoint.restorer.SafetensorsWriter.write(state, model);
+        io.lccheckpoint.restorer.SafetensorsWriter.writeSummary(state, out.resolve("model.json"));
+        byte[] bytes = Files.readAllBytes(model);
+        long headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        String header = new String(bytes, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(header).contains("\"layer1.weight\"").contains("\"F32\"").contains("\"data_offsets\"");
+        long values = trainer.state.values().stream().mapToLong(v -> v.length).sum();
+        assertThat(bytes.length).isEqualTo(8 + headerLength + 4 * values);
+        assertThat(Files.readString(out.resolve("model.json"))).contains("\"step\" : 3").contains("xxh64");
+    }
+}

@@ -1,0 +1,27 @@
+package io.lccheckpoint.restorer;
+
+import io.lccheckpoint.schema.DType;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * A rebuilt step: tensors in the manifest's order, values float[] (FLOAT32) or double[] (FLOAT64), and what it cost.
+ *
+ * @param recordsRead    records consumed from the job's checkpoint topic
+ * @param bytesRead      their key and value bytes
+ * @param superstep      the superstep the chunks started from
+ * @param deltasApplied  encoded chunk records applied on top of it
+ */
+public record RestoredState(String job, long generation, long step, Map<String, Tensor> tensors, long recordsRead, long bytesRead,
+                            long superstep, long deltasApplied, Duration elapsed) {
+
+    public record Tensor(String name, long[] shape, DType dtype, Object values) {
+        public float[] floats() {
+            return (float[]) values;
+        }
+
+        public double[] doubles() {
+            return (double[]) values;
+        }
+    }
+}

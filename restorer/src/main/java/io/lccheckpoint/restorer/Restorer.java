@@ -1,0 +1,289 @@
+package io.lccheckpoint.restorer;
+
+import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.ChunkDecoder;
+import io.lccheckpoint.codec.CodecException;
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.EncodedChunkRecord;
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.StepManifest;
+import io.lccheckpoint.schema.SuperstepChunk;
+import io.lccheckpoint.schema.TensorInfo;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import io.lccheckpoint.schema.kafka.Topics;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * Rebuilds a complete step of a job (DESIGN.md §5): reads the job's checkpoint topic ({@code read_committed}, no consumer
+ * group, nothing of any other job), takes for every chunk the newest superstep at or before the step and applies the
+ * encoded chunks after it in order. Every chunk record carries the checksum of the state it leads to, so a gap or a
+ * record applied to the wrong state is caught; superstep values carry their own checksum.
+ *
+ * <p>Settings: {@code lcckpt.topic.prefix} and any Kafka consumer setting ({@code bootstrap.servers},
+ * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, …), passed through unchanged.
+ */
+public final class Restorer {
+    /** Progress of a restore: what it is doing, done and total units. */
+    public interface Progress {
+        void update(String phase, long done, long total);
+    }
+
+    private final Map<String, Object> kafka = new HashMap<>();
+    private final Topics topics;
+
+    public Restorer(Map<String, ?> config) {
+        Object prefix = config.get("lcckpt.topic.prefix");
+        this.topics = new Topics(prefix == null ? Topics.DEFAULT_PREFIX : prefix.toString());
+        config.forEach((key, value) -> {
+            if (!key.startsWith("lcckpt.")) {
+                kafka.put(key, value);
+            }
+        });
+        kafka.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        kafka.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        kafka.remove(ConsumerConfig.GROUP_ID_CONFIG);
+        kafka.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
+        kafka.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
+    }
+
+    /** The latest complete step of the newest generation. */
+    public RestoredState restoreLatest(String job, Progress progress) {
+        return restore(job, OptionalLong.empty(), progress);
+    }
+
+    public RestoredState restore(String job, long step, Progress progress) {
+        return restore(job, OptionalLong.of(step), progress);
+    }
+
+    private RestoredState restore(String job, OptionalLong wanted, Progress progress) {
+        long start = System.nanoTime();
+        Index index = read(job, progress == null ? (phase, done, total) -> { } : progress);
+
+        // the step: the newest generation with a complete marker there (a resumed generation owns the steps after its start)
+        long generation = -1;
+        long step = -1;
+        for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
+            NavigableMap<Long, StepComplete> steps = entry.getValue();
+            if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
+                generation = entry.getKey();
+                step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
+                break;
+            }
+        }
+        if (step < 0) {
+            throw new RestoreException(wanted.isPresent()
+                    ? "job " + job + ": step " + wanted.getAsLong() + " is not a complete, retained step; complete steps: " + index.describeSteps()
+                    : "job " + job + ": no complete step in " + topics.checkpoints(job).name());
+        }
+        StepManifest manifest = index.manifests.get(List.of(generation, step));
+        if (manifest == null) {
+            throw new RestoreException("job " + job + ": the manifest of generation " + generation + " step " + step + " is missing");
+        }
+
+        Map<String, RestoredState.Tensor> tensors = new LinkedHashMap<>();
+        ChunkDecoder decoder = new ChunkDecoder();
+        long totalChunks = manifest.getTensors().stream().mapToLong(TensorInfo::getChunkCount).sum();
+        long chunksDone = 0;
+        long deltas = 0;
+        long superstepUsed = Long.MIN_VALUE;
+        for (TensorInfo info : manifest.getTensors()) {
+            long length = 1;
+            long[] shape = new long[info.getShape().size()];
+            for (int d = 0; d < shape.length; d++) {
+                shape[d] = info.getShape().get(d);
+                length *= shape[d];
+            }
+            Object values = info.getDtype() == DType.FLOAT32 ? new float[(int) length] : new double[(int) length];
+            for (int chunk = 0; chunk < info.getChunkCount(); chunk++) {
+                String where = "job " + job + ", tensor " + info.getName() + ", chunk " + chunk + " (generation " + generation + ")";
+                NavigableMap<Long, SuperstepChunk> supersteps = index.supersteps.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>());
+                Map.Entry<Long, SuperstepChunk> base = supersteps.floorEntry(step);
+                if (base == null) {
+                    throw new RestoreException(where + ": no superstep at or before step " + step + " (supersteps held: " + supersteps.keySet() + ")");
+                }
+                superstepUsed = Math.max(superstepUsed, base.getKey());
+                Object state = superstepValues(base.getValue(), info.getDtype(), where);
+                NavigableMap<Long, EncodedChunkRecord> chain = index.encoded.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>())
+                        .subMap(base.getKey(), false, step, true);
+                if (step != base.getKey() && !chain.containsKey(step)) {
+                    throw new RestoreException(where + ": the encoded chunk of step " + step + " is missing");
+                }
+                long previous = base.getKey();
+                for (EncodedChunkRecord record : chain.values()) {
+                    try {
+                        byte[] bytes = bytes(record.getCodec());
+                        if (state instanceof float[] floats) {
+                            decoder.apply(bytes, floats);
+                        } else {
+                            decoder.apply(bytes, (double[]) state);
+                        }
+                    } catch (CodecException e) {
+                        throw new RestoreException(where + ": step " + record.getStep() + " does not apply to the state rebuilt up to step " + previous
+                                + " (" + e.getMessage() + "): a record between them is missing or corrupt", e);
+                    }
+                    previous = record.getStep();
+                    deltas++;
+                }
+                int offset = chunk * info.getChunkSize();
+                if (state instanceof float[] floats) {
+                    checkLength(where, floats.length, offset, length, info);
+                    System.arraycopy(floats, 0, values, offset, floats.length);
+                } else {
+                    double[] doubles = (double[]) state;
+                    checkLength(where, doubles.length, offset, length, info);
+                    System.arraycopy(doubles, 0, values, offset, doubles.length);
+                }
+                progress(progress, "rebuilding", ++chunksDone, totalChunks);
+            }
+            tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
+        }
+        return new RestoredState(job, generation, step, tensors, index.records, index.bytes, superstepUsed, deltas,
+                Duration.ofNanos(System.nanoTime() - start));
+    }
+
+    private static void checkLength(String where, int chunkLength, int offset, long tensorLength, TensorInfo info) {
+        long expected = Math.min(info.getChunkSize(), tensorLength - offset);
+        if (chunkLength != expected) {
+            throw new RestoreException(where + ": holds " + chunkLength + " values, the manifest says " + expected);
+        }
+    }
+
+    private static void progress(Progress progress, String phase, long done, long total) {
+        if (progress != null) {
+            progress.update(phase, done, total);
+        }
+    }
+
+    private static Object superstepValues(SuperstepChunk superstep, DType dtype, String where) {
+        if (superstep.getDtype() != dtype) {
+            throw new RestoreException(where + ": superstep of step " + superstep.getStep() + " is " + superstep.getDtype() + ", the manifest says " + dtype);
+        }
+        ByteBuffer bytes = superstep.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long checksum;
+        Object values;
+        if (dtype == DType.FLOAT32) {
+            float[] floats = new float[bytes.remaining() / 4];
+            bytes.asFloatBuffer().get(floats);
+            checksum = Checksums.xxh64(floats);
+            values = floats;
+        } else {
+            double[] doubles = new double[bytes.remaining() / 8];
+            bytes.asDoubleBuffer().get(doubles);
+            checksum = Checksums.xxh64(doubles);
+            values = doubles;
+        }
+        if (checksum != superstep.getChecksum()) {
+            throw new RestoreException(where + ": superstep of step " + superstep.getStep() + " fails its checksum");
+        }
+        return values;
+    }
+
+    private static byte[] bytes(ByteBuffer buffer) {
+        ByteBuffer copy = buffer.duplicate();
+        byte[] bytes = new byte[copy.remaining()];
+        copy.get(bytes);
+        return bytes;
+    }
+
+    private static String chunkKey(String tensor, int chunk, long generation) {
+        return tensor + '\u0000' + chunk + '\u0000' + generation;
+    }
+
+    /** The job's topic as compaction would leave it: the last value per key, tombstones removing. */
+    private static final class Index {
+        final Map<List<Long>, StepManifest> manifests = new HashMap<>();
+        final TreeMap<Long, NavigableMap<Long, StepComplete>> markers = new TreeMap<>();
+        final Map<String, NavigableMap<Long, SuperstepChunk>> supersteps = new HashMap<>();
+        final Map<String, NavigableMap<Long, EncodedChunkRecord>> encoded = new HashMap<>();
+        long records;
+        long bytes;
+
+        void accept(CheckpointKey key, SpecificRecord value) {
+            long generation = key.getGeneration();
+            long step = key.getStep();
+            switch (key.getKind()) {
+                case MANIFEST -> put(manifests, List.of(generation, step), (StepManifest) value);
+                case STEP_COMPLETE -> put(markers.computeIfAbsent(generation, g -> new TreeMap<>()), step, (StepComplete) value);
+                case SUPERSTEP_CHUNK -> put(supersteps.computeIfAbsent(chunkKey(key.getTensor(), key.getChunk(), generation), k -> new TreeMap<>()),
+                        step, (SuperstepChunk) value);
+                case ENCODED_CHUNK -> put(encoded.computeIfAbsent(chunkKey(key.getTensor(), key.getChunk(), generation), k -> new TreeMap<>()),
+                        step, (EncodedChunkRecord) value);
+            }
+        }
+
+        private static <K, V> void put(Map<K, V> map, K key, V value) {
+            if (value == null) {
+                map.remove(key);
+            } else {
+                map.put(key, value);
+            }
+        }
+
+        String describeSteps() {
+            List<String> parts = new ArrayList<>();
+            markers.forEach((generation, steps) -> parts.add("generation " + generation + ": "
+                    + (steps.isEmpty() ? "none" : steps.firstKey() + ".." + steps.lastKey() + " (" + steps.size() + ")")));
+            return parts.isEmpty() ? "none" : String.join("; ", parts);
+        }
+    }
+
+    private Index read(String job, Progress progress) {
+        String topic = topics.checkpoints(job).name();
+        Index index = new Index();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+            if (partitions == null || partitions.isEmpty()) {
+                throw new RestoreException("job " + job + ": topic " + topic + " does not exist");
+            }
+            List<TopicPartition> assigned = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(assigned);
+            consumer.seekToBeginning(assigned);
+            Map<TopicPartition, Long> end = consumer.endOffsets(assigned);
+            long total = end.values().stream().mapToLong(Long::longValue).sum();
+            Consumer<ConsumerRecord<byte[], byte[]>> handle = record -> {
+                index.records++;
+                index.bytes += record.serializedKeySize() + Math.max(0, record.serializedValueSize());
+                CheckpointKey key = (CheckpointKey) SingleObjectSerde.decode(record.key());
+                if (!key.getJob().equals(job)) {
+                    throw new RestoreException("topic " + topic + " holds a record of job " + key.getJob() + " at offset " + record.offset());
+                }
+                index.accept(key, record.value() == null ? null : SingleObjectSerde.decode(record.value()));
+            };
+            while (!reachedEnd(consumer, end)) {
+                consumer.poll(Duration.ofMillis(200)).forEach(handle);
+                long position = assigned.stream().mapToLong(consumer::position).sum();
+                progress(progress, "reading " + topic, position, total);
+            }
+        }
+        return index;
+    }
+
+    private static boolean reachedEnd(KafkaConsumer<byte[], byte[]> consumer, Map<TopicPartition, Long> end) {
+        for (Map.Entry<TopicPartition, Long> entry : end.entrySet()) {
+            if (consumer.position(entry.getKey()) < entry.getValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,95 @@
+package io.lccheckpoint.restorer;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.schema.DType;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Arrays;
+
+/**
+ * Writes a restored state as safetensors (readable by PyTorch's {@code safetensors.torch.load_file}): an 8-byte
+ * little-endian header length, a JSON header naming each tensor's dtype, shape and byte range, then the little-endian
+ * data; and a JSON summary next to it. Both are written to temporary files and moved into place.
+ */
+public final class SafetensorsWriter {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private SafetensorsWriter() {
+    }
+
+    public static void write(RestoredState state, Path out) throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        ObjectNode metadata = header.putObject("__metadata__");
+        metadata.put("job", state.job());
+        metadata.put("generation", Long.toString(state.generation()));
+        metadata.put("step", Long.toString(state.step()));
+        metadata.put("format", "pt");
+        long offset = 0;
+        for (RestoredState.Tensor tensor : state.tensors().values()) {
+            long bytes = byteSize(tensor);
+            ObjectNode entry = header.putObject(tensor.name());
+            entry.put("dtype", tensor.dtype() == DType.FLOAT32 ? "F32" : "F64");
+            var shape = entry.putArray("shape");
+            Arrays.stream(tensor.shape()).forEach(shape::add);
+            entry.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
+        byte[] headerBytes = new ObjectMapper().writeValueAsBytes(header);
+        // the data starts 8-byte aligned: pad the header with spaces, as the format allows
+        int padded = (headerBytes.length + 7) & ~7;
+        byte[] headerPadded = Arrays.copyOf(headerBytes, padded);
+        Arrays.fill(headerPadded, headerBytes.length, padded, (byte) ' ');
+
+        Path temporary = Files.createTempFile(out.toAbsolutePath().getParent(), out.getFileName().toString(), ".tmp");
+        try (OutputStream stream = Files.newOutputStream(temporary)) {
+            stream.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
+            stream.write(headerPadded);
+            for (RestoredState.Tensor tensor : state.tensors().values()) {
+                ByteBuffer data = ByteBuffer.allocate((int) byteSize(tensor)).order(ByteOrder.LITTLE_ENDIAN);
+                if (tensor.dtype() == DType.FLOAT32) {
+                    data.asFloatBuffer().put(tensor.floats());
+                } else {
+                    data.asDoubleBuffer().put(tensor.doubles());
+                }
+                stream.write(data.array());
+            }
+        }
+        Files.move(temporary, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** The JSON summary: what was restored, from what, and checksums of each tensor (XXH64 of its little-endian bytes). */
+    public static void writeSummary(RestoredState state, Path out) throws IOException {
+        ObjectNode summary = JSON.createObjectNode();
+        summary.put("job", state.job());
+        summary.put("generation", state.generation());
+        summary.put("step", state.step());
+        summary.put("superstep", state.superstep());
+        summary.put("deltasApplied", state.deltasApplied());
+        summary.put("recordsRead", state.recordsRead());
+        summary.put("bytesRead", state.bytesRead());
+        summary.put("restoreMillis", state.elapsed().toMillis());
+        var tensors = summary.putArray("tensors");
+        for (RestoredState.Tensor tensor : state.tensors().values()) {
+            ObjectNode entry = tensors.addObject();
+            entry.put("name", tensor.name());
+            entry.put("dtype", tensor.dtype().name());
+            var shape = entry.putArray("shape");
+            Arrays.stream(tensor.shape()).forEach(shape::add);
+            entry.put("xxh64", String.format("%016x", tensor.dtype() == DType.FLOAT32 ? Checksums.xxh64(tensor.floats()) : Checksums.xxh64(tensor.doubles())));
+        }
+        Files.write(out, JSON.writeValueAsString(summary).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static long byteSize(RestoredState.Tensor tensor) {
+        return (long) (tensor.dtype() == DType.FLOAT32 ? 4 : 8) * (tensor.dtype() == DType.FLOAT32 ? tensor.floats().length : tensor.doubles().length);
+    }
+}
