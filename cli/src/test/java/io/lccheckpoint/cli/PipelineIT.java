@@ -85,9 +85,11 @@ class PipelineIT {
 
     @Test
     void restoresTheLatestAndEarlierRetainedStepsBitForBitAsTheCodecAlone() throws Exception {
+        // the scale: >= 1M parameters over several tensors, >= 200 steps
         String job = "pipeline-bits";
-        int steps = 45;
-        SyntheticTrainer trainer = new SyntheticTrainer(1, model(30_000), CHUNK, CodecOptions.zeroRun(2));
+        int steps = 200;
+        SyntheticTrainer trainer = new SyntheticTrainer(1, model(100_000), CHUNK, CodecOptions.zeroRun(2));
+        assertThat(trainer.state.values().stream().mapToLong(v -> v.length).sum()).isGreaterThanOrEqualTo(1_000_000);
         Map<Long, Map<String, float[]>> expected = new HashMap<>();
         try (CheckpointProducer producer = new CheckpointProducer(producerConfig(job))) {
             trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
@@ -101,21 +103,21 @@ class PipelineIT {
             assertThat(producer.bytesSent()).isEqualTo((steps + 1) * 4L * trainer.state.values().stream().mapToLong(v -> v.length).sum());
         }
         Restorer restorer = restorer();
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofSeconds(1))
+        await().atMost(Duration.ofSeconds(300)).pollInterval(Duration.ofSeconds(2))
                 .until(() -> latestStep(restorer, job) == steps);
 
         RestoredState latest = restorer.restoreLatest(job, null);
         assertBits(latest, expected.get((long) steps));
-        // earlier steps still retained: the 3 newest supersteps are 20, 30, 40, so anything from 20 on restores
-        for (long step : new long[] {44, 37, 30, 21}) {
+        // earlier steps still retained: the 3 newest supersteps are 180, 190, 200, so anything from 180 on restores
+        for (long step : new long[] {199, 193, 190, 181}) {
             RestoredState earlier = restorer.restore(job, step, null);
             assertThat(earlier.step()).isEqualTo(step);
             assertBits(earlier, expected.get(step));
         }
-        assertThat(restorer.restore(job, 30, null).deltasApplied()).isZero();
-        // older steps were compacted away by superstep retention: a clear error, not a wrong model
-        assertThatThrownBy(() -> restorer.restore(job, 12, null))
-                .isInstanceOf(RestoreException.class).hasMessageContaining("step 12");
+        assertThat(restorer.restore(job, 190, null).deltasApplied()).isZero();
+        // older steps were tombstoned by superstep retention: a clear error, not a wrong model
+        assertThatThrownBy(() -> restorer.restore(job, 150, null))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("step 150");
     }
 
     static long latestStep(Restorer restorer, String job) {

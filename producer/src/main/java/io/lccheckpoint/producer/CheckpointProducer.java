@@ -108,7 +108,7 @@ public final class CheckpointProducer implements AutoCloseable {
         java.util.Optional<Short> factor = replication < 0 ? java.util.Optional.empty() : java.util.Optional.of(replication);
         List<NewTopic> wanted = List.of(
                 new NewTopic(rawTopic.name(), java.util.Optional.of(partitions), factor).configs(Topics.rawTopicConfig(recordBytes)),
-                new NewTopic(topics.checkpoints(job).name(), java.util.Optional.of(partitions), factor).configs(Topics.checkpointTopicConfig(recordBytes)),
+                new NewTopic(topics.checkpoints(job).name(), java.util.Optional.of(partitions), factor).configs(checkpointTopicConfig(recordBytes)),
                 new NewTopic(topics.deadLetters(job).name(), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)));
         Map<String, Object> adminConfig = new HashMap<>(kafka);
         adminConfig.keySet().removeIf(key -> key.startsWith("transactional.") || key.startsWith("key.") || key.startsWith("value."));
@@ -126,6 +126,13 @@ public final class CheckpointProducer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new KafkaException("interrupted while creating the topics of job " + job, e);
         }
+    }
+
+    /** The compacted topic's configs, with any {@code lcckpt.checkpoint.topic.<config>} setting added (e.g. segment.ms). */
+    private Map<String, String> checkpointTopicConfig(int recordBytes) {
+        Map<String, String> configs = new HashMap<>(Topics.checkpointTopicConfig(recordBytes));
+        settings.originalsWithPrefix(ProducerSettings.CHECKPOINT_TOPIC_PREFIX).forEach((key, value) -> configs.put(key, String.valueOf(value)));
+        return configs;
     }
 
     /** Declares a tensor before the first step; its values are float[] (FLOAT32) or double[] (FLOAT64) in row-major order. */

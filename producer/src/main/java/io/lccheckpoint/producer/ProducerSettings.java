@@ -42,6 +42,9 @@ public final class ProducerSettings extends AbstractConfig {
     public static final String TOPIC_REPLICATION_CONFIG = "lcckpt.topic.replication.factor";
     private static final String TOPIC_REPLICATION_DOC = "Replication factor of created topics (-1: the broker's default).";
 
+    /** Prefix of topic configs for a created checkpoint topic, e.g. {@code lcckpt.checkpoint.topic.segment.ms}. */
+    public static final String CHECKPOINT_TOPIC_PREFIX = "lcckpt.checkpoint.topic.";
+
     static final ConfigDef CONFIG = new ConfigDef()
             .define(JOB_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, JOB_DOC)
             .define(TOPIC_PREFIX_CONFIG, Type.STRING, TOPIC_PREFIX_DEFAULT, new ConfigDef.NonEmptyString(), Importance.MEDIUM, TOPIC_PREFIX_DOC)
