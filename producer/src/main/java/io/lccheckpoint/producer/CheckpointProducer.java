@@ -17,8 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.LongAdder;
 import org.apache.avro.specific.SpecificRecord;
@@ -33,9 +33,9 @@ import org.apache.kafka.common.errors.TopicExistsException;
 /**
  * What a trainer links (DESIGN.md §3): register tensors, then {@code publish(step, tensors)} every step. The producer
  * keeps a copy of the last published state, publishes the initial full state first and raw deltas
- * {@code u_t − u_{t−1}} after, chunked, in one Kafka transaction per step (readers use {@code read_committed}, so a
- * step is visible whole or not at all). Sending is asynchronous with at most {@code lcckpt.max.in.flight.steps} steps
- * in flight; {@link #publish} blocks beyond that (time blocked is measured). After a crash, {@link #resume} starts a
+ * {@code u_t − u_{t−1}} after, chunked, each step inside one Kafka transaction (readers use {@code read_committed}, so a
+ * step is visible whole or not at all). Sending is asynchronous with at most {@code lcckpt.buffer.memory} bytes in
+ * flight; {@link #publish} blocks beyond that (time blocked is measured). After a crash, {@link #resume} starts a
  * new generation from the restored state.
  *
  * <p>Not thread-safe: one trainer thread calls it.
@@ -49,13 +49,31 @@ public final class CheckpointProducer implements AutoCloseable {
     private record TensorSpec(String name, long[] shape, DType dtype, int length, int chunkCount) {
     }
 
+    private record PendingStep(long generation, long step, List<ProducerRecord<ChunkKey, SpecificRecord>> records,
+                               CompletableFuture<StepReceipt> receipt, int permits) {
+    }
+
+    /** The buffer is counted in KiB permits; a step larger than the whole buffer takes all of it. */
+    private int permits(List<ProducerRecord<ChunkKey, SpecificRecord>> records) {
+        long bytes = 0;
+        for (ProducerRecord<ChunkKey, SpecificRecord> record : records) {
+            if (record.value() instanceof RawDeltaChunk chunk) {
+                bytes += chunk.getValues().remaining();
+            }
+        }
+        return (int) Math.min(bufferPermits, Math.max(1, (bytes + 1023) / 1024));
+    }
+
     private final ProducerSettings settings;
     private final String job;
     private final Topics.Topic<ChunkKey, SpecificRecord> rawTopic;
     private final int chunkValues;
     private final KafkaProducer<ChunkKey, SpecificRecord> producer;
-    private final ExecutorService sender;
+    private final BlockingQueue<PendingStep> queue = new LinkedBlockingQueue<>();
+    private final Thread sender;
     private final Semaphore inFlight;
+    private volatile boolean closing;
+    private final int bufferPermits;
     private final Map<String, TensorSpec> tensors = new LinkedHashMap<>();
     private final Map<String, Object> lastPublished = new HashMap<>();
     private final LongAdder bytesSent = new LongAdder();
@@ -89,12 +107,11 @@ public final class CheckpointProducer implements AutoCloseable {
         kafka.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "lcckpt-trainer-" + job);
         this.producer = new KafkaProducer<>(kafka, rawTopic.keySerde().serializer(), rawTopic.valueSerde().serializer());
         this.producer.initTransactions();
-        this.inFlight = new Semaphore(settings.getInt(ProducerSettings.MAX_IN_FLIGHT_STEPS_CONFIG));
-        this.sender = Executors.newSingleThreadExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "lcckpt-producer-" + job);
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.bufferPermits = (int) Math.min(Integer.MAX_VALUE, settings.getLong(ProducerSettings.BUFFER_MEMORY_CONFIG) / 1024);
+        this.inFlight = new Semaphore(bufferPermits);
+        this.sender = new Thread(this::sendLoop, "lcckpt-producer-" + job);
+        this.sender.setDaemon(true);
+        this.sender.start();
     }
 
     /** Bytes of one chunk record: 8 bytes per value (float64) plus the envelope. */
@@ -181,47 +198,77 @@ public final class CheckpointProducer implements AutoCloseable {
         lastStep = step;
 
         long waitStart = System.nanoTime();
+        int permits = permits(records);
         try {
-            inFlight.acquire();
+            inFlight.acquire(permits);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaException("interrupted while waiting to publish step " + step + " of job " + job, e);
         }
         nanosBlocked.add(System.nanoTime() - waitStart);
-        long stepGeneration = generation;
         CompletableFuture<StepReceipt> receipt = new CompletableFuture<>();
-        sender.execute(() -> send(stepGeneration, step, records, receipt));
+        queue.add(new PendingStep(generation, step, records, receipt, permits));
         return receipt;
     }
 
-    private void send(long stepGeneration, long step, List<ProducerRecord<ChunkKey, SpecificRecord>> records,
-                      CompletableFuture<StepReceipt> receipt) {
+    /**
+     * The sender: every step waiting when a transaction starts goes into it. A transaction of several whole steps keeps
+     * each step atomic, and under load it amortizes the commit (~tens of ms on a broker) over the steps waiting for it.
+     */
+    private void sendLoop() {
+        List<PendingStep> batch = new ArrayList<>();
+        while (!closing || !queue.isEmpty()) {
+            try {
+                PendingStep first = queue.poll(100, java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch);
+                send(batch);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } finally {
+                inFlight.release(batch.stream().mapToInt(PendingStep::permits).sum());
+                batch.clear();
+            }
+        }
+    }
+
+    private void send(List<PendingStep> batch) {
         long start = System.nanoTime();
         try {
             if (failure != null) {
                 throw new KafkaException("not sent: an earlier step failed", failure);
             }
             producer.beginTransaction();
-            long bytes = 0;
-            for (ProducerRecord<ChunkKey, SpecificRecord> record : records) {
-                producer.send(record);
-                if (record.value() instanceof RawDeltaChunk chunk) {
-                    bytes += chunk.getValues().remaining();
+            long[] bytes = new long[batch.size()];
+            for (int k = 0; k < batch.size(); k++) {
+                for (ProducerRecord<ChunkKey, SpecificRecord> record : batch.get(k).records()) {
+                    producer.send(record);
+                    if (record.value() instanceof RawDeltaChunk chunk) {
+                        bytes[k] += chunk.getValues().remaining();
+                    }
                 }
             }
             producer.commitTransaction();
-            bytesSent.add(bytes);
-            receipt.complete(new StepReceipt(stepGeneration, step, records.size() - 1, bytes, Duration.ofNanos(System.nanoTime() - start)));
+            Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+            for (int k = 0; k < batch.size(); k++) {
+                PendingStep step = batch.get(k);
+                bytesSent.add(bytes[k]);
+                step.receipt().complete(new StepReceipt(step.generation(), step.step(), step.records().size() - 1, bytes[k], elapsed));
+            }
         } catch (RuntimeException e) {
             failure = e;
             try {
                 producer.abortTransaction();
             } catch (RuntimeException ignored) {
-                // fenced or closed: nothing of this step was committed either way
+                // fenced or closed: nothing of these steps was committed either way
             }
-            receipt.completeExceptionally(new KafkaException("job " + job + ": step " + step + " was not committed", e));
-        } finally {
-            inFlight.release();
+            for (PendingStep step : batch) {
+                step.receipt().completeExceptionally(new KafkaException("job " + job + ": step " + step.step() + " was not committed", e));
+            }
         }
     }
 
@@ -313,10 +360,9 @@ public final class CheckpointProducer implements AutoCloseable {
 
     /** Waits until every published step is committed or failed. */
     public void drain() {
-        int permits = settings.getInt(ProducerSettings.MAX_IN_FLIGHT_STEPS_CONFIG);
         try {
-            inFlight.acquire(permits);
-            inFlight.release(permits);
+            inFlight.acquire(bufferPermits);
+            inFlight.release(bufferPermits);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -343,7 +389,20 @@ public final class CheckpointProducer implements AutoCloseable {
     @Override
     public void close() {
         drain();
-        sender.shutdown();
+        closing = true;
+        try {
+            sender.join(Duration.ofSeconds(30).toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         producer.close(Duration.ofSeconds(30));
+    }
+
+    /** Gives up at once, as a dead process would: nothing waiting is sent, an open transaction is left to be fenced. */
+    public void abandon() {
+        closing = true;
+        queue.clear();
+        sender.interrupt();
+        producer.close(Duration.ZERO);
     }
 }

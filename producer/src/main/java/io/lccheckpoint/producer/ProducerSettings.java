@@ -24,10 +24,10 @@ public final class ProducerSettings extends AbstractConfig {
             + " make a 512 KiB record, under the broker's default 1 MB limit.";
     public static final int CHUNK_VALUES_DEFAULT = 131_072;
 
-    public static final String MAX_IN_FLIGHT_STEPS_CONFIG = "lcckpt.max.in.flight.steps";
-    private static final String MAX_IN_FLIGHT_STEPS_DOC = "Steps published but not yet committed before publish() blocks"
-            + " (back-pressure). Memory held: about this many steps of raw deltas.";
-    public static final int MAX_IN_FLIGHT_STEPS_DEFAULT = 2;
+    public static final String BUFFER_MEMORY_CONFIG = "lcckpt.buffer.memory";
+    private static final String BUFFER_MEMORY_DOC = "Bytes of raw values published but not yet committed before publish() blocks"
+            + " (back-pressure; one step is always admitted). Steps waiting when a transaction starts share it.";
+    public static final long BUFFER_MEMORY_DEFAULT = 64L << 20;
 
     public static final String GENERATION_CONFIG = "lcckpt.generation";
     private static final String GENERATION_DOC = "Generation of the chain this producer starts; -1 (default) takes the current time in"
@@ -49,7 +49,7 @@ public final class ProducerSettings extends AbstractConfig {
             .define(JOB_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, JOB_DOC)
             .define(TOPIC_PREFIX_CONFIG, Type.STRING, TOPIC_PREFIX_DEFAULT, new ConfigDef.NonEmptyString(), Importance.MEDIUM, TOPIC_PREFIX_DOC)
             .define(CHUNK_VALUES_CONFIG, Type.INT, CHUNK_VALUES_DEFAULT, ConfigDef.Range.between(1, 1 << 24), Importance.MEDIUM, CHUNK_VALUES_DOC)
-            .define(MAX_IN_FLIGHT_STEPS_CONFIG, Type.INT, MAX_IN_FLIGHT_STEPS_DEFAULT, ConfigDef.Range.between(1, 64), Importance.LOW, MAX_IN_FLIGHT_STEPS_DOC)
+            .define(BUFFER_MEMORY_CONFIG, Type.LONG, BUFFER_MEMORY_DEFAULT, ConfigDef.Range.atLeast(1024), Importance.MEDIUM, BUFFER_MEMORY_DOC)
             .define(GENERATION_CONFIG, Type.LONG, -1L, ConfigDef.Range.atLeast(-1), Importance.LOW, GENERATION_DOC)
             .define(CREATE_TOPICS_CONFIG, Type.BOOLEAN, true, Importance.LOW, CREATE_TOPICS_DOC)
             .define(TOPIC_PARTITIONS_CONFIG, Type.INT, 4, ConfigDef.Range.atLeast(1), Importance.LOW, TOPIC_PARTITIONS_DOC)

@@ -66,6 +66,14 @@ public final class Restorer {
         kafka.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
     }
 
+    /** The step-complete markers of the job's retained steps, oldest generation and step first. */
+    public List<StepComplete> completedSteps(String job) {
+        Index index = read(job, (phase, done, total) -> { });
+        List<StepComplete> steps = new ArrayList<>();
+        index.markers.values().forEach(markers -> steps.addAll(markers.values()));
+        return steps;
+    }
+
     /** The latest complete step of the newest generation. */
     public RestoredState restoreLatest(String job, Progress progress) {
         return restore(job, OptionalLong.empty(), progress);

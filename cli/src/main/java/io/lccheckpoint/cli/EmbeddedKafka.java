@@ -1,0 +1,149 @@
+package io.lccheckpoint.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * A real single-node KRaft broker (Kafka from Maven Central, the same jars this program runs on) in a child JVM on
+ * 127.0.0.1, with its data under a temporary directory. A shutdown hook stops it, so Ctrl-C (or SIGTERM) leaves no process
+ * behind and its data directory goes with it. (A SIGKILL of this JVM cannot be caught: the broker would then stay.)
+ */
+public final class EmbeddedKafka implements AutoCloseable {
+    private final Process process;
+    private final Path directory;
+    private final String bootstrapServers;
+    private final Thread shutdownHook;
+
+    private EmbeddedKafka(Process process, Path directory, String bootstrapServers) {
+        this.process = process;
+        this.directory = directory;
+        this.bootstrapServers = bootstrapServers;
+        this.shutdownHook = new Thread(() -> {
+            stop();
+            deleteDirectory();
+        }, "lcckpt-embedded-kafka-stop");
+        Runtime.getRuntime().addShutdownHook(shutdownHook);
+    }
+
+    public static EmbeddedKafka start(Duration timeout) throws IOException, InterruptedException {
+        Path directory = Files.createTempDirectory("lcckpt-kafka-");
+        int port = freePort();
+        int controllerPort = freePort();
+        Path properties = directory.resolve("server.properties");
+        Files.writeString(properties, String.join("\n",
+                "process.roles=broker,controller",
+                "node.id=1",
+                "controller.quorum.voters=1@127.0.0.1:" + controllerPort,
+                "listeners=PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort,
+                "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "log.dirs=" + directory.resolve("data"),
+                "offsets.topic.replication.factor=1",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "message.max.bytes=8388608",
+                "num.partitions=1",
+                ""));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String classpath = System.getProperty("java.class.path");
+        Path log = directory.resolve("kafka.log");
+        run(List.of(java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", UUID.randomUUID().toString().substring(0, 22)
+                .replace('-', 'A'), "-c", properties.toString()), log, timeout);
+        List<String> command = new ArrayList<>(List.of(java, "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", properties.toString()));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        EmbeddedKafka kafka = new EmbeddedKafka(process, directory, "127.0.0.1:" + port);
+        kafka.awaitReady(timeout);
+        return kafka;
+    }
+
+    private static void run(List<String> command, Path log, Duration timeout) throws IOException, InterruptedException {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) || process.exitValue() != 0) {
+            process.destroyForcibly();
+            throw new IOException("formatting the embedded broker's storage failed; see " + log);
+        }
+    }
+
+    private void awaitReady(Duration timeout) throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IOException("the embedded broker exited with " + process.exitValue() + "; see " + directory.resolve("kafka.log"));
+            }
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers, "request.timeout.ms", 2000, "default.api.timeout.ms", 3000))) {
+                admin.describeCluster().nodes().get(3, TimeUnit.SECONDS);
+                return;
+            } catch (Exception e) {
+                last = e;
+                Thread.sleep(250);
+            }
+        }
+        stop();
+        throw new IOException("the embedded broker was not ready within " + timeout + "; see " + directory.resolve("kafka.log"), last);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    public String bootstrapServers() {
+        return bootstrapServers;
+    }
+
+    public Path directory() {
+        return directory;
+    }
+
+    private synchronized void stop() {
+        if (process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(15, TimeUnit.SECONDS)) {
+                    process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Stops the broker and deletes its data. */
+    @Override
+    public void close() {
+        stop();
+        try {
+            Runtime.getRuntime().removeShutdownHook(shutdownHook);
+        } catch (IllegalStateException shuttingDown) {
+            // the hook is running or ran already
+        }
+        deleteDirectory();
+    }
+
+    private void deleteDirectory() {
+        try (var files = Files.walk(directory)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

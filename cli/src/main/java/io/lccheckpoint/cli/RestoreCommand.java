@@ -1,0 +1,58 @@
+package io.lccheckpoint.cli;
+
+import io.lccheckpoint.restorer.RestoredState;
+import io.lccheckpoint.restorer.Restorer;
+import io.lccheckpoint.restorer.SafetensorsWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code lcckpt restore --job J [--step N | --latest] --out model.safetensors} (DESIGN.md §5). */
+@Command(name = "restore", mixinStandardHelpOptions = true,
+        description = "Rebuilds a complete step of a job into safetensors (readable by PyTorch) plus a JSON summary next to it.")
+final class RestoreCommand implements Callable<Integer> {
+    @Option(names = "--job", required = true, description = "The training job.")
+    String job;
+
+    @ArgGroup(exclusive = true)
+    Which which = new Which();
+
+    static final class Which {
+        @Option(names = "--step", description = "The step to restore (must be complete and retained).")
+        Long step;
+
+        @Option(names = "--latest", description = "The latest complete step (the default).")
+        boolean latest;
+    }
+
+    @Option(names = "--out", required = true, description = "The safetensors file to write; the summary goes to <out>.json.")
+    Path out;
+
+    @Mixin
+    KafkaOptions kafka = new KafkaOptions();
+
+    @Override
+    public Integer call() throws Exception {
+        Restorer restorer = new Restorer(kafka.settings());
+        boolean terminal = System.console() != null;
+        Restorer.Progress progress = (phase, done, total) -> {
+            if (terminal) {
+                System.err.printf("\r%-60s %5.1f%%", phase, total == 0 ? 100.0 : 100.0 * done / total);
+            }
+        };
+        RestoredState state = which.step == null ? restorer.restoreLatest(job, progress) : restorer.restore(job, which.step, progress);
+        if (terminal) {
+            System.err.println();
+        }
+        SafetensorsWriter.write(state, out);
+        Path summary = out.resolveSibling(out.getFileName() + ".json");
+        SafetensorsWriter.writeSummary(state, summary);
+        System.out.printf("restored job %s step %d (generation %d) from superstep %d + %d deltas: %d records, %,d bytes read in %d ms -> %s, %s%n",
+                state.job(), state.step(), state.generation(), state.superstep(), state.deltasApplied(), state.recordsRead(), state.bytesRead(),
+                state.elapsed().toMillis(), out, summary);
+        return 0;
+    }
+}
