@@ -31,6 +31,10 @@ public final class EncoderApp {
         properties.put(StreamsConfig.producerPrefix(ProducerConfig.MAX_REQUEST_SIZE_CONFIG), 3 * recordBytes + 4096);
         properties.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG), 3 * recordBytes + 4096);
         properties.put(StreamsConfig.topicPrefix("max.message.bytes"), Integer.toString(3 * recordBytes));
+        // A chunk's state is written to the changelog once per commit, not once per step, when steps arrive faster than
+        // commits (a lagging or catching-up encoder): the record cache collapses the updates in between.
+        properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
+        properties.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 128L << 20);
         // new jobs' topics are found by the pattern subscription within this time
         properties.put(StreamsConfig.consumerPrefix(ConsumerConfig.METADATA_MAX_AGE_CONFIG), 5000);
         properties.putAll(settings.streamsSettings());
