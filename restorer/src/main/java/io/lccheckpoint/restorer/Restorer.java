@@ -86,6 +86,21 @@ public final class Restorer {
     private RestoredState restore(String job, OptionalLong wanted, Progress progress) {
         long start = System.nanoTime();
         Index index = read(job, progress == null ? (phase, done, total) -> { } : progress);
+        return rebuild(job, index, wanted, progress, start);
+    }
+
+    /** Rebuilds from records already read (key, value or null for a tombstone), in topic order: for tests without a broker. */
+    static RestoredState rebuild(String job, List<Map.Entry<CheckpointKey, SpecificRecord>> records, OptionalLong wanted) {
+        Index index = new Index();
+        for (Map.Entry<CheckpointKey, SpecificRecord> record : records) {
+            index.records++;
+            index.accept(record.getKey(), record.getValue());
+        }
+        return rebuild(job, index, wanted, null, System.nanoTime());
+    }
+
+    private static RestoredState rebuild(String job, Index index, OptionalLong wanted, Progress progress, long start) {
+        String topic = "the checkpoint topic of job " + job;
 
         // the step: the newest generation with a complete marker there (a resumed generation owns the steps after its start)
         long generation = -1;
@@ -101,7 +116,7 @@ public final class Restorer {
         if (step < 0) {
             throw new RestoreException(wanted.isPresent()
                     ? "job " + job + ": step " + wanted.getAsLong() + " is not a complete, retained step; complete steps: " + index.describeSteps()
-                    : "job " + job + ": no complete step in " + topics.checkpoints(job).name());
+                    : "job " + job + ": no complete step in " + topic);
         }
         StepManifest manifest = index.manifests.get(List.of(generation, step));
         if (manifest == null) {

@@ -1,0 +1,159 @@
+package io.lccheckpoint.restorer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.ChunkEncoder;
+import io.lccheckpoint.codec.ChunkState;
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.EncodedChunkRecord;
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.StepManifest;
+import io.lccheckpoint.schema.SuperstepChunk;
+import io.lccheckpoint.schema.TensorInfo;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.SplittableRandom;
+import org.apache.avro.specific.SpecificRecord;
+import org.junit.jupiter.api.Test;
+
+/** The restore logic on hand-built records (what the encoder writes), without a broker. */
+class RestorerTest {
+    private static final String JOB = "j";
+    private static final int CHUNK = 1000;
+    private static final int LENGTH = 2500;
+
+    /** A job of one tensor in 3 chunks: superstep at 0, deltas 1..6; the reconstruction after each step. */
+    private final List<Map.Entry<CheckpointKey, SpecificRecord>> records = new ArrayList<>();
+    private final List<float[]> truth = new ArrayList<>();
+
+    RestorerTest() {
+        SplittableRandom random = new SplittableRandom(3);
+        float[] initial = new float[LENGTH];
+        for (int i = 0; i < LENGTH; i++) {
+            initial[i] = (float) random.nextGaussian();
+        }
+        ChunkEncoder encoder = new ChunkEncoder(CodecOptions.zeroRun(2));
+        List<ChunkState> chunks = new ArrayList<>();
+        for (int c = 0; c * CHUNK < LENGTH; c++) {
+            float[] values = new float[Math.min(CHUNK, LENGTH - c * CHUNK)];
+            System.arraycopy(initial, c * CHUNK, values, 0, values.length);
+            chunks.add(ChunkState.float32(values));
+            put(RecordKind.SUPERSTEP_CHUNK, c, 0, new SuperstepChunk(JOB, 1L, 0L, "w", c, DType.FLOAT32, bytes(values), Checksums.xxh64(values)));
+        }
+        finishStep(0, chunks);
+        for (long step = 1; step <= 6; step++) {
+            for (int c = 0; c < chunks.size(); c++) {
+                float[] delta = new float[chunks.get(c).size()];
+                for (int i = 0; i < delta.length; i++) {
+                    delta[i] = (float) (random.nextGaussian() * 1e-3);
+                }
+                byte[] record = encoder.encode(delta, chunks.get(c)).record();
+                put(RecordKind.ENCODED_CHUNK, c, step, new EncodedChunkRecord(JOB, 1L, step, "w", c, ByteBuffer.wrap(record)));
+            }
+            finishStep(step, chunks);
+        }
+    }
+
+    private void finishStep(long step, List<ChunkState> chunks) {
+        put(RecordKind.MANIFEST, -1, step, new StepManifest(JOB, 1L, step, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3))));
+        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L));
+        float[] state = new float[LENGTH];
+        for (int c = 0; c < chunks.size(); c++) {
+            System.arraycopy(chunks.get(c).approxFloat(), 0, state, c * CHUNK, chunks.get(c).size());
+        }
+        truth.add(state);
+    }
+
+    private void put(RecordKind kind, int chunk, long step, SpecificRecord value) {
+        records.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, kind, chunk < 0 ? "" : "w", chunk, 1L, step), value));
+    }
+
+    private static ByteBuffer bytes(float[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.asFloatBuffer().put(values);
+        return buffer;
+    }
+
+    private List<Map.Entry<CheckpointKey, SpecificRecord>> without(RecordKind kind, int chunk, long step) {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> copy = new ArrayList<>(records);
+        copy.removeIf(e -> e.getKey().getKind() == kind && e.getKey().getChunk() == chunk && e.getKey().getStep() == step);
+        return copy;
+    }
+
+    @Test
+    void rebuildsEveryCompleteStepExactly() {
+        for (long step = 0; step <= 6; step++) {
+            RestoredState state = Restorer.rebuild(JOB, records, OptionalLong.of(step));
+            assertThat(state.tensors().get("w").floats()).as("step %d", step).containsExactly(truth.get((int) step));
+            assertThat(state.deltasApplied()).isEqualTo(3 * step);
+        }
+        assertThat(Restorer.rebuild(JOB, records, OptionalLong.empty()).step()).isEqualTo(6);
+    }
+
+    @Test
+    void aGapInTheChainIsAnErrorNamingTensorChunkAndSteps() {
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, without(RecordKind.ENCODED_CHUNK, 1, 3), OptionalLong.of(5)))
+                .isInstanceOf(RestoreException.class)
+                .hasMessageContaining("tensor w, chunk 1").hasMessageContaining("step 4").hasMessageContaining("rebuilt up to step 2")
+                .hasMessageContaining("missing or corrupt");
+    }
+
+    @Test
+    void aMissingChunkOfTheStepIsNamed() {
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, without(RecordKind.ENCODED_CHUNK, 2, 6), OptionalLong.of(6)))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("chunk 2").hasMessageContaining("encoded chunk of step 6 is missing");
+    }
+
+    @Test
+    void corruptBytesAreAnErrorNotAWrongModel() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> corrupt = new ArrayList<>(records);
+        for (int k = 0; k < corrupt.size(); k++) {
+            Map.Entry<CheckpointKey, SpecificRecord> entry = corrupt.get(k);
+            if (entry.getValue() instanceof EncodedChunkRecord record && record.getStep() == 4 && record.getChunk() == 0) {
+                byte[] bytes = record.getCodec().array().clone();
+                bytes[bytes.length / 2] ^= 0x40;
+                corrupt.set(k, new AbstractMap.SimpleEntry<>(entry.getKey(),
+                        new EncodedChunkRecord(JOB, 1L, 4L, "w", 0, ByteBuffer.wrap(bytes))));
+            }
+        }
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, corrupt, OptionalLong.of(6)))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("chunk 0").hasMessageContaining("step 4");
+    }
+
+    @Test
+    void aCorruptSuperstepFailsItsChecksum() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> corrupt = new ArrayList<>(records);
+        for (int k = 0; k < corrupt.size(); k++) {
+            if (corrupt.get(k).getValue() instanceof SuperstepChunk superstep && superstep.getChunk() == 1) {
+                ByteBuffer values = ByteBuffer.wrap(superstep.getValues().array().clone());
+                values.put(7, (byte) (values.get(7) ^ 1));
+                corrupt.set(k, new AbstractMap.SimpleEntry<>(corrupt.get(k).getKey(),
+                        new SuperstepChunk(JOB, 1L, 0L, "w", 1, DType.FLOAT32, values, superstep.getChecksum())));
+            }
+        }
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, corrupt, OptionalLong.of(2)))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("chunk 1").hasMessageContaining("fails its checksum");
+    }
+
+    @Test
+    void anIncompleteStepOrAMissingManifestIsRefused() {
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, without(RecordKind.STEP_COMPLETE, -1, 5), OptionalLong.of(5)))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("step 5 is not a complete, retained step");
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, without(RecordKind.MANIFEST, -1, 5), OptionalLong.of(5)))
+                .isInstanceOf(RestoreException.class).hasMessageContaining("manifest");
+        // a tombstone removes a record as compaction would
+        List<Map.Entry<CheckpointKey, SpecificRecord>> tombstoned = new ArrayList<>(records);
+        tombstoned.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 1L, 6L), null));
+        assertThat(Restorer.rebuild(JOB, tombstoned, OptionalLong.empty()).step()).isEqualTo(5);
+    }
+}
