@@ -6,6 +6,7 @@ import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.TensorInfo;
 import io.lccheckpoint.schema.kafka.Topics;
+import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -95,7 +96,9 @@ public final class CheckpointProducer implements AutoCloseable {
         this.generation = configured >= 0 ? configured : System.currentTimeMillis();
         int recordBytes = maxRecordBytes(chunkValues);
 
+        WireFormat wire = WireFormat.fromConfig(settings.originals());
         Map<String, Object> kafka = settings.kafkaSettings();
+        kafka.keySet().removeIf(WireFormat::isWireFormatSetting);
         if (settings.getBoolean(ProducerSettings.CREATE_TOPICS_CONFIG)) {
             createTopics(kafka, topics, recordBytes);
         }
@@ -105,7 +108,9 @@ public final class CheckpointProducer implements AutoCloseable {
         kafka.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);
         kafka.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(1 << 20, recordBytes));
         kafka.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "lcckpt-trainer-" + job);
-        this.producer = new KafkaProducer<>(kafka, rawTopic.keySerde().serializer(), rawTopic.valueSerde().serializer());
+        org.apache.kafka.common.serialization.Serializer<ChunkKey> keys = (topic, key) -> wire.encode(key);
+        org.apache.kafka.common.serialization.Serializer<SpecificRecord> values = (topic, value) -> value == null ? null : wire.encode(value);
+        this.producer = new KafkaProducer<>(kafka, keys, values);
         this.producer.initTransactions();
         this.bufferPermits = (int) Math.min(Integer.MAX_VALUE, settings.getLong(ProducerSettings.BUFFER_MEMORY_CONFIG) / 1024);
         this.inFlight = new Semaphore(bufferPermits);

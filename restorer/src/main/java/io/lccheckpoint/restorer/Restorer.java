@@ -11,8 +11,8 @@ import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.SuperstepChunk;
 import io.lccheckpoint.schema.TensorInfo;
-import io.lccheckpoint.schema.kafka.SingleObjectSerde;
 import io.lccheckpoint.schema.kafka.Topics;
+import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.time.Duration;
@@ -50,12 +50,14 @@ public final class Restorer {
 
     private final Map<String, Object> kafka = new HashMap<>();
     private final Topics topics;
+    private final WireFormat wire;
 
     public Restorer(Map<String, ?> config) {
         Object prefix = config.get("lcckpt.topic.prefix");
         this.topics = new Topics(prefix == null ? Topics.DEFAULT_PREFIX : prefix.toString());
+        this.wire = WireFormat.fromConfig(config);
         config.forEach((key, value) -> {
-            if (!key.startsWith("lcckpt.")) {
+            if (!key.startsWith("lcckpt.") && !WireFormat.isWireFormatSetting(key)) {
                 kafka.put(key, value);
             }
         });
@@ -286,11 +288,11 @@ public final class Restorer {
             Consumer<ConsumerRecord<byte[], byte[]>> handle = record -> {
                 index.records++;
                 index.bytes += record.serializedKeySize() + Math.max(0, record.serializedValueSize());
-                CheckpointKey key = (CheckpointKey) SingleObjectSerde.decode(record.key());
+                CheckpointKey key = (CheckpointKey) wire.decode(record.key());
                 if (!key.getJob().equals(job)) {
                     throw new RestoreException("topic " + topic + " holds a record of job " + key.getJob() + " at offset " + record.offset());
                 }
-                index.accept(key, record.value() == null ? null : SingleObjectSerde.decode(record.value()));
+                index.accept(key, record.value() == null ? null : wire.decode(record.value()));
             };
             while (!reachedEnd(consumer, end)) {
                 consumer.poll(Duration.ofMillis(200)).forEach(handle);

@@ -3,6 +3,7 @@ package io.lccheckpoint.encoder;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -26,10 +27,12 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
     private static final Logger LOG = LoggerFactory.getLogger(CompletionProcessor.class);
 
     private final int superstepRetain;
+    private final WireFormat wire;
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, byte[]> store;
 
-    CompletionProcessor(int superstepRetain) {
+    CompletionProcessor(WireFormat wire, int superstepRetain) {
+        this.wire = wire;
         this.superstepRetain = superstepRetain;
     }
 
@@ -59,7 +62,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         }
         store.delete(key);
         StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state);
-        Outputs.checkpoint(context, Outputs.MARKER_SINK, record.timestamp(), Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep()), marker);
+        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, record.timestamp(), Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep()), marker);
         LOG.info("job {} generation {} step {} complete: {} chunks, {} checkpoint bytes vs {} raw ({}x){}, {} bytes to the state changelog",
                 job, notice.getGeneration(), notice.getStep(), count, encoded, raw, String.format("%.1f", raw / (double) Math.max(1, encoded)),
                 superstep ? " incl. superstep" : "", state);
@@ -91,8 +94,8 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
             long oldest = supersteps.get(0);
             completed.removeIf(old -> {
                 if (old < oldest) {
-                    Outputs.checkpoint(context, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
-                    Outputs.checkpoint(context, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.MANIFEST, "", -1, generation, old), null);
+                    Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
+                    Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.MANIFEST, "", -1, generation, old), null);
                     return true;
                 }
                 return false;

@@ -14,8 +14,8 @@ import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.SuperstepChunk;
-import io.lccheckpoint.schema.kafka.SingleObjectSerde;
 import io.lccheckpoint.schema.kafka.Topics;
+import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Iterator;
@@ -46,14 +46,16 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private final CodecOptions codecOptions;
     private final int superstepInterval;
     private final int superstepRetain;
+    private final WireFormat wire;
 
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, byte[]> store;
     private ChunkEncoder encoder;
     private Sensor deadLetters;
 
-    EncodeProcessor(Topics topics, CodecOptions codecOptions, int superstepInterval, int superstepRetain) {
+    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain) {
         this.topics = topics;
+        this.wire = wire;
         this.codecOptions = codecOptions;
         this.superstepInterval = superstepInterval;
         this.superstepRetain = superstepRetain;
@@ -78,7 +80,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             if (record.value() == null) {
                 throw new SerializationException("null value");
             }
-            value = SingleObjectSerde.decode(record.value());
+            value = wire.decode(record.value());
         } catch (SerializationException e) {
             deadLetter(record, source, job, null, "undecodable record: " + e.getMessage());
             return;
@@ -88,7 +90,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 deadLetter(record, source, job, null, "manifest names job " + manifest.getJob() + " but came on job " + job + "'s topic");
                 return;
             }
-            Outputs.checkpoint(context, record.timestamp(),
+            Outputs.checkpoint(context, wire, record.timestamp(),
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
         } else if (value instanceof RawDeltaChunk chunk) {
             handle(record, source, job, chunk);
@@ -178,7 +180,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             deadLetter(record, source, job, chunk, "poisoned step: " + e.getMessage());
             return;
         }
-        Outputs.checkpoint(context, record.timestamp(), Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
+        Outputs.checkpoint(context, wire, record.timestamp(), Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
                 new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded.record())));
         long encodedBytes = encoded.record().length;
         state.lastStep = step;
@@ -216,7 +218,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void tombstone(long timestamp, String job, RawDeltaChunk chunk, RecordKind kind, long generation, long step) {
-        Outputs.checkpoint(context, timestamp, Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), generation, step), null);
+        Outputs.checkpoint(context, wire, timestamp, Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), generation, step), null);
     }
 
     private long writeSuperstep(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
@@ -233,7 +235,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             values.asDoubleBuffer().put(approx);
             checksum = Checksums.xxh64(approx);
         }
-        Outputs.checkpoint(context, timestamp, Outputs.key(job, RecordKind.SUPERSTEP_CHUNK, chunk.getTensor(), chunk.getChunk(), state.generation, state.lastStep),
+        Outputs.checkpoint(context, wire, timestamp, Outputs.key(job, RecordKind.SUPERSTEP_CHUNK, chunk.getTensor(), chunk.getChunk(), state.generation, state.lastStep),
                 new SuperstepChunk(job, state.generation, state.lastStep, chunk.getTensor(), chunk.getChunk(), state.dtype, values, checksum));
         return values.capacity();
     }
@@ -248,7 +250,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
         deadLetters.record(1);
-        Outputs.deadLetter(context, record.timestamp(), new DeadLetter(job,
+        Outputs.deadLetter(context, wire, record.timestamp(), new DeadLetter(job,
                 chunk == null ? null : chunk.getGeneration(), chunk == null ? null : chunk.getStep(),
                 chunk == null ? null : chunk.getTensor(), chunk == null ? null : chunk.getChunk(), reason,
                 source.topic(), source.partition(), source.offset(), record.value() == null ? null : ByteBuffer.wrap(record.value())));

@@ -2,6 +2,7 @@ package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EntropyMode;
+import io.lccheckpoint.schema.kafka.WireFormat;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -50,10 +51,15 @@ public final class EncoderSettings extends AbstractConfig {
         return new CodecOptions(getInt(PROMOTION_BITS_CONFIG), EntropyMode.valueOf(getString(ENTROPY_CONFIG)));
     }
 
+    /** The Confluent framing through a registry if {@code schema.registry.url} is set, else single-object encoding. */
+    public WireFormat wireFormat() {
+        return WireFormat.fromConfig(originals());
+    }
+
     public Map<String, Object> streamsSettings() {
         Map<String, Object> streams = new HashMap<>();
         originals().forEach((key, value) -> {
-            if (!key.startsWith("lcckpt.")) {
+            if (!key.startsWith("lcckpt.") && !WireFormat.isWireFormatSetting(key)) {
                 streams.put(key, value);
             }
         });

@@ -45,14 +45,14 @@ public final class EncoderTopology {
 
         Topology topology = new Topology();
         topology.addSource("raw-deltas", new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.rawDeltaPattern());
-        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.codecOptions(), interval, retain), "raw-deltas");
+        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain), "raw-deltas");
         topology.addStateStore(chunkStore, "encode");
         topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.DEAD_LETTER_SINK, byJob(topics, true), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.PROGRESS_SINK, progressTopic(topics), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
 
         topology.addSource("progress", new ByteArrayDeserializer(), new ByteArrayDeserializer(), progressTopic(topics));
-        topology.addProcessor("complete", () -> new CompletionProcessor(retain), "progress");
+        topology.addProcessor("complete", () -> new CompletionProcessor(settings.wireFormat(), retain), "progress");
         topology.addStateStore(progressStore, "complete");
         topology.addSink(Outputs.MARKER_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "complete");
         return topology;

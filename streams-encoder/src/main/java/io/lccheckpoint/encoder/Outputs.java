@@ -4,6 +4,7 @@ import io.lccheckpoint.schema.CheckpointKey;
 import io.lccheckpoint.schema.DeadLetter;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.charset.StandardCharsets;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -28,24 +29,26 @@ final class Outputs {
         return new CheckpointKey(job, kind, tensor, chunk, generation, step);
     }
 
-    static void checkpoint(ProcessorContext<byte[], byte[]> context, long timestamp, CheckpointKey key, SpecificRecord value) {
-        checkpoint(context, CHECKPOINT_SINK, timestamp, key, value);
+    static void checkpoint(ProcessorContext<byte[], byte[]> context, WireFormat wire, long timestamp, CheckpointKey key, SpecificRecord value) {
+        checkpoint(context, wire, CHECKPOINT_SINK, timestamp, key, value);
     }
 
-    static void checkpoint(ProcessorContext<byte[], byte[]> context, String sink, long timestamp, CheckpointKey key, SpecificRecord value) {
-        forward(context, sink, key.getJob(), SingleObjectSerde.encode(key), value == null ? null : SingleObjectSerde.encode(value), timestamp);
+    static void checkpoint(ProcessorContext<byte[], byte[]> context, WireFormat wire, String sink, long timestamp, CheckpointKey key,
+                           SpecificRecord value) {
+        forward(context, sink, key.getJob(), wire.encode(key), value == null ? null : wire.encode(value), timestamp);
     }
 
+    /** The progress topic is internal to the encoder: always single-object encoding, no registry round trip. */
     static void progress(ProcessorContext<byte[], byte[]> context, long timestamp, String job, SpecificRecord notice) {
         forward(context, PROGRESS_SINK, job, job.getBytes(StandardCharsets.UTF_8), SingleObjectSerde.encode(notice), timestamp);
     }
 
-    static void deadLetter(ProcessorContext<byte[], byte[]> context, long timestamp, DeadLetter letter) {
+    static void deadLetter(ProcessorContext<byte[], byte[]> context, WireFormat wire, long timestamp, DeadLetter letter) {
         LOG.warn("dead letter: job {} generation {} step {} tensor {} chunk {}: {} (from {}-{}@{})", letter.getJob(), letter.getGeneration(),
                 letter.getStep(), letter.getTensor(), letter.getChunk(), letter.getReason(), letter.getSourceTopic(),
                 letter.getSourcePartition(), letter.getSourceOffset());
         String job = letter.getJob() == null ? "unknown" : letter.getJob();
-        forward(context, DEAD_LETTER_SINK, job, job.getBytes(StandardCharsets.UTF_8), SingleObjectSerde.encode(letter), timestamp);
+        forward(context, DEAD_LETTER_SINK, job, job.getBytes(StandardCharsets.UTF_8), wire.encode(letter), timestamp);
     }
 
     private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long timestamp) {

@@ -43,6 +43,19 @@ public final class SingleObjectSerde<T extends SpecificRecord> implements Serde<
         }
     }
 
+    private static final Map<String, Schema> BY_NAME = new HashMap<>();
+
+    static {
+        for (Schema schema : KNOWN) {
+            BY_NAME.put(schema.getFullName(), schema);
+        }
+    }
+
+    /** The bundled schema of a record of ours, by full name, or null. */
+    static Schema bundledSchema(String fullName) {
+        return BY_NAME.get(fullName);
+    }
+
     private final Class<T> type;
 
     public SingleObjectSerde(Class<T> type) {
