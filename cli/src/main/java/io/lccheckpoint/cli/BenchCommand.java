@@ -52,6 +52,9 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--stream-threads", defaultValue = "2", description = "Encoder stream threads (default ${DEFAULT-VALUE}).")
     int streamThreads;
 
+    @Option(names = "--state-store", defaultValue = "rocksdb", description = "Encoder state store: rocksdb or memory (default ${DEFAULT-VALUE}).")
+    String stateStore;
+
     @Override
     public Integer call() throws Exception {
         say("machine: %d cores, max heap %d MiB", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
@@ -62,8 +65,8 @@ final class BenchCommand implements Callable<Integer> {
             say("kafka producer, %d MiB in 512 KiB records (acks=all, linger 5 ms, 1 MiB batches): %.1f MiB/s", rawBytes >> 20, produceMiBs);
 
             double[] encode = encodeThroughput(bootstrap);
-            say("encoder (%d stream threads), %d steps of %,d parameters: %.1f MiB/s of raw deltas sustained = %.0f%% of the producer's %.1f MiB/s",
-                    streamThreads, encodeSteps, encodeParams, encode[0], 100 * encode[0] / produceMiBs, produceMiBs);
+            say("encoder (%d stream threads, %s state store), %d steps of %,d parameters: %.1f MiB/s of raw deltas sustained = %.0f%% of the producer's %.1f MiB/s",
+                    streamThreads, stateStore, encodeSteps, encodeParams, encode[0], 100 * encode[0] / produceMiBs, produceMiBs);
             say("checkpoint bytes per step (between supersteps): %,.0f vs %,d full = %.1fx smaller; state changelog %,.0f bytes per step",
                     encode[1], 4L * encodeParams, 4.0 * encodeParams / encode[1], encode[2]);
 
@@ -223,6 +226,7 @@ final class BenchCommand implements Callable<Integer> {
         config.put("state.dir", state.toString());
         config.put("num.stream.threads", streamThreads);
         config.put("lcckpt.superstep.interval", 1000);
+        config.put("lcckpt.state.store", stateStore);
         return config;
     }
 

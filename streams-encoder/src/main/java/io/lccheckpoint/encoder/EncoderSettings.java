@@ -22,6 +22,7 @@ public final class EncoderSettings extends AbstractConfig {
     public static final String SUPERSTEP_RETAIN_CONFIG = "lcckpt.superstep.retain";
     public static final String MAX_RECORD_BYTES_CONFIG = "lcckpt.max.record.bytes";
     public static final String PROGRESS_PARTITIONS_CONFIG = "lcckpt.progress.partitions";
+    public static final String STATE_STORE_CONFIG = "lcckpt.state.store";
 
     static final ConfigDef CONFIG = new ConfigDef()
             .define(TOPIC_PREFIX_CONFIG, Type.STRING, "lcckpt", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -37,7 +38,10 @@ public final class EncoderSettings extends AbstractConfig {
             .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 8 * 131_072 + 4096, ConfigDef.Range.atLeast(1 << 16), Importance.LOW,
                     "Largest record (a superstep chunk): sets the topics' max.message.bytes and the producer's max.request.size.")
             .define(PROGRESS_PARTITIONS_CONFIG, Type.INT, 4, ConfigDef.Range.atLeast(1), Importance.LOW,
-                    "Partitions of the progress topic (completion counting is spread over jobs).");
+                    "Partitions of the progress topic (completion counting is spread over jobs).")
+            .define(STATE_STORE_CONFIG, Type.STRING, "rocksdb", ConfigDef.ValidString.in("rocksdb", "memory"), Importance.LOW,
+                    "Where chunk states live: rocksdb (on disk, the default) or memory (heap: 2x the models' size per instance);"
+                    + " both are changelogged.");
 
     public EncoderSettings(Map<String, ?> originals) {
         super(CONFIG, originals, false);

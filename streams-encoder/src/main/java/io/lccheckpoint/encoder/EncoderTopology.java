@@ -38,8 +38,10 @@ public final class EncoderTopology {
         int interval = settings.getInt(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG);
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                 Integer.toString(3 * settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG)));
+        boolean inMemory = settings.getString(EncoderSettings.STATE_STORE_CONFIG).equals("memory");
         StoreBuilder<KeyValueStore<String, byte[]>> chunkStore = Stores.keyValueStoreBuilder(
-                Stores.persistentKeyValueStore(EncodeProcessor.STORE), Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(changelog);
+                inMemory ? Stores.inMemoryKeyValueStore(EncodeProcessor.STORE) : Stores.persistentKeyValueStore(EncodeProcessor.STORE),
+                Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(changelog);
         StoreBuilder<KeyValueStore<String, byte[]>> progressStore = Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(CompletionProcessor.STORE), Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
 
