@@ -1,6 +1,8 @@
 package io.lccheckpoint.cli;
 
 import io.lccheckpoint.encoder.EncoderApp;
+import io.lccheckpoint.eval.FashionMnist;
+import io.lccheckpoint.eval.LogisticRegression;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;

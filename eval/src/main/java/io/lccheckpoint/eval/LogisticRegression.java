@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.eval;
 
 import java.util.SplittableRandom;
 
@@ -7,8 +7,8 @@ import java.util.SplittableRandom;
  * trainer. Parameters are two float32 tensors, "weight" [10, 784] and "bias" [10].
  */
 public final class LogisticRegression {
-    final float[] weight = new float[FashionMnist.CLASSES * FashionMnist.PIXELS];
-    final float[] bias = new float[FashionMnist.CLASSES];
+    public final float[] weight = new float[FashionMnist.CLASSES * FashionMnist.PIXELS];
+    public final float[] bias = new float[FashionMnist.CLASSES];
     private final FashionMnist data;
     private final SplittableRandom random;
     private final int batch;
@@ -26,16 +26,33 @@ public final class LogisticRegression {
 
     /** One SGD step on a random minibatch; returns its mean cross-entropy before the update. */
     public double step() {
+        int[] examples = new int[batch];
+        for (int k = 0; k < batch; k++) {
+            examples[k] = random.nextInt(data.labels().length);
+        }
         float[] gradWeight = new float[weight.length];
         float[] gradBias = new float[bias.length];
+        double loss = gradient(examples, gradWeight, gradBias);
+        float scale = learningRate;
+        for (int j = 0; j < weight.length; j++) {
+            weight[j] -= scale * gradWeight[j];
+        }
+        for (int c = 0; c < bias.length; c++) {
+            bias[c] -= scale * gradBias[c];
+        }
+        return loss;
+    }
+
+    /** Mean cross-entropy over the examples, and its gradient (averaged) into the two arrays. */
+    double gradient(int[] examples, float[] gradWeight, float[] gradBias) {
         double loss = 0;
         float[] probabilities = new float[FashionMnist.CLASSES];
-        for (int k = 0; k < batch; k++) {
-            int i = random.nextInt(data.labels().length);
+        float inverse = 1f / examples.length;
+        for (int i : examples) {
             float[] x = data.images()[i];
             loss += forward(x, data.labels()[i], probabilities);
             for (int c = 0; c < FashionMnist.CLASSES; c++) {
-                float g = probabilities[c] - (c == data.labels()[i] ? 1 : 0);
+                float g = (probabilities[c] - (c == data.labels()[i] ? 1 : 0)) * inverse;
                 gradBias[c] += g;
                 int row = c * FashionMnist.PIXELS;
                 for (int p = 0; p < FashionMnist.PIXELS; p++) {
@@ -43,14 +60,25 @@ public final class LogisticRegression {
                 }
             }
         }
-        float scale = learningRate / batch;
-        for (int j = 0; j < weight.length; j++) {
-            weight[j] -= scale * gradWeight[j];
-        }
-        for (int c = 0; c < bias.length; c++) {
-            bias[c] -= scale * gradBias[c];
-        }
-        return loss / batch;
+        return loss / examples.length;
+    }
+
+    /** The parameters as one vector: weight, then bias. */
+    public float[] parameters() {
+        float[] all = new float[weight.length + bias.length];
+        System.arraycopy(weight, 0, all, 0, weight.length);
+        System.arraycopy(bias, 0, all, weight.length, bias.length);
+        return all;
+    }
+
+    public void setParameters(float[] all) {
+        System.arraycopy(all, 0, weight, 0, weight.length);
+        System.arraycopy(all, weight.length, bias, 0, bias.length);
+    }
+
+    /** Mean cross-entropy of the current parameters over the first {@code count} examples of a set. */
+    public double loss(FashionMnist set, int count) {
+        return loss(weight, bias, set, count);
     }
 
     /** Mean cross-entropy over the first {@code count} examples of a set, with given parameters. */

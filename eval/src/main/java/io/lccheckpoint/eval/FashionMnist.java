@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.eval;
 
 import java.io.DataInputStream;
 import java.io.IOException;
