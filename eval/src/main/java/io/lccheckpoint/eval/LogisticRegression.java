@@ -6,13 +6,28 @@ import java.util.SplittableRandom;
  * Multinomial logistic regression trained by minibatch SGD, in plain Java and deterministic per seed: the demo's
  * trainer. Parameters are two float32 tensors, "weight" [10, 784] and "bias" [10].
  */
-public final class LogisticRegression {
+public final class LogisticRegression implements Trainer {
     public final float[] weight = new float[FashionMnist.CLASSES * FashionMnist.PIXELS];
     public final float[] bias = new float[FashionMnist.CLASSES];
     private final FashionMnist data;
     private final SplittableRandom random;
     private final int batch;
     private final float learningRate;
+
+    private FashionMnist evaluation;
+    private int evaluationCount;
+
+    /** What {@link #evaluationLoss} measures: the first {@code count} examples of a set. */
+    public LogisticRegression evaluatingOn(FashionMnist set, int count) {
+        this.evaluation = set;
+        this.evaluationCount = count;
+        return this;
+    }
+
+    @Override
+    public double evaluationLoss() {
+        return loss(evaluation == null ? data : evaluation, evaluation == null ? 1000 : evaluationCount);
+    }
 
     public LogisticRegression(FashionMnist data, long seed, int batch, float learningRate) {
         this.data = data;
@@ -25,6 +40,7 @@ public final class LogisticRegression {
     }
 
     /** One SGD step on a random minibatch; returns its mean cross-entropy before the update. */
+    @Override
     public double step() {
         int[] examples = new int[batch];
         for (int k = 0; k < batch; k++) {
@@ -64,6 +80,7 @@ public final class LogisticRegression {
     }
 
     /** The parameters as one vector: weight, then bias. */
+    @Override
     public float[] parameters() {
         float[] all = new float[weight.length + bias.length];
         System.arraycopy(weight, 0, all, 0, weight.length);
@@ -71,6 +88,7 @@ public final class LogisticRegression {
         return all;
     }
 
+    @Override
     public void setParameters(float[] all) {
         System.arraycopy(all, 0, weight, 0, weight.length);
         System.arraycopy(all, weight.length, bias, 0, bias.length);

@@ -5,9 +5,10 @@ import java.util.List;
 import java.util.function.Supplier;
 
 /**
- * The paper's rework cost (its Fig. 3) on multinomial logistic regression: train with a scheme checkpointing every
- * iteration, fail at iteration t_f, restore what the scheme kept, resume (with a new data order, as a restarted job
- * would), and count the iterations until the evaluation loss is back at its value just before the failure.
+ * The paper's rework cost (its Fig. 3): train with a scheme checkpointing every iteration, fail at iteration t_f,
+ * restore what the scheme kept, resume (with a new data order, as a restarted job would), and count the iterations until
+ * the evaluation loss is back at its value just before the failure. Works on any {@link Trainer}: the factory makes one
+ * from a seed.
  */
 public final class ReworkExperiment {
     public static final int BATCH = 64;
@@ -31,16 +32,17 @@ public final class ReworkExperiment {
         }
     }
 
-    private final FashionMnist train;
-    private final FashionMnist evaluation;
-    private final int evaluationCount;
+    private final java.util.function.LongFunction<Trainer> trainers;
     private final int maxRework;
 
-    public ReworkExperiment(FashionMnist train, FashionMnist evaluation, int evaluationCount, int maxRework) {
-        this.train = train;
-        this.evaluation = evaluation;
-        this.evaluationCount = evaluationCount;
+    public ReworkExperiment(java.util.function.LongFunction<Trainer> trainers, int maxRework) {
+        this.trainers = trainers;
         this.maxRework = maxRework;
+    }
+
+    /** Logistic regression on a data set, evaluated on the first {@code evaluationCount} examples of another. */
+    public ReworkExperiment(FashionMnist train, FashionMnist evaluation, int evaluationCount, int maxRework) {
+        this(seed -> new LogisticRegression(train, seed, BATCH, LEARNING_RATE).evaluatingOn(evaluation, evaluationCount), maxRework);
     }
 
     public Result run(Supplier<CheckpointScheme> schemes, int[] failurePoints, long[] seeds) {
@@ -53,7 +55,7 @@ public final class ReworkExperiment {
             for (int failAt : failurePoints) {
                 CheckpointScheme scheme = schemes.get();
                 name = scheme.name();
-                LogisticRegression model = new LogisticRegression(train, seed, BATCH, LEARNING_RATE);
+                Trainer model = trainers.apply(seed);
                 parameters = model.parameters().length;
                 scheme.start(model.parameters());
                 for (int t = 1; t <= failAt; t++) {
@@ -61,11 +63,11 @@ public final class ReworkExperiment {
                     bytes += scheme.checkpoint(t, model.parameters());
                 }
                 iterations += failAt;
-                double target = model.loss(evaluation, evaluationCount);
-                LogisticRegression resumed = new LogisticRegression(train, seed * 1_000_003L + failAt, BATCH, LEARNING_RATE);
+                double target = model.evaluationLoss();
+                Trainer resumed = trainers.apply(seed * 1_000_003L + failAt);
                 resumed.setParameters(scheme.restore());
                 int rework = 0;
-                while (resumed.loss(evaluation, evaluationCount) > target && rework < maxRework) {
+                while (resumed.evaluationLoss() > target && rework < maxRework) {
                     resumed.step();
                     rework++;
                 }
