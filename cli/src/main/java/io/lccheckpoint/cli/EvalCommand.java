@@ -117,9 +117,101 @@ final class EvalCommand implements Callable<Integer> {
         for (PromotionEffectiveness.Bucket bucket : promotion) {
             say("%-10d %11.2f%% %15.4f%%", bucket.exponent(), 100 * bucket.fraction(), 100 * bucket.relativeLossError());
         }
-        say("(%.0f s; LeNet-5, the overhead experiment and the plots: issue #4 continues)", (System.nanoTime() - start) / 1e9);
-        writeReport(results, breakdowns, promotion, failures, seeds, realData);
+        // the failure case study (the paper's §4.5): fail at iteration 7, full checkpoints every 10 vs LC every iteration
+        LongFunction<Trainer> mlr = models.get("MLR");
+        ReworkExperiment study = new ReworkExperiment(mlr, 400);
+        long[] studySeeds = {1, 2, 3, 4, 5};
+        ReworkExperiment.Result fullStudy = study.run(() -> new FullCheckpoint(10), new int[] {7}, studySeeds);
+        ReworkExperiment.Result lcStudy = study.run(() -> new LcCheckpoint("LC 2-bit zero-run", CodecOptions.zeroRun(2), 1 << 16), new int[] {7}, studySeeds);
+        double stepMillis = stepMillis(mlr.apply(9));
+        say("");
+        say("failure case study (MLR, fail at iteration 7, 5 seeds): rework %.1f iterations with full checkpoints every 10, %.1f with"
+                + " LC every iteration; %.1f iterations = %.0f ms saved at %.2f ms per iteration (%.1f%% vs %.1f%% of a full checkpoint per iteration)",
+                fullStudy.meanRework(), lcStudy.meanRework(), fullStudy.meanRework() - lcStudy.meanRework(),
+                (fullStudy.meanRework() - lcStudy.meanRework()) * stepMillis, stepMillis, 100 * fullStudy.fractionOfFull(), 100 * lcStudy.fractionOfFull());
+
+        Overhead overhead = overhead(train);
+        say("");
+        say("overhead through the real pipeline (MLR, %d steps, embedded broker + encoder): %.3f ms per step without checkpoints,"
+                + " %.3f ms with every-step checkpoints (+%.1f%%); publish() blocked %.3f ms per step (%.2f%% of the step)",
+                overhead.steps(), overhead.plainMillis(), overhead.checkpointedMillis(), overhead.overheadPercent(),
+                overhead.blockedMillis(), overhead.blockedPercent());
+        say("(%.0f s; LeNet-5 and --full with later failure points: issue #4 continues)", (System.nanoTime() - start) / 1e9);
+        writeReport(results, breakdowns, promotion, failures, seeds, realData, fullStudy, lcStudy, stepMillis, overhead);
         return 0;
+    }
+
+    private static double stepMillis(Trainer trainer) {
+        for (int t = 0; t < 50; t++) {
+            trainer.step();
+        }
+        long start = System.nanoTime();
+        for (int t = 0; t < 200; t++) {
+            trainer.step();
+        }
+        return (System.nanoTime() - start) / 1e6 / 200;
+    }
+
+    record Overhead(int steps, double plainMillis, double checkpointedMillis, double blockedMillis) {
+        double overheadPercent() {
+            return 100 * (checkpointedMillis / plainMillis - 1);
+        }
+
+        double blockedPercent() {
+            return 100 * blockedMillis / checkpointedMillis;
+        }
+    }
+
+    /**
+     * The trainer's step time with and without a checkpoint at every step through the real pipeline (a KRaft broker in a
+     * child JVM, the encoder in this JVM), and the time publish() blocked. Both runs train the same way; the plain one
+     * runs twice around the checkpointed one so that warm-up and machine drift fall on both sides.
+     */
+    private static Overhead overhead(FashionMnist train) throws Exception {
+        int steps = 300;
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(java.time.Duration.ofSeconds(90))) {
+            Path state = Files.createTempDirectory("lcckpt-eval-state-");
+            Map<String, Object> encoderConfig = new java.util.HashMap<>();
+            encoderConfig.put("bootstrap.servers", kafka.bootstrapServers());
+            encoderConfig.put("application.id", "lcckpt-eval-encoder");
+            encoderConfig.put("state.dir", state.toString());
+            org.apache.kafka.streams.KafkaStreams encoder = io.lccheckpoint.encoder.EncoderApp.start(encoderConfig);
+            try {
+                double plainBefore = plainRun(train, steps);
+                Map<String, Object> producerConfig = new java.util.HashMap<>();
+                producerConfig.put("bootstrap.servers", kafka.bootstrapServers());
+                producerConfig.put("lcckpt.job", "eval-overhead");
+                double checkpointed;
+                double blocked;
+                try (io.lccheckpoint.producer.CheckpointProducer producer = new io.lccheckpoint.producer.CheckpointProducer(producerConfig)) {
+                    producer.registerTensor("weight", new long[] {FashionMnist.CLASSES, FashionMnist.PIXELS}, io.lccheckpoint.schema.DType.FLOAT32);
+                    producer.registerTensor("bias", new long[] {FashionMnist.CLASSES}, io.lccheckpoint.schema.DType.FLOAT32);
+                    LogisticRegression model = new LogisticRegression(train, 5, ReworkExperiment.BATCH, ReworkExperiment.LEARNING_RATE);
+                    producer.publish(0, Map.of("weight", model.weight, "bias", model.bias));
+                    long start = System.nanoTime();
+                    for (int t = 1; t <= steps; t++) {
+                        model.step();
+                        producer.publish(t, Map.of("weight", model.weight, "bias", model.bias));
+                    }
+                    checkpointed = (System.nanoTime() - start) / 1e6 / steps;
+                    blocked = producer.timeBlocked().toNanos() / 1e6 / steps;
+                    producer.drain();
+                }
+                double plainAfter = plainRun(train, steps);
+                return new Overhead(steps, (plainBefore + plainAfter) / 2, checkpointed, blocked);
+            } finally {
+                encoder.close(java.time.Duration.ofSeconds(30));
+            }
+        }
+    }
+
+    private static double plainRun(FashionMnist train, int steps) {
+        LogisticRegression model = new LogisticRegression(train, 5, ReworkExperiment.BATCH, ReworkExperiment.LEARNING_RATE);
+        long start = System.nanoTime();
+        for (int t = 1; t <= steps; t++) {
+            model.step();
+        }
+        return (System.nanoTime() - start) / 1e6 / steps;
     }
 
     private static Map<String, Supplier<CheckpointScheme>> schemes(long fullBytes) {
@@ -140,7 +232,9 @@ final class EvalCommand implements Callable<Integer> {
     }
 
     private void writeReport(Map<String, List<ReworkExperiment.Result>> results, Map<String, List<CompressionBreakdown.Row>> breakdowns,
-                             List<PromotionEffectiveness.Bucket> promotion, int[] failures, long[] seeds, boolean realData) throws java.io.IOException {
+                             List<PromotionEffectiveness.Bucket> promotion, int[] failures, long[] seeds, boolean realData,
+                             ReworkExperiment.Result fullStudy, ReworkExperiment.Result lcStudy, double stepMillis, Overhead overhead)
+            throws java.io.IOException {
         StringBuilder md = new StringBuilder();
         md.append("# Evaluation (regenerated by `./lcckpt eval").append(full ? " --full" : "").append("`)\n\n");
         md.append("In progress (issue #4). Models: **MLR**, multinomial logistic regression on ").append(realData ? "Fashion-MNIST" : "synthetic data")
@@ -179,6 +273,19 @@ final class EvalCommand implements Callable<Integer> {
         for (PromotionEffectiveness.Bucket bucket : promotion) {
             md.append(String.format(Locale.ROOT, "| %d | %.2f%% | %.4f%% |%n", bucket.exponent(), 100 * bucket.fraction(), 100 * bucket.relativeLossError()));
         }
+        md.append("\n## Overhead and the failure case study (the paper's §4.5)\n\n");
+        md.append(String.format(Locale.ROOT, "Through the real pipeline (a KRaft broker in a child JVM, the encoder in the trainer's JVM, 2 cores"
+                + " shared): MLR steps take %.3f ms without checkpoints and %.3f ms with a checkpoint every step (+%.1f%%; the paper: ~4%%);"
+                + " publish() blocked %.3f ms per step, %.2f%% of the step (target < 1%%). Both are far from the paper here because this"
+                + " model's steps are very short (about a millisecond of Java, where a GPU step takes 100 ms or more) and the broker and"
+                + " the encoder share the trainer's 2 cores: the per-step work (the delta, the records, the send) and the CPU they take"
+                + " show up whole. The demo's trainer at 40 ms steps measured 0.0%% of its time blocked.%n%n",
+                overhead.plainMillis(), overhead.checkpointedMillis(), overhead.overheadPercent(), overhead.blockedMillis(), overhead.blockedPercent()));
+        md.append(String.format(Locale.ROOT, "Failure at iteration 7 (MLR, 5 seeds): full checkpoints every 10 iterations restore iteration 0 and"
+                + " need %.1f iterations to get back; LC checkpoints every iteration need %.1f: %.1f iterations = %.0f ms saved at %.2f ms"
+                + " per iteration, at %.1f%% vs %.1f%% of a full checkpoint per iteration.%n",
+                fullStudy.meanRework(), lcStudy.meanRework(), fullStudy.meanRework() - lcStudy.meanRework(),
+                (fullStudy.meanRework() - lcStudy.meanRework()) * stepMillis, stepMillis, 100 * fullStudy.fractionOfFull(), 100 * lcStudy.fractionOfFull()));
         Files.createDirectories(report.toAbsolutePath().getParent());
         Path plots = report.toAbsolutePath().getParent().resolve("eval");
         Plots.rework(results, plots);
