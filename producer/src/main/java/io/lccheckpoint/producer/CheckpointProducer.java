@@ -50,17 +50,16 @@ public final class CheckpointProducer implements AutoCloseable {
     private record TensorSpec(String name, long[] shape, DType dtype, int length, int chunkCount) {
     }
 
-    private record PendingStep(long generation, long step, List<ProducerRecord<ChunkKey, SpecificRecord>> records,
+    /** A step handed to the sender: a snapshot of the values; the sender computes the deltas and builds the records. */
+    private record PendingStep(long generation, Long resumedFrom, long step, Map<String, Object> snapshot, boolean initial,
                                CompletableFuture<StepReceipt> receipt, int permits) {
     }
 
     /** The buffer is counted in KiB permits; a step larger than the whole buffer takes all of it. */
-    private int permits(List<ProducerRecord<ChunkKey, SpecificRecord>> records) {
+    private int permits(Map<String, Object> snapshot) {
         long bytes = 0;
-        for (ProducerRecord<ChunkKey, SpecificRecord> record : records) {
-            if (record.value() instanceof RawDeltaChunk chunk) {
-                bytes += chunk.getValues().remaining();
-            }
+        for (Object value : snapshot.values()) {
+            bytes += value instanceof float[] f ? 4L * f.length : 8L * ((double[]) value).length;
         }
         return (int) Math.min(bufferPermits, Math.max(1, (bytes + 1023) / 1024));
     }
@@ -198,12 +197,17 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         checkValues(step, values);
         boolean initial = initialPending;
-        List<ProducerRecord<ChunkKey, SpecificRecord>> records = buildRecords(step, values, initial);
+        // the trainer's thread only copies the values; deltas and records are made on the sender's thread
+        Map<String, Object> snapshot = new LinkedHashMap<>();
+        for (String name : tensors.keySet()) {
+            Object value = values.get(name);
+            snapshot.put(name, value instanceof float[] f ? f.clone() : ((double[]) value).clone());
+        }
         initialPending = false;
         lastStep = step;
 
         long waitStart = System.nanoTime();
-        int permits = permits(records);
+        int permits = permits(snapshot);
         try {
             inFlight.acquire(permits);
         } catch (InterruptedException e) {
@@ -212,7 +216,7 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         nanosBlocked.add(System.nanoTime() - waitStart);
         CompletableFuture<StepReceipt> receipt = new CompletableFuture<>();
-        queue.add(new PendingStep(generation, step, records, receipt, permits));
+        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits));
         return receipt;
     }
 
@@ -247,10 +251,14 @@ public final class CheckpointProducer implements AutoCloseable {
             if (failure != null) {
                 throw new KafkaException("not sent: an earlier step failed", failure);
             }
+            List<List<ProducerRecord<ChunkKey, SpecificRecord>>> built = new ArrayList<>();
+            for (PendingStep step : batch) {
+                built.add(buildRecords(step.generation(), step.resumedFrom(), step.step(), step.snapshot(), step.initial()));
+            }
             producer.beginTransaction();
             long[] bytes = new long[batch.size()];
             for (int k = 0; k < batch.size(); k++) {
-                for (ProducerRecord<ChunkKey, SpecificRecord> record : batch.get(k).records()) {
+                for (ProducerRecord<ChunkKey, SpecificRecord> record : built.get(k)) {
                     producer.send(record);
                     if (record.value() instanceof RawDeltaChunk chunk) {
                         bytes[k] += chunk.getValues().remaining();
@@ -262,7 +270,7 @@ public final class CheckpointProducer implements AutoCloseable {
             for (int k = 0; k < batch.size(); k++) {
                 PendingStep step = batch.get(k);
                 bytesSent.add(bytes[k]);
-                step.receipt().complete(new StepReceipt(step.generation(), step.step(), step.records().size() - 1, bytes[k], elapsed));
+                step.receipt().complete(new StepReceipt(step.generation(), step.step(), built.get(k).size() - 1, bytes[k], elapsed));
             }
         } catch (RuntimeException e) {
             failure = e;
@@ -300,7 +308,9 @@ public final class CheckpointProducer implements AutoCloseable {
         }
     }
 
-    private List<ProducerRecord<ChunkKey, SpecificRecord>> buildRecords(long step, Map<String, ?> values, boolean initial) {
+    /** On the sender's thread: the step's manifest and chunks, deltas against the last published values it keeps. */
+    private List<ProducerRecord<ChunkKey, SpecificRecord>> buildRecords(long generation, Long resumedFrom, long step, Map<String, Object> values,
+                                                                        boolean initial) {
         int stepChunks = tensors.values().stream().mapToInt(TensorSpec::chunkCount).sum();
         List<ProducerRecord<ChunkKey, SpecificRecord>> records = new ArrayList<>(stepChunks + 1);
         List<TensorInfo> infos = new ArrayList<>();
@@ -311,7 +321,7 @@ public final class CheckpointProducer implements AutoCloseable {
             }
             infos.add(new TensorInfo(spec.name(), shape, spec.dtype(), chunkValues, spec.chunkCount()));
         }
-        StepManifest manifest = new StepManifest(job, generation, step, initial && resumedFrom >= 0 ? resumedFrom : null, infos);
+        StepManifest manifest = new StepManifest(job, generation, step, resumedFrom, infos);
         records.add(new ProducerRecord<>(rawTopic.name(), new ChunkKey(job, "", -1), manifest));
         for (TensorSpec spec : tensors.values()) {
             Object value = values.get(spec.name());
@@ -324,7 +334,7 @@ public final class CheckpointProducer implements AutoCloseable {
                         spec.dtype(), initial, bytes);
                 records.add(new ProducerRecord<>(rawTopic.name(), new ChunkKey(job, spec.name(), chunk), record));
             }
-            lastPublished.put(spec.name(), value instanceof float[] f ? f.clone() : ((double[]) value).clone());
+            lastPublished.put(spec.name(), value);
         }
         return records;
     }
@@ -359,7 +369,6 @@ public final class CheckpointProducer implements AutoCloseable {
         resumedFrom = step;
         initialPending = true;
         lastStep = step - 1;
-        lastPublished.clear();
         publish(step, state);
     }
 
