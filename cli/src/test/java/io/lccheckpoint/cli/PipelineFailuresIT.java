@@ -198,7 +198,7 @@ class PipelineFailuresIT {
         KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer());
         producer.initTransactions();
         producer.beginTransaction();
-        String topic = new Topics("resume-encoder").rawDeltas(job).name();
+        String topic = new Topics("resume-encoder").rawDeltas(job);
         producer.send(new ProducerRecord<>(topic, SingleObjectSerde.encode(new ChunkKey(job, "", -1)),
                 SingleObjectSerde.encode(new StepManifest(job, 1L, step, null, List.of(new TensorInfo("w1", List.of(50_000L), DType.FLOAT32, CHUNK, 4))))));
         ByteBuffer values = ByteBuffer.allocate(4 * CHUNK).order(ByteOrder.LITTLE_ENDIAN);
@@ -237,7 +237,7 @@ class PipelineFailuresIT {
             PipelineIT.assertBits(restorer.restoreLatest("job-b", null), b.expectedRestore());
             assertThat(restoredA.tensors()).doesNotContainKey("other");
             // every record the restore read is one of job A's topic: the counts match that topic's size exactly
-            assertThat(restoredA.recordsRead()).isEqualTo(recordCount(new Topics("two-jobs-encoder").checkpoints("job-a").name()));
+            assertThat(restoredA.recordsRead()).isEqualTo(recordCount(new Topics("two-jobs-encoder").checkpoints("job-a")));
         } finally {
             encoder.close(Duration.ofSeconds(30));
         }
@@ -294,7 +294,7 @@ class PipelineFailuresIT {
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", kafka.bootstrapServers());
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
-            producer.send(new ProducerRecord<>(new Topics("bad-input-encoder").rawDeltas(job).name(), SingleObjectSerde.encode(new ChunkKey(job, "w", 0)), value));
+            producer.send(new ProducerRecord<>(new Topics("bad-input-encoder").rawDeltas(job), SingleObjectSerde.encode(new ChunkKey(job, "w", 0)), value));
         }
     }
 
@@ -304,7 +304,7 @@ class PipelineFailuresIT {
         config.put("bootstrap.servers", kafka.bootstrapServers());
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            TopicPartition partition = new TopicPartition(new Topics("bad-input-encoder").deadLetters(job).name(), 0);
+            TopicPartition partition = new TopicPartition(new Topics("bad-input-encoder").deadLetters(job), 0);
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
             await().atMost(Duration.ofSeconds(60)).until(() -> {
@@ -321,7 +321,7 @@ class PipelineFailuresIT {
         KafkaStreams encoder = EncoderApp.start(encoderConfig("compaction-encoder", "a"));
         Restorer restorer = restorer("compaction-encoder");
         SyntheticTrainer trainer = new SyntheticTrainer(41, Map.of("w", 2 * CHUNK), CHUNK, CodecOptions.zeroRun(2));
-        String topic = new Topics("compaction-encoder").checkpoints(job).name();
+        String topic = new Topics("compaction-encoder").checkpoints(job);
         Map<String, Object> config = producerConfig("compaction-encoder", job);
         // small segments so the cleaner has closed segments to work on during a short test
         config.put("lcckpt.checkpoint.topic.segment.ms", "200");

@@ -66,7 +66,7 @@ public final class CheckpointProducer implements AutoCloseable {
 
     private final ProducerSettings settings;
     private final String job;
-    private final Topics.Topic<ChunkKey, SpecificRecord> rawTopic;
+    private final String rawTopic;
     private final int chunkValues;
     private final KafkaProducer<ChunkKey, SpecificRecord> producer;
     private final BlockingQueue<PendingStep> queue = new LinkedBlockingQueue<>();
@@ -128,9 +128,9 @@ public final class CheckpointProducer implements AutoCloseable {
         short replication = settings.getShort(ProducerSettings.TOPIC_REPLICATION_CONFIG);
         java.util.Optional<Short> factor = replication < 0 ? java.util.Optional.empty() : java.util.Optional.of(replication);
         List<NewTopic> wanted = List.of(
-                new NewTopic(rawTopic.name(), java.util.Optional.of(partitions), factor).configs(Topics.rawTopicConfig(recordBytes)),
-                new NewTopic(topics.checkpoints(job).name(), java.util.Optional.of(partitions), factor).configs(checkpointTopicConfig(recordBytes)),
-                new NewTopic(topics.deadLetters(job).name(), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)));
+                new NewTopic(rawTopic, java.util.Optional.of(partitions), factor).configs(Topics.rawTopicConfig(recordBytes)),
+                new NewTopic(topics.checkpoints(job), java.util.Optional.of(partitions), factor).configs(checkpointTopicConfig(recordBytes)),
+                new NewTopic(topics.deadLetters(job), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)));
         Map<String, Object> adminConfig = new HashMap<>(kafka);
         adminConfig.keySet().removeIf(key -> key.startsWith("transactional.") || key.startsWith("key.") || key.startsWith("value."));
         try (Admin admin = Admin.create(adminConfig)) {
@@ -322,7 +322,7 @@ public final class CheckpointProducer implements AutoCloseable {
             infos.add(new TensorInfo(spec.name(), shape, spec.dtype(), chunkValues, spec.chunkCount()));
         }
         StepManifest manifest = new StepManifest(job, generation, step, resumedFrom, infos);
-        records.add(new ProducerRecord<>(rawTopic.name(), new ChunkKey(job, "", -1), manifest));
+        records.add(new ProducerRecord<>(rawTopic, new ChunkKey(job, "", -1), manifest));
         for (TensorSpec spec : tensors.values()) {
             Object value = values.get(spec.name());
             Object previous = lastPublished.get(spec.name());
@@ -332,7 +332,7 @@ public final class CheckpointProducer implements AutoCloseable {
                 ByteBuffer bytes = chunkBytes(value, initial ? null : previous, from, to);
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
                         spec.dtype(), initial, bytes);
-                records.add(new ProducerRecord<>(rawTopic.name(), new ChunkKey(job, spec.name(), chunk), record));
+                records.add(new ProducerRecord<>(rawTopic, new ChunkKey(job, spec.name(), chunk), record));
             }
             lastPublished.put(spec.name(), value);
         }

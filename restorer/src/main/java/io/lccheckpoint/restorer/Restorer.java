@@ -273,7 +273,7 @@ public final class Restorer {
     }
 
     private Index read(String job, Progress progress) {
-        String topic = topics.checkpoints(job).name();
+        String topic = topics.checkpoints(job);
         Index index = new Index();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));

@@ -63,7 +63,7 @@ public final class EncoderTopology {
     private static TopicNameExtractor<byte[], byte[]> byJob(Topics topics, boolean deadLetters) {
         return (key, value, context) -> {
             String job = job(context);
-            return deadLetters ? topics.deadLetters(job).name() : topics.checkpoints(job).name();
+            return deadLetters ? topics.deadLetters(job) : topics.checkpoints(job);
         };
     }
 

@@ -20,16 +20,14 @@ import org.apache.avro.message.BinaryMessageEncoder;
 import org.apache.avro.specific.SpecificData;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.serialization.Deserializer;
-import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serializer;
 
 /**
  * The registry-free wire format: Avro single-object encoding (magic {@code C3 01}, the schema's 8-byte CRC-64-AVRO
  * fingerprint, then Avro binary), with every schema of {@code lccheckpoint.avsc} bundled. A topic may carry several
- * record types (the raw-delta topic carries chunks and manifests); the fingerprint says which.
+ * record types (the raw-delta topic carries chunks and manifests); the fingerprint says which. {@link WireFormat} uses
+ * it when no registry is configured.
  */
-public final class SingleObjectSerde<T extends SpecificRecord> implements Serde<T> {
+public final class SingleObjectSerde {
     private static final List<Schema> KNOWN = List.of(ChunkKey.getClassSchema(), RawDeltaChunk.getClassSchema(),
             StepManifest.getClassSchema(), CheckpointKey.getClassSchema(), EncodedChunkRecord.getClassSchema(),
             SuperstepChunk.getClassSchema(), StepComplete.getClassSchema(), DeadLetter.getClassSchema());
@@ -56,16 +54,7 @@ public final class SingleObjectSerde<T extends SpecificRecord> implements Serde<
         return BY_NAME.get(fullName);
     }
 
-    private final Class<T> type;
-
-    public SingleObjectSerde(Class<T> type) {
-        this.type = type;
-    }
-
-    /** For topics that carry several record types. */
-    @SuppressWarnings("unchecked")
-    public static SingleObjectSerde<SpecificRecord> anyRecord() {
-        return new SingleObjectSerde<>(SpecificRecord.class);
+    private SingleObjectSerde() {
     }
 
     public static byte[] encode(SpecificRecord record) {
@@ -97,25 +86,5 @@ public final class SingleObjectSerde<T extends SpecificRecord> implements Serde<
         } catch (IOException | RuntimeException e) {
             throw new SerializationException("corrupt Avro record: " + e.getMessage(), e);
         }
-    }
-
-    @Override
-    public Serializer<T> serializer() {
-        return (topic, record) -> record == null ? null : encode(record);
-    }
-
-    @Override
-    public Deserializer<T> deserializer() {
-        return (topic, bytes) -> {
-            if (bytes == null) {
-                return null;
-            }
-            SpecificRecord record = decode(bytes);
-            if (!type.isInstance(record)) {
-                throw new SerializationException("topic " + topic + " expects " + type.getSimpleName() + " but the record is "
-                        + record.getSchema().getName());
-            }
-            return type.cast(record);
-        };
     }
 }

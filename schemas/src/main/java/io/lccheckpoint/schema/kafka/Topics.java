@@ -1,32 +1,23 @@
 package io.lccheckpoint.schema.kafka;
 
-import io.lccheckpoint.schema.CheckpointKey;
-import io.lccheckpoint.schema.ChunkKey;
-import io.lccheckpoint.schema.DeadLetter;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.config.TopicConfig;
-import org.apache.kafka.common.serialization.Serde;
-import org.apache.kafka.common.serialization.Serdes;
 
 /**
- * One typed registry of lc-checkpoint's topics, shared by the producer, the encoder and the restorer. Topics are per
- * job, so restoring job A reads no record of job B and access can be granted per job with prefixed ACLs on
- * {@code <prefix>.<job>.}:
+ * One registry of lc-checkpoint's topic names and configs, shared by the producer, the encoder and the restorer (records
+ * are framed by {@link WireFormat}). Topics are per job, so restoring job A reads no record of job B and access can be
+ * granted per job with prefixed ACLs on {@code <prefix>.<job>.}:
  * <ul>
- *   <li>{@code <prefix>.<job>.raw-deltas}: trainers → encoder; key {@link ChunkKey}; values RawDeltaChunk and StepManifest</li>
- *   <li>{@code <prefix>.<job>.checkpoints}: compacted; key {@link CheckpointKey}; values StepManifest, EncodedChunkRecord,
+ *   <li>{@code <prefix>.<job>.raw-deltas}: trainers → encoder; key ChunkKey; values RawDeltaChunk and StepManifest</li>
+ *   <li>{@code <prefix>.<job>.checkpoints}: compacted; key CheckpointKey; values StepManifest, EncodedChunkRecord,
  *       SuperstepChunk, StepComplete, or a tombstone</li>
- *   <li>{@code <prefix>.<job>.dead-letters}: records the pipeline could not use; key: the job; value {@link DeadLetter}</li>
+ *   <li>{@code <prefix>.<job>.dead-letters}: records the pipeline could not use; key: the job; value DeadLetter</li>
  * </ul>
  */
 public final class Topics {
     public static final String DEFAULT_PREFIX = "lcckpt";
     private static final Pattern JOB = Pattern.compile("[A-Za-z0-9_-]{1,100}");
-
-    public record Topic<K, V>(String name, Serde<K> keySerde, Serde<V> valueSerde) {
-    }
 
     private final String prefix;
 
@@ -48,16 +39,16 @@ public final class Topics {
         return prefix;
     }
 
-    public Topic<ChunkKey, SpecificRecord> rawDeltas(String job) {
-        return new Topic<>(prefix + "." + checkJob(job) + ".raw-deltas", new SingleObjectSerde<>(ChunkKey.class), SingleObjectSerde.anyRecord());
+    public String rawDeltas(String job) {
+        return prefix + "." + checkJob(job) + ".raw-deltas";
     }
 
-    public Topic<CheckpointKey, SpecificRecord> checkpoints(String job) {
-        return new Topic<>(prefix + "." + checkJob(job) + ".checkpoints", new SingleObjectSerde<>(CheckpointKey.class), SingleObjectSerde.anyRecord());
+    public String checkpoints(String job) {
+        return prefix + "." + checkJob(job) + ".checkpoints";
     }
 
-    public Topic<String, DeadLetter> deadLetters(String job) {
-        return new Topic<>(prefix + "." + checkJob(job) + ".dead-letters", Serdes.String(), new SingleObjectSerde<>(DeadLetter.class));
+    public String deadLetters(String job) {
+        return prefix + "." + checkJob(job) + ".dead-letters";
     }
 
     /** All jobs' raw-delta topics, for the encoder's subscription. */
