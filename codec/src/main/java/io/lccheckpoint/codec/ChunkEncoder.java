@@ -85,13 +85,13 @@ public final class ChunkEncoder {
         promotion.assign(keyCounts, ValueType.FLOAT32, options.promotionBits());
         representativesFloat();
         planCoding(n, state);
-        long checksum = switch (plan) {
+        switch (plan) {
             case CONSTANT -> update(delta, residual, approx, n);
             case DENSE -> updateAndEmit(delta, residual, approx, n);
             case SPARSE -> updateAndCollect(delta, residual, approx, n);
-        };
+        }
         finishCoding(n);
-        return assemble(ValueType.FLOAT32, n, checksum);
+        return assemble(ValueType.FLOAT32, n, StateChecksum.of(approx, n));
     }
 
     public EncodedChunk encode(double[] delta, ChunkState state) {
@@ -108,7 +108,6 @@ public final class ChunkEncoder {
         promotion.assign(keyCounts, ValueType.FLOAT64, options.promotionBits());
         representativesDouble();
         planCoding(n, state);
-        // the float64 passes leave the checksum to a pass of its own: float64 chunks are the rarer case
         switch (plan) {
             case CONSTANT -> update(delta, residual, approx, n);
             case DENSE -> updateAndEmit(delta, residual, approx, n);
@@ -371,32 +370,14 @@ public final class ChunkEncoder {
     // ---- pass B: r = δ − Q(δ) (exact: Q(δ) lies in δ's binade, Sterbenz), ũ += Q(δ); the zero bucket's value is
     // −0.0, the identity of +. δ is recomputed (the same float addition as pass A) rather than stored. ----
 
-    // The float passes also fold ũ into the XXH64 state checksum, a stripe of 8 values at a time while they are in
-    // L1 (StateChecksum), and return it.
-
-    private long update(float[] delta, float[] residual, float[] approx, int n) {
+    private void update(float[] delta, float[] residual, float[] approx, int n) {
         float[] rep = keyRepFloat;
-        long h1 = StateChecksum.LANE_1;
-        long h2 = StateChecksum.LANE_2;
-        long h3 = StateChecksum.LANE_3;
-        long h4 = StateChecksum.LANE_4;
-        int stripeEnd = StateChecksum.stripeEnd(n);
-        for (int stripe = 0; stripe < n; stripe += StateChecksum.STRIPE_FLOATS) {
-            int end = Math.min(stripe + StateChecksum.STRIPE_FLOATS, n);
-            for (int i = stripe; i < end; i++) {
-                float v = delta[i] + residual[i];
-                float q = rep[Float.floatToRawIntBits(v) >>> 23];
-                residual[i] = v - q;
-                approx[i] += q;
-            }
-            if (stripe < stripeEnd) {
-                h1 = StateChecksum.round(h1, StateChecksum.pair(approx, stripe));
-                h2 = StateChecksum.round(h2, StateChecksum.pair(approx, stripe + 2));
-                h3 = StateChecksum.round(h3, StateChecksum.pair(approx, stripe + 4));
-                h4 = StateChecksum.round(h4, StateChecksum.pair(approx, stripe + 6));
-            }
+        for (int i = 0; i < n; i++) {
+            float v = delta[i] + residual[i];
+            float q = rep[Float.floatToRawIntBits(v) >>> 23];
+            residual[i] = v - q;
+            approx[i] += q;
         }
-        return StateChecksum.finish(h1, h2, h3, h4, approx, n);
     }
 
     private void update(double[] delta, double[] residual, double[] approx, int n) {
@@ -413,62 +394,51 @@ public final class ChunkEncoder {
      * Pass B with Huffman emission: four codes (at most 48 bits) are joined off the critical path, then the container
      * takes them and flushes its whole bytes with one unconditional 8-byte store (the payload has 8 bytes of slack).
      */
-    private long updateAndEmit(float[] delta, float[] residual, float[] approx, int n) {
+    private void updateAndEmit(float[] delta, float[] residual, float[] approx, int n) {
         float[] rep = keyRepFloat;
         int[] table = keyCode;
         byte[] out = payload;
         long container = 0;
         int bitCount = 0;
         int position = 0;
-        long h1 = StateChecksum.LANE_1;
-        long h2 = StateChecksum.LANE_2;
-        long h3 = StateChecksum.LANE_3;
-        long h4 = StateChecksum.LANE_4;
-        int stripeEnd = StateChecksum.stripeEnd(n);
         int i = 0;
-        for (; i < stripeEnd; i += StateChecksum.STRIPE_FLOATS) {
-            for (int j = i; j < i + StateChecksum.STRIPE_FLOATS; j += 4) {
-                float v0 = delta[j] + residual[j];
-                float v1 = delta[j + 1] + residual[j + 1];
-                float v2 = delta[j + 2] + residual[j + 2];
-                float v3 = delta[j + 3] + residual[j + 3];
-                int k0 = Float.floatToRawIntBits(v0) >>> 23;
-                int k1 = Float.floatToRawIntBits(v1) >>> 23;
-                int k2 = Float.floatToRawIntBits(v2) >>> 23;
-                int k3 = Float.floatToRawIntBits(v3) >>> 23;
-                float q0 = rep[k0];
-                float q1 = rep[k1];
-                float q2 = rep[k2];
-                float q3 = rep[k3];
-                residual[j] = v0 - q0;
-                residual[j + 1] = v1 - q1;
-                residual[j + 2] = v2 - q2;
-                residual[j + 3] = v3 - q3;
-                approx[j] += q0;
-                approx[j + 1] += q1;
-                approx[j + 2] += q2;
-                approx[j + 3] += q3;
-                int e0 = table[k0];
-                int e1 = table[k1];
-                int e2 = table[k2];
-                int e3 = table[k3];
-                int l0 = e0 >>> 16;
-                int l01 = l0 + (e1 >>> 16);
-                int l012 = l01 + (e2 >>> 16);
-                long codes = (e0 & 0xFFFF) | ((long) (e1 & 0xFFFF) << l0)
-                        | ((long) (e2 & 0xFFFF) << l01) | ((long) (e3 & 0xFFFF) << l012);
-                container |= codes << bitCount;
-                bitCount += l012 + (e3 >>> 16);
-                LittleEndian.putLong(out, position, container);
-                int whole = bitCount & ~7;
-                position += whole >>> 3;
-                container >>>= whole;
-                bitCount -= whole;
-            }
-            h1 = StateChecksum.round(h1, StateChecksum.pair(approx, i));
-            h2 = StateChecksum.round(h2, StateChecksum.pair(approx, i + 2));
-            h3 = StateChecksum.round(h3, StateChecksum.pair(approx, i + 4));
-            h4 = StateChecksum.round(h4, StateChecksum.pair(approx, i + 6));
+        for (; i + 4 <= n; i += 4) {
+            float v0 = delta[i] + residual[i];
+            float v1 = delta[i + 1] + residual[i + 1];
+            float v2 = delta[i + 2] + residual[i + 2];
+            float v3 = delta[i + 3] + residual[i + 3];
+            int k0 = Float.floatToRawIntBits(v0) >>> 23;
+            int k1 = Float.floatToRawIntBits(v1) >>> 23;
+            int k2 = Float.floatToRawIntBits(v2) >>> 23;
+            int k3 = Float.floatToRawIntBits(v3) >>> 23;
+            float q0 = rep[k0];
+            float q1 = rep[k1];
+            float q2 = rep[k2];
+            float q3 = rep[k3];
+            residual[i] = v0 - q0;
+            residual[i + 1] = v1 - q1;
+            residual[i + 2] = v2 - q2;
+            residual[i + 3] = v3 - q3;
+            approx[i] += q0;
+            approx[i + 1] += q1;
+            approx[i + 2] += q2;
+            approx[i + 3] += q3;
+            int e0 = table[k0];
+            int e1 = table[k1];
+            int e2 = table[k2];
+            int e3 = table[k3];
+            int l0 = e0 >>> 16;
+            int l01 = l0 + (e1 >>> 16);
+            int l012 = l01 + (e2 >>> 16);
+            long codes = (e0 & 0xFFFF) | ((long) (e1 & 0xFFFF) << l0)
+                    | ((long) (e2 & 0xFFFF) << l01) | ((long) (e3 & 0xFFFF) << l012);
+            container |= codes << bitCount;
+            bitCount += l012 + (e3 >>> 16);
+            LittleEndian.putLong(out, position, container);
+            int whole = bitCount & ~7;
+            position += whole >>> 3;
+            container >>>= whole;
+            bitCount -= whole;
         }
         for (; i < n; i++) {
             float v = delta[i] + residual[i];
@@ -486,7 +456,6 @@ public final class ChunkEncoder {
             }
         }
         payloadLength = flush(out, position, container, bitCount);
-        return StateChecksum.finish(h1, h2, h3, h4, approx, n);
     }
 
     private void updateAndEmit(double[] delta, double[] residual, double[] approx, int n) {
@@ -533,7 +502,7 @@ public final class ChunkEncoder {
     }
 
     /** Pass B that remembers where the non-zero symbols are (branchy: cheap when zeros dominate, which is the point). */
-    private long updateAndCollect(float[] delta, float[] residual, float[] approx, int n) {
+    private void updateAndCollect(float[] delta, float[] residual, float[] approx, int n) {
         // a branch on "non-zero" is cheap when non-zeros are rare and mispredicts often when they are not
         boolean branchFree = promotion.symbolCounts[0] < 0.95 * n;
         float[] rep = keyRepFloat;
@@ -541,40 +510,25 @@ public final class ChunkEncoder {
         int[] positions = nonZeroPositions;
         short[] symbols = nonZeroSymbols;
         int m = 0;
-        long h1 = StateChecksum.LANE_1;
-        long h2 = StateChecksum.LANE_2;
-        long h3 = StateChecksum.LANE_3;
-        long h4 = StateChecksum.LANE_4;
-        int stripeEnd = StateChecksum.stripeEnd(n);
-        for (int stripe = 0; stripe < n; stripe += StateChecksum.STRIPE_FLOATS) {
-            int end = Math.min(stripe + StateChecksum.STRIPE_FLOATS, n);
-            for (int i = stripe; i < end; i++) {
-                float v = delta[i] + residual[i];
-                int key = Float.floatToRawIntBits(v) >>> 23;
-                float q = rep[key];
-                residual[i] = v - q;
-                approx[i] += q;
-                int symbol = keyToSymbol[key];
-                if (branchFree) {
-                    // always write, advance past non-zeros only (the arrays have one slot of slack)
-                    positions[m] = i;
-                    symbols[m] = (short) symbol;
-                    m += (-symbol) >>> 31;
-                } else if (symbol != 0) {
-                    positions[m] = i;
-                    symbols[m] = (short) symbol;
-                    m++;
-                }
-            }
-            if (stripe < stripeEnd) {
-                h1 = StateChecksum.round(h1, StateChecksum.pair(approx, stripe));
-                h2 = StateChecksum.round(h2, StateChecksum.pair(approx, stripe + 2));
-                h3 = StateChecksum.round(h3, StateChecksum.pair(approx, stripe + 4));
-                h4 = StateChecksum.round(h4, StateChecksum.pair(approx, stripe + 6));
+        for (int i = 0; i < n; i++) {
+            float v = delta[i] + residual[i];
+            int key = Float.floatToRawIntBits(v) >>> 23;
+            float q = rep[key];
+            residual[i] = v - q;
+            approx[i] += q;
+            int symbol = keyToSymbol[key];
+            if (branchFree) {
+                // always write, advance past non-zeros only (the arrays have one slot of slack)
+                positions[m] = i;
+                symbols[m] = (short) symbol;
+                m += (-symbol) >>> 31;
+            } else if (symbol != 0) {
+                positions[m] = i;
+                symbols[m] = (short) symbol;
+                m++;
             }
         }
         nonZeroCount = m;
-        return StateChecksum.finish(h1, h2, h3, h4, approx, n);
     }
 
     private void updateAndCollect(double[] delta, double[] residual, double[] approx, int n) {

@@ -18,37 +18,25 @@ final class StateChecksum {
 
     /** XXH64 of {@code values[0..n)} as 4n little-endian bytes. */
     static long of(float[] values, int n) {
-        long v1 = LANE_1;
-        long v2 = LANE_2;
-        long v3 = LANE_3;
-        long v4 = LANE_4;
-        int stripes = stripeEnd(n);
-        for (int i = 0; i < stripes; i += STRIPE_FLOATS) {
-            v1 = round(v1, pair(values, i));
-            v2 = round(v2, pair(values, i + 2));
-            v3 = round(v3, pair(values, i + 4));
-            v4 = round(v4, pair(values, i + 6));
+        long length = 4L * n;
+        int i = 0;
+        long hash;
+        if (length >= 32) {
+            long v1 = P1 + P2;
+            long v2 = P2;
+            long v3 = 0;
+            long v4 = -P1;
+            for (; i + 8 <= n; i += 8) {
+                v1 = round(v1, pair(values, i));
+                v2 = round(v2, pair(values, i + 2));
+                v3 = round(v3, pair(values, i + 4));
+                v4 = round(v4, pair(values, i + 6));
+            }
+            hash = converge(v1, v2, v3, v4);
+        } else {
+            hash = P5;
         }
-        return finish(v1, v2, v3, v4, values, n);
-    }
-
-    // Pieces for callers that fold the hash into their own pass over the values (ChunkEncoder's pass B): run the
-    // four lanes over whole stripes of 8 floats, up to stripeEnd(n), then call finish.
-    static final int STRIPE_FLOATS = 8;
-    static final long LANE_1 = P1 + P2;
-    static final long LANE_2 = P2;
-    static final long LANE_3 = 0;
-    static final long LANE_4 = -P1;
-
-    /** Floats covered by stripes: none below 32 bytes (XXH64's short-input path), else whole stripes. */
-    static int stripeEnd(int n) {
-        return n < STRIPE_FLOATS ? 0 : n & ~(STRIPE_FLOATS - 1);
-    }
-
-    static long finish(long v1, long v2, long v3, long v4, float[] values, int n) {
-        int i = stripeEnd(n);
-        long hash = i == 0 ? P5 : converge(v1, v2, v3, v4);
-        hash += 4L * n;
+        hash += length;
         for (; i + 2 <= n; i += 2) {
             hash = mixLong(hash, pair(values, i));
         }
@@ -86,11 +74,11 @@ final class StateChecksum {
     }
 
     /** Two floats as the 8 little-endian bytes they serialize to. */
-    static long pair(float[] values, int i) {
+    private static long pair(float[] values, int i) {
         return (Float.floatToRawIntBits(values[i]) & 0xFFFF_FFFFL) | ((long) Float.floatToRawIntBits(values[i + 1]) << 32);
     }
 
-    static long round(long accumulator, long input) {
+    private static long round(long accumulator, long input) {
         return Long.rotateLeft(accumulator + input * P2, 31) * P1;
     }
 

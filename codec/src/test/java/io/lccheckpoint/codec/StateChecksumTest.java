@@ -33,7 +33,7 @@ class StateChecksumTest {
     }
 
     @Test
-    void theEncoderFoldsTheSameChecksumIntoItsPass() {
+    void theRecordCarriesTheXxh64OfTheReconstruction() {
         Corpus corpus = new Corpus(3);
         for (CodecOptions options : new CodecOptions[] {CodecOptions.paper(2), CodecOptions.zeroRun(2)}) {
             for (int n : new int[] {1, 7, 8, 9, 15, 16, 17, 1000, 1003}) {
