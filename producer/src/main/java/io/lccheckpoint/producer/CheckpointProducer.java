@@ -131,8 +131,9 @@ public final class CheckpointProducer implements AutoCloseable {
                 new NewTopic(rawTopic, java.util.Optional.of(partitions), factor).configs(Topics.rawTopicConfig(recordBytes)),
                 new NewTopic(topics.checkpoints(job), java.util.Optional.of(partitions), factor).configs(checkpointTopicConfig(recordBytes)),
                 new NewTopic(topics.deadLetters(job), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)));
+        // the admin client takes the connection and security settings among the producer's
         Map<String, Object> adminConfig = new HashMap<>(kafka);
-        adminConfig.keySet().removeIf(key -> key.startsWith("transactional.") || key.startsWith("key.") || key.startsWith("value."));
+        adminConfig.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
         try (Admin admin = Admin.create(adminConfig)) {
             for (var entry : admin.createTopics(wanted).values().entrySet()) {
                 try {

@@ -44,12 +44,8 @@ public final class EncoderApp {
     /** Creates the progress topic if missing (the per-job topics are created by producers or by an operator). */
     public static void createTopics(EncoderSettings settings) {
         Topics topics = new Topics(settings.getString(EncoderSettings.TOPIC_PREFIX_CONFIG));
-        Map<String, Object> admin = new HashMap<>();
-        settings.streamsSettings().forEach((key, value) -> {
-            if (!key.startsWith("producer.") && !key.startsWith("consumer.") && !key.startsWith("topic.") && !key.contains("streams")) {
-                admin.put(key, value);
-            }
-        });
+        // the admin client takes the connection and security settings among the Streams settings
+        Map<String, Object> admin = new HashMap<>(settings.streamsSettings());
         admin.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
         try (Admin client = Admin.create(admin)) {
             client.createTopics(List.of(new NewTopic(EncoderTopology.progressTopic(topics),
