@@ -35,4 +35,23 @@ class ReworkHarnessTest {
         // a full checkpoint every 20 loses the iterations since the last one, so at 45 it must redo work
         assertThat(results.get(0).reworks().get(1)).isPositive();
     }
+
+    @Test
+    void schemesRidingOneRunGiveWhatSeparateRunsGiveOnAnyNumberOfThreads() {
+        FashionMnist data = FashionMnist.synthetic(2000, 5);
+        java.util.function.LongFunction<Trainer> trainers = seed -> new LogisticRegression(data, seed, 32, 0.05f).evaluatingOn(data, 200);
+        int[] failures = {37, 23};
+        long[] seeds = {3, 4};
+        List<java.util.function.Supplier<CheckpointScheme>> schemes = List.of(() -> new FullCheckpoint(10),
+                () -> new SparseCheckpoint(SparseCheckpoint.Mode.SCAR, 2000), () -> new LcCheckpoint("LC", CodecOptions.zeroRun(2), 4096));
+        List<ReworkExperiment.Result> oneThread = new ReworkExperiment(trainers, 150, 1).runAll(schemes, failures, seeds);
+        List<ReworkExperiment.Result> threeThreads = new ReworkExperiment(trainers, 150, 3).runAll(schemes, failures, seeds);
+        for (int s = 0; s < schemes.size(); s++) {
+            ReworkExperiment.Result alone = new ReworkExperiment(trainers, 150, 2).run(schemes.get(s), failures, seeds);
+            assertThat(oneThread.get(s)).isEqualTo(alone);
+            assertThat(threeThreads.get(s)).isEqualTo(alone);
+        }
+        // failure points are taken in ascending order; full every 10 restores 20 at 23 and 30 at 37, so both need work
+        assertThat(oneThread.get(0).reworks()).hasSize(4).allSatisfy(r -> assertThat(r).isPositive());
+    }
 }
