@@ -203,7 +203,8 @@ class PipelineFailuresIT {
                 SingleObjectSerde.encode(new StepManifest(job, 1L, step, null, List.of(new TensorInfo("w1", List.of(50_000L), DType.FLOAT32, CHUNK, 4))))));
         ByteBuffer values = ByteBuffer.allocate(4 * CHUNK).order(ByteOrder.LITTLE_ENDIAN);
         for (int chunk = 0; chunk < 2; chunk++) {
-            RawDeltaChunk raw = new RawDeltaChunk(job, 1L, step, "w1", chunk, 4, 9, DType.FLOAT32, false, values.duplicate());
+            RawDeltaChunk raw = new RawDeltaChunk(job, 1L, step, "w1", chunk, 4, 9, DType.FLOAT32, false, values.duplicate(),
+                    io.lccheckpoint.schema.RemainingStages.ALL, null, false, false);
             producer.send(new ProducerRecord<>(topic, SingleObjectSerde.encode(new ChunkKey(job, "w1", chunk)), SingleObjectSerde.encode(raw)));
         }
         producer.flush();

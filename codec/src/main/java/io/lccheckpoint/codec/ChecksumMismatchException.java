@@ -13,7 +13,7 @@ public final class ChecksumMismatchException extends CodecException {
 
     public ChecksumMismatchException(Kind kind, long expected, long actual) {
         super(switch (kind) {
-            case RECORD -> String.format("record checksum mismatch: expected crc32c %08x, computed %08x", expected, actual);
+            case RECORD -> String.format("record checksum mismatch: expected crc32c %08x, computed %08x", expected & 0xFFFFFFFFL, actual & 0xFFFFFFFFL);
             case RECONSTRUCTED_STATE -> String.format("reconstructed chunk checksum mismatch (record applied to the wrong previous state?):"
                     + " expected xxh64 %016x, computed %016x", expected, actual);
         });

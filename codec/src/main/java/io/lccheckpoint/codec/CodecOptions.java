@@ -49,4 +49,12 @@ public record CodecOptions(int promotionBits, EntropyMode entropy, boolean reuse
     public static CodecOptions exponentOnly() {
         return new CodecOptions(0, EntropyMode.HUFFMAN);
     }
+
+    /**
+     * A stable text form, e.g. {@code bits=2,entropy=ZERO_RUN,reuse=false}: two sides that code the same chunk chain (a
+     * trainer and an encoder, DESIGN.md §6) compare it to be sure their output would be the same.
+     */
+    public String describe() {
+        return "bits=" + promotionBits + ",entropy=" + entropy.name() + ",reuse=" + reuseCodeTables;
+    }
 }

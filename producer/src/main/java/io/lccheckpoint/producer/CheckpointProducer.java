@@ -1,8 +1,18 @@
 package io.lccheckpoint.producer;
 
+import io.lccheckpoint.codec.BadValueException;
+import io.lccheckpoint.codec.ChunkEncoder;
+import io.lccheckpoint.codec.ChunkState;
+import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.EncodedChunk;
+import io.lccheckpoint.codec.EntropyMode;
+import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.schema.ChunkKey;
+import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.RawDeltaChunk;
+import io.lccheckpoint.schema.RemainingStages;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.TensorInfo;
 import io.lccheckpoint.schema.kafka.Topics;
@@ -30,6 +40,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What a trainer links (DESIGN.md §3): register tensors, then {@code publish(step, tensors)} every step. The producer
@@ -38,6 +50,13 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * step is visible whole or not at all). Sending is asynchronous with at most {@code lcckpt.buffer.memory} bytes in
  * flight; {@link #publish} blocks beyond that (time blocked is measured). After a crash, {@link #resume} starts a
  * new generation from the restored state.
+ *
+ * <p>The split (DESIGN.md §6, {@code lcckpt.split}): with {@code storage} the encoder codes the raw deltas; with
+ * {@code trainer} this producer runs the codec's stages itself on its sender thread, keeps each chunk's residual and
+ * publishes coded chunks (a few percent of the bytes); with {@code auto} a {@link SplitPlanner} picks one from measured
+ * bandwidth, coding speed and step time and re-plans. Switching hands the residual over: to the trainer through the
+ * encoder's handover topic, back to the encoder folded into the next raw delta. The checkpoint chain is the same bytes
+ * whichever side codes.
  *
  * <p>Not thread-safe: one trainer thread calls it.
  */
@@ -52,8 +71,15 @@ public final class CheckpointProducer implements AutoCloseable {
 
     /** A step handed to the sender: a snapshot of the values; the sender computes the deltas and builds the records. */
     private record PendingStep(long generation, Long resumedFrom, long step, Map<String, Object> snapshot, boolean initial,
-                               CompletableFuture<StepReceipt> receipt, int permits) {
+                               CompletableFuture<StepReceipt> receipt, int permits, double interval, Split split) {
     }
+
+    /** A step's records as built: whether it asks the encoder for a handover, and what coding it cost. */
+    private record Built(List<ProducerRecord<ChunkKey, SpecificRecord>> records, boolean handover, long values, long rawBytes,
+                         long codedBytes, long codingNanos) {
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(CheckpointProducer.class);
 
     /** The buffer is counted in KiB permits; a step larger than the whole buffer takes all of it. */
     private int permits(Map<String, Object> snapshot) {
@@ -79,6 +105,26 @@ public final class CheckpointProducer implements AutoCloseable {
     private final LongAdder bytesSent = new LongAdder();
     private final LongAdder nanosBlocked = new LongAdder();
 
+    // the split: requested by configuration, by requestSplit() or by the planner; applied by the sender at a step boundary
+    private final boolean autoSplit;
+    private volatile Split requested;
+    private Split current = Split.STORAGE;
+    private Map<String, ChunkState[]> codecStates;
+    private final CodecOptions codecOptions;
+    private final ChunkEncoder coder;
+    private final SplitPlanner planner;
+    private final int replanSteps;
+    private final Map<String, Object> kafkaSettings;
+    private final WireFormat wire;
+    private final String handoverTopic;
+    private volatile SplitPlanner.Plan lastPlan;
+    private volatile Split lastStepSplit = Split.STORAGE;
+    private final LongAdder switches = new LongAdder();
+    private final LongAdder codingNanos = new LongAdder();
+    private final LongAdder rawBytesCommitted = new LongAdder();
+    private long stepsSincePlan;
+    private long lastPublishNanos;
+
     private long generation;
     private long resumedFrom = -1;
     private long lastStep = -1;
@@ -95,9 +141,20 @@ public final class CheckpointProducer implements AutoCloseable {
         this.generation = configured >= 0 ? configured : System.currentTimeMillis();
         int recordBytes = maxRecordBytes(chunkValues);
 
-        WireFormat wire = WireFormat.fromConfig(settings.originals());
+        this.wire = WireFormat.fromConfig(settings.originals());
         Map<String, Object> kafka = settings.kafkaSettings();
         kafka.keySet().removeIf(WireFormat::isWireFormatSetting);
+        this.kafkaSettings = new HashMap<>(kafka);
+        this.handoverTopic = topics.handover(job);
+        String split = settings.getString(ProducerSettings.SPLIT_CONFIG);
+        this.autoSplit = split.equals("auto");
+        this.requested = split.equals("trainer") ? Split.TRAINER : Split.STORAGE;
+        this.codecOptions = new CodecOptions(settings.getInt(ProducerSettings.CODEC_PROMOTION_BITS_CONFIG),
+                EntropyMode.valueOf(settings.getString(ProducerSettings.CODEC_ENTROPY_CONFIG)));
+        this.coder = new ChunkEncoder(codecOptions);
+        this.planner = new SplitPlanner(settings.getDouble(ProducerSettings.SPLIT_CPU_BUDGET_CONFIG),
+                settings.getDouble(ProducerSettings.SPLIT_HYSTERESIS_CONFIG));
+        this.replanSteps = settings.getInt(ProducerSettings.SPLIT_REPLAN_STEPS_CONFIG);
         if (settings.getBoolean(ProducerSettings.CREATE_TOPICS_CONFIG)) {
             createTopics(kafka, topics, recordBytes);
         }
@@ -130,7 +187,8 @@ public final class CheckpointProducer implements AutoCloseable {
         List<NewTopic> wanted = List.of(
                 new NewTopic(rawTopic, java.util.Optional.of(partitions), factor).configs(Topics.rawTopicConfig(recordBytes)),
                 new NewTopic(topics.checkpoints(job), java.util.Optional.of(partitions), factor).configs(checkpointTopicConfig(recordBytes)),
-                new NewTopic(topics.deadLetters(job), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)));
+                new NewTopic(topics.deadLetters(job), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)),
+                new NewTopic(handoverTopic, java.util.Optional.of(1), factor).configs(Topics.checkpointTopicConfig(3 * recordBytes)));
         // the admin client takes the connection and security settings among the producer's
         Map<String, Object> adminConfig = new HashMap<>(kafka);
         adminConfig.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
@@ -208,6 +266,8 @@ public final class CheckpointProducer implements AutoCloseable {
         lastStep = step;
 
         long waitStart = System.nanoTime();
+        double interval = lastPublishNanos == 0 ? Double.NaN : (waitStart - lastPublishNanos) / 1e9;
+        lastPublishNanos = waitStart;
         int permits = permits(snapshot);
         try {
             inFlight.acquire(permits);
@@ -217,7 +277,7 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         nanosBlocked.add(System.nanoTime() - waitStart);
         CompletableFuture<StepReceipt> receipt = new CompletableFuture<>();
-        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits));
+        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits, interval, requested));
         return receipt;
     }
 
@@ -246,43 +306,105 @@ public final class CheckpointProducer implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends a batch of waiting steps, as few transactions as possible: a step that asks the encoder for a handover ends its
+     * transaction, because the next step is coded with the state the encoder hands back once that one is committed.
+     */
     private void send(List<PendingStep> batch) {
-        long start = System.nanoTime();
-        try {
-            if (failure != null) {
-                throw new KafkaException("not sent: an earlier step failed", failure);
-            }
-            List<List<ProducerRecord<ChunkKey, SpecificRecord>>> built = new ArrayList<>();
-            for (PendingStep step : batch) {
-                built.add(buildRecords(step.generation(), step.resumedFrom(), step.step(), step.snapshot(), step.initial()));
-            }
-            producer.beginTransaction();
-            long[] bytes = new long[batch.size()];
-            for (int k = 0; k < batch.size(); k++) {
-                for (ProducerRecord<ChunkKey, SpecificRecord> record : built.get(k)) {
-                    producer.send(record);
-                    if (record.value() instanceof RawDeltaChunk chunk) {
-                        bytes[k] += chunk.getValues().remaining();
+        int next = 0;
+        while (next < batch.size()) {
+            List<PendingStep> part = new ArrayList<>();
+            List<Built> built = new ArrayList<>();
+            boolean awaitHandover = false;
+            long start = System.nanoTime();
+            try {
+                if (failure != null) {
+                    throw new KafkaException("not sent: an earlier step failed", failure);
+                }
+                while (next < batch.size() && !awaitHandover) {
+                    PendingStep step = batch.get(next++);
+                    part.add(step);
+                    if (!Double.isNaN(step.interval())) {
+                        planner.stepInterval(step.interval());
+                    }
+                    Built records = buildRecords(step.generation(), step.resumedFrom(), step.step(), step.snapshot(), step.initial(), step.split());
+                    built.add(records);
+                    awaitHandover = records.handover() && !step.initial();
+                }
+                HandoverReader reader = awaitHandover ? new HandoverReader() : null;
+                try {
+                    long sendStart = System.nanoTime();
+                    producer.beginTransaction();
+                    long[] bytes = new long[part.size()];
+                    for (int k = 0; k < part.size(); k++) {
+                        for (ProducerRecord<ChunkKey, SpecificRecord> record : built.get(k).records()) {
+                            producer.send(record);
+                            if (record.value() instanceof RawDeltaChunk chunk) {
+                                bytes[k] += chunk.getValues().remaining();
+                            }
+                        }
+                    }
+                    producer.commitTransaction();
+                    long sent = 0;
+                    for (long b : bytes) {
+                        sent += b;
+                    }
+                    planner.transfer(sent, (System.nanoTime() - sendStart) / 1e9);
+                    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+                    for (int k = 0; k < part.size(); k++) {
+                        PendingStep step = part.get(k);
+                        bytesSent.add(bytes[k]);
+                        rawBytesCommitted.add(built.get(k).rawBytes());
+                        step.receipt().complete(new StepReceipt(step.generation(), step.step(), built.get(k).records().size() - 1, bytes[k], elapsed));
+                    }
+                    if (reader != null) {
+                        PendingStep step = part.get(part.size() - 1);
+                        codecStates = reader.await(step.generation(), step.step());
+                        current = Split.TRAINER;
+                        LOG.info("job {}: the trainer codes from step {} on (state handed over by the encoder)", job, step.step() + 1);
+                    }
+                } finally {
+                    if (reader != null) {
+                        reader.close();
                     }
                 }
+                if (autoSplit) {
+                    replan(part.size(), built.get(built.size() - 1));
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+                try {
+                    producer.abortTransaction();
+                } catch (RuntimeException ignored) {
+                    // fenced, closed or no transaction open: nothing of these steps was committed either way
+                }
+                for (PendingStep step : part) {
+                    if (!step.receipt().isDone()) {
+                        step.receipt().completeExceptionally(new KafkaException("job " + job + ": step " + step.step() + " was not committed: "
+                                + e.getMessage(), e));
+                    }
+                }
+                for (; next < batch.size(); next++) {
+                    batch.get(next).receipt().completeExceptionally(new KafkaException("job " + job + ": step " + batch.get(next).step()
+                            + " was not sent: an earlier step failed (" + e.getMessage() + ")", e));
+                }
             }
-            producer.commitTransaction();
-            Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-            for (int k = 0; k < batch.size(); k++) {
-                PendingStep step = batch.get(k);
-                bytesSent.add(bytes[k]);
-                step.receipt().complete(new StepReceipt(step.generation(), step.step(), built.get(k).size() - 1, bytes[k], elapsed));
-            }
-        } catch (RuntimeException e) {
-            failure = e;
-            try {
-                producer.abortTransaction();
-            } catch (RuntimeException ignored) {
-                // fenced or closed: nothing of these steps was committed either way
-            }
-            for (PendingStep step : batch) {
-                step.receipt().completeExceptionally(new KafkaException("job " + job + ": step " + step.step() + " was not committed", e));
-            }
+        }
+    }
+
+    /** split=auto: every {@code replanSteps} steps, asks the planner and requests the split it picks. */
+    private void replan(int steps, Built last) {
+        stepsSincePlan += steps;
+        if (stepsSincePlan < replanSteps || last.values() == 0) {
+            return;
+        }
+        stepsSincePlan = 0;
+        SplitPlanner.Plan plan = planner.plan(current, last.values(), last.rawBytes());
+        lastPlan = plan;
+        if (plan.split() != requested) {
+            LOG.info("job {}: split {} -> {} ({})", job, requested.name().toLowerCase(java.util.Locale.ROOT),
+                    plan.split().name().toLowerCase(java.util.Locale.ROOT), plan.reason());
+            requested = plan.split();
         }
     }
 
@@ -309,9 +431,12 @@ public final class CheckpointProducer implements AutoCloseable {
         }
     }
 
-    /** On the sender's thread: the step's manifest and chunks, deltas against the last published values it keeps. */
-    private List<ProducerRecord<ChunkKey, SpecificRecord>> buildRecords(long generation, Long resumedFrom, long step, Map<String, Object> values,
-                                                                        boolean initial) {
+    /**
+     * On the sender's thread: the step's manifest and chunks, deltas against the last published values it keeps. The
+     * split decides what a chunk carries: raw values, a coded chunk, or (switching back to storage) raw values with the
+     * residual folded in. Switching to the trainer marks the chunks for a handover, which {@link #send} then awaits.
+     */
+    private Built buildRecords(long generation, Long resumedFrom, long step, Map<String, Object> values, boolean initial, Split target) {
         int stepChunks = tensors.values().stream().mapToInt(TensorSpec::chunkCount).sum();
         List<ProducerRecord<ChunkKey, SpecificRecord>> records = new ArrayList<>(stepChunks + 1);
         List<TensorInfo> infos = new ArrayList<>();
@@ -324,20 +449,244 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         StepManifest manifest = new StepManifest(job, generation, step, resumedFrom, infos);
         records.add(new ProducerRecord<>(rawTopic, new ChunkKey(job, "", -1), manifest));
+
+        boolean handover = false;
+        boolean code = false;
+        boolean fold = false;
+        if (initial) {
+            // both sides start from the initial state and a zero residual: no handover record needed
+            handover = target == Split.TRAINER;
+            codecStates = handover ? new HashMap<>() : null;
+            current = target;
+        } else if (current == Split.STORAGE) {
+            handover = target == Split.TRAINER;
+        } else if (target == Split.TRAINER) {
+            code = true;
+        } else {
+            fold = true;
+        }
+        if ((handover && !initial) || fold) {
+            switches.increment();
+        }
+        lastStepSplit = code ? Split.TRAINER : Split.STORAGE;
+        long values0 = 0;
+        long rawBytes = 0;
+        long codedBytes = 0;
+        long nanos = 0;
         for (TensorSpec spec : tensors.values()) {
             Object value = values.get(spec.name());
             Object previous = lastPublished.get(spec.name());
+            ChunkState[] states = codecStates == null ? null : codecStates.get(spec.name());
+            if (initial && codecStates != null) {
+                states = new ChunkState[spec.chunkCount()];
+                codecStates.put(spec.name(), states);
+            }
             for (int chunk = 0; chunk < spec.chunkCount(); chunk++) {
                 int from = chunk * chunkValues;
                 int to = Math.min(spec.length(), from + chunkValues);
-                ByteBuffer bytes = chunkBytes(value, initial ? null : previous, from, to);
+                int width = spec.dtype() == DType.FLOAT32 ? 4 : 8;
+                values0 += to - from;
+                rawBytes += (long) width * (to - from);
+                ByteBuffer bytes;
+                RemainingStages remaining = RemainingStages.ALL;
+                String options = null;
+                if (initial) {
+                    bytes = chunkBytes(value, null, from, to);
+                    if (states != null) {
+                        states[chunk] = value instanceof float[] f ? ChunkState.float32(Arrays.copyOfRange(f, from, to))
+                                : ChunkState.float64(Arrays.copyOfRange((double[]) value, from, to));
+                    }
+                } else if (code) {
+                    long begin = System.nanoTime();
+                    EncodedChunk encoded;
+                    try {
+                        encoded = value instanceof float[] f ? coder.encode(delta(f, (float[]) previous, from, to), states[chunk])
+                                : coder.encode(delta((double[]) value, (double[]) previous, from, to), states[chunk]);
+                    } catch (BadValueException e) {
+                        throw new KafkaException("job " + job + ", step " + step + ", tensor " + spec.name() + ", chunk " + chunk
+                                + ": cannot code the delta: " + e.getMessage() + "; resume(step, state) from the last committed step", e);
+                    }
+                    nanos += System.nanoTime() - begin;
+                    bytes = ByteBuffer.wrap(encoded.record());
+                    codedBytes += bytes.remaining();
+                    remaining = RemainingStages.NONE;
+                    options = codecOptions.describe();
+                } else if (fold) {
+                    bytes = foldedBytes(value, previous, states[chunk], from, to);
+                } else {
+                    bytes = chunkBytes(value, previous, from, to);
+                }
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
-                        spec.dtype(), initial, bytes);
+                        spec.dtype(), initial, bytes, remaining, options, fold, handover);
                 records.add(new ProducerRecord<>(rawTopic, new ChunkKey(job, spec.name(), chunk), record));
             }
             lastPublished.put(spec.name(), value);
         }
-        return records;
+        if (fold) {
+            codecStates = null;
+            current = Split.STORAGE;
+            LOG.info("job {}: the encoder codes from step {} on (residual folded into the step's raw delta)", job, step);
+        }
+        if (code) {
+            codingNanos.add(nanos);
+            planner.coding(values0, nanos / 1e9, rawBytes, codedBytes);
+        } else if (!initial && autoSplit && (stepsSincePlan + 1) % replanSteps == 0) {
+            probe(values);
+        }
+        return new Built(records, handover, initial ? 0 : values0, rawBytes, codedBytes, nanos);
+    }
+
+    /**
+     * split=auto under the storage split: codes the first chunk of the step on a scratch state to measure the local
+     * coding speed and ratio (one chunk per plan; the result is thrown away).
+     */
+    private void probe(Map<String, Object> values) {
+        TensorSpec spec = tensors.values().iterator().next();
+        Object value = values.get(spec.name());
+        Object previous = lastPublished.get(spec.name());
+        int to = Math.min(spec.length(), chunkValues);
+        long begin = System.nanoTime();
+        EncodedChunk encoded;
+        try {
+            encoded = value instanceof float[] f ? coder.encode(delta(f, (float[]) previous, 0, to), ChunkState.float32(new float[to]))
+                    : coder.encode(delta((double[]) value, (double[]) previous, 0, to), ChunkState.float64(new double[to]));
+        } catch (BadValueException e) {
+            return; // the encoder will dead-letter the step; nothing to learn here
+        }
+        int width = spec.dtype() == DType.FLOAT32 ? 4 : 8;
+        planner.coding(to, (System.nanoTime() - begin) / 1e9, (long) width * to, encoded.record().length);
+    }
+
+    private static float[] delta(float[] current, float[] before, int from, int to) {
+        float[] delta = new float[to - from];
+        for (int i = from; i < to; i++) {
+            delta[i - from] = current[i] - before[i];
+        }
+        return delta;
+    }
+
+    private static double[] delta(double[] current, double[] before, int from, int to) {
+        double[] delta = new double[to - from];
+        for (int i = from; i < to; i++) {
+            delta[i - from] = current[i] - before[i];
+        }
+        return delta;
+    }
+
+    /** The raw delta plus the residual this producer carried: what the encoder's "delta + residual" will code. */
+    private static ByteBuffer foldedBytes(Object value, Object previous, ChunkState state, int from, int to) {
+        if (value instanceof float[] current) {
+            float[] before = (float[]) previous;
+            float[] residual = state.residualFloat();
+            ByteBuffer buffer = ByteBuffer.allocate(4 * (to - from)).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = from; i < to; i++) {
+                buffer.putFloat((current[i] - before[i]) + residual[i - from]);
+            }
+            return buffer.flip();
+        }
+        double[] current = (double[]) value;
+        double[] before = (double[]) previous;
+        double[] residual = state.residualDouble();
+        ByteBuffer buffer = ByteBuffer.allocate(8 * (to - from)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = from; i < to; i++) {
+            buffer.putDouble((current[i] - before[i]) + residual[i - from]);
+        }
+        return buffer.flip();
+    }
+
+    /**
+     * Reads the chunk states the encoder hands over after a step that asked for them (split switch storage → trainer).
+     * Created before that step is sent, so it reads from the topic's end at that moment: only new handovers.
+     */
+    private final class HandoverReader implements AutoCloseable {
+        private final org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer;
+
+        HandoverReader() {
+            Map<String, Object> config = new HashMap<>(kafkaSettings);
+            config.keySet().retainAll(org.apache.kafka.clients.consumer.ConsumerConfig.configNames());
+            config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Math.max(1 << 20, 3 * maxRecordBytes(chunkValues)));
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG,
+                    String.valueOf(kafkaSettings.getOrDefault(ProducerConfig.CLIENT_ID_CONFIG, "lcckpt-trainer-" + job)) + "-handover");
+            consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
+                    new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+            List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+            for (var info : consumer.partitionsFor(handoverTopic, Duration.ofSeconds(30))) {
+                partitions.add(new org.apache.kafka.common.TopicPartition(handoverTopic, info.partition()));
+            }
+            if (partitions.isEmpty()) {
+                throw new KafkaException("job " + job + ": handover topic " + handoverTopic + " does not exist (create it, or let lcckpt.create.topics do it)");
+            }
+            consumer.assign(partitions);
+            consumer.seekToEnd(partitions);
+            partitions.forEach(consumer::position);
+        }
+
+        /** The state of every chunk after {@code step}, checked against its checksum. */
+        Map<String, ChunkState[]> await(long generation, long step) {
+            Map<String, ChunkState[]> states = new HashMap<>();
+            int missing = 0;
+            for (TensorSpec spec : tensors.values()) {
+                states.put(spec.name(), new ChunkState[spec.chunkCount()]);
+                missing += spec.chunkCount();
+            }
+            long timeout = settings.getLong(ProducerSettings.SPLIT_HANDOVER_TIMEOUT_CONFIG);
+            long deadline = System.nanoTime() + timeout * 1_000_000L;
+            while (missing > 0) {
+                if (System.nanoTime() > deadline) {
+                    throw new KafkaException("job " + job + ", step " + step + ": the encoder did not hand over " + missing + " chunk states within "
+                            + timeout + " ms (is an encoder running for topic prefix of " + rawTopic + "?)");
+                }
+                for (var record : consumer.poll(Duration.ofMillis(200))) {
+                    if (!(wire.decode(record.value()) instanceof ChunkStateHandover h) || h.getGeneration() != generation || h.getStep() != step) {
+                        continue;
+                    }
+                    ChunkState[] slots = states.get(h.getTensor());
+                    if (slots == null || h.getChunk() < 0 || h.getChunk() >= slots.length) {
+                        throw new KafkaException("job " + job + ", step " + step + ": handover for unknown chunk " + h.getTensor() + "/" + h.getChunk());
+                    }
+                    if (slots[h.getChunk()] == null) {
+                        slots[h.getChunk()] = toState(h, step);
+                        missing--;
+                    }
+                }
+            }
+            return states;
+        }
+
+        private ChunkState toState(ChunkStateHandover h, long step) {
+            ByteBuffer approx = h.getApprox().order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer residual = h.getResidual().order(ByteOrder.LITTLE_ENDIAN);
+            ChunkState state;
+            long checksum;
+            if (h.getDtype() == DType.FLOAT32) {
+                float[] a = new float[approx.remaining() / 4];
+                float[] r = new float[residual.remaining() / 4];
+                approx.asFloatBuffer().get(a);
+                residual.asFloatBuffer().get(r);
+                state = ChunkState.ofFloat32(a, r);
+                checksum = Checksums.xxh64(a);
+            } else {
+                double[] a = new double[approx.remaining() / 8];
+                double[] r = new double[residual.remaining() / 8];
+                approx.asDoubleBuffer().get(a);
+                residual.asDoubleBuffer().get(r);
+                state = ChunkState.ofFloat64(a, r);
+                checksum = Checksums.xxh64(a);
+            }
+            if (checksum != h.getChecksum()) {
+                throw new KafkaException("job " + job + ", step " + step + ", tensor " + h.getTensor() + ", chunk " + h.getChunk()
+                        + ": handed-over state fails its checksum");
+            }
+            return state;
+        }
+
+        @Override
+        public void close() {
+            consumer.close(Duration.ofSeconds(5));
+        }
     }
 
     /** Little-endian values [from, to) of the state, or of its delta to the previous published state. */
@@ -391,9 +740,42 @@ public final class CheckpointProducer implements AutoCloseable {
         return generation;
     }
 
-    /** Bytes of raw values committed so far. */
+    /** Bytes of chunk payloads committed so far: raw values, or coded chunks under the trainer split (the network's share). */
     public long bytesSent() {
         return bytesSent.sum();
+    }
+
+    /** Bytes of raw values of the steps committed so far (what the storage split would have sent). */
+    public long rawBytesCommitted() {
+        return rawBytesCommitted.sum();
+    }
+
+    /**
+     * Asks for a split from the next step published on (split=auto may change it again at its next plan). Switching to the
+     * trainer waits for the encoder's handover after that step; switching back folds the residual into the next delta.
+     */
+    public void requestSplit(Split split) {
+        requested = java.util.Objects.requireNonNull(split, "split");
+    }
+
+    /** The split the last built step used (TRAINER: it was coded here). */
+    public Split currentSplit() {
+        return lastStepSplit;
+    }
+
+    /** Times the split changed (each hands the residual over). */
+    public long splitSwitches() {
+        return switches.sum();
+    }
+
+    /** Time the sender spent coding chunks under the trainer split. */
+    public Duration codingTime() {
+        return Duration.ofNanos(codingNanos.sum());
+    }
+
+    /** split=auto: the planner's last prediction, or null before its first. */
+    public SplitPlanner.Plan lastPlan() {
+        return lastPlan;
     }
 
     /** Time publish() spent blocked by back-pressure. */

@@ -45,7 +45,40 @@ public final class ProducerSettings extends AbstractConfig {
     /** Prefix of topic configs for a created checkpoint topic, e.g. {@code lcckpt.checkpoint.topic.segment.ms}. */
     public static final String CHECKPOINT_TOPIC_PREFIX = "lcckpt.checkpoint.topic.";
 
+    public static final String SPLIT_CONFIG = "lcckpt.split";
+    private static final String SPLIT_DOC = "Where the codec's stages run (DESIGN.md §6): storage (the encoder codes raw deltas), trainer (this"
+            + " producer codes and keeps the residual; fewer bytes on the network, CPU on the trainer's side) or auto (a cost model"
+            + " over measured bandwidth, coding speed and step time picks one and re-plans as they drift).";
+
+    public static final String SPLIT_CPU_BUDGET_CONFIG = "lcckpt.split.cpu.budget";
+    private static final String SPLIT_CPU_BUDGET_DOC = "split=auto: coding on the trainer may take at most this fraction of one core per step"
+            + " (the producer's sender thread codes); beyond it the storage split is chosen.";
+
+    public static final String SPLIT_REPLAN_STEPS_CONFIG = "lcckpt.split.replan.steps";
+    private static final String SPLIT_REPLAN_STEPS_DOC = "split=auto: steps between two plans (and between two switches).";
+
+    public static final String SPLIT_HYSTERESIS_CONFIG = "lcckpt.split.hysteresis";
+    private static final String SPLIT_HYSTERESIS_DOC = "split=auto: the other split must be predicted this much faster (0.1 = 10%) to switch.";
+
+    public static final String SPLIT_HANDOVER_TIMEOUT_CONFIG = "lcckpt.split.handover.timeout.ms";
+    private static final String SPLIT_HANDOVER_TIMEOUT_DOC = "How long to wait for the encoder to hand a chunk's state over when switching"
+            + " to split=trainer; after it, the step fails with an error naming the job and step.";
+
+    public static final String CODEC_PROMOTION_BITS_CONFIG = "lcckpt.codec.promotion.bits";
+    private static final String CODEC_PROMOTION_BITS_DOC = "split=trainer/auto: x of priority promotion; must match the encoder's (it refuses"
+            + " chunks coded otherwise).";
+
+    public static final String CODEC_ENTROPY_CONFIG = "lcckpt.codec.entropy";
+    private static final String CODEC_ENTROPY_DOC = "split=trainer/auto: HUFFMAN or ZERO_RUN; must match the encoder's.";
+
     static final ConfigDef CONFIG = new ConfigDef()
+            .define(SPLIT_CONFIG, Type.STRING, "storage", ConfigDef.ValidString.in("storage", "trainer", "auto"), Importance.HIGH, SPLIT_DOC)
+            .define(SPLIT_CPU_BUDGET_CONFIG, Type.DOUBLE, 1.0, ConfigDef.Range.atLeast(0), Importance.MEDIUM, SPLIT_CPU_BUDGET_DOC)
+            .define(SPLIT_REPLAN_STEPS_CONFIG, Type.INT, 20, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_REPLAN_STEPS_DOC)
+            .define(SPLIT_HYSTERESIS_CONFIG, Type.DOUBLE, 0.1, ConfigDef.Range.atLeast(0), Importance.LOW, SPLIT_HYSTERESIS_DOC)
+            .define(SPLIT_HANDOVER_TIMEOUT_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_HANDOVER_TIMEOUT_DOC)
+            .define(CODEC_PROMOTION_BITS_CONFIG, Type.INT, 2, ConfigDef.Range.between(1, 8), Importance.MEDIUM, CODEC_PROMOTION_BITS_DOC)
+            .define(CODEC_ENTROPY_CONFIG, Type.STRING, "ZERO_RUN", ConfigDef.ValidString.in("HUFFMAN", "ZERO_RUN"), Importance.MEDIUM, CODEC_ENTROPY_DOC)
             .define(JOB_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, JOB_DOC)
             .define(TOPIC_PREFIX_CONFIG, Type.STRING, TOPIC_PREFIX_DEFAULT, new ConfigDef.NonEmptyString(), Importance.MEDIUM, TOPIC_PREFIX_DOC)
             .define(CHUNK_VALUES_CONFIG, Type.INT, CHUNK_VALUES_DEFAULT, ConfigDef.Range.between(1, 1 << 24), Importance.MEDIUM, CHUNK_VALUES_DOC)

@@ -10,14 +10,16 @@ import java.util.List;
 /**
  * What the encoder keeps per chunk in its state store: the codec's {@link ChunkState} (reconstruction and residual)
  * and the bookkeeping of the chunk's chain (generation, last step, supersteps kept, steps whose records a later
- * superstep will make obsolete). Serialized little-endian, version byte first.
+ * superstep will make obsolete). Serialized little-endian, version byte first (version 1, before the split flag, still reads).
  */
 final class ChunkRecordState {
-    private static final int VERSION = 1;
+    private static final int VERSION = 2;
 
     long generation;
     long lastStep;
     long poisonedAt = -1;
+    /** The trainer codes this chunk and holds its residual (split=trainer); the residual kept here is stale meanwhile. */
+    boolean residualOnTrainer;
     DType dtype;
     long lastSuperstep;
     final List<Long> supersteps = new ArrayList<>();
@@ -32,11 +34,11 @@ final class ChunkRecordState {
 
     byte[] serialize() {
         int width = dtype == DType.FLOAT32 ? 4 : 8;
-        int bytes = 1 + 8 * 4 + 1 + 4 + 4 + 8 * supersteps.size() + 4 + 8 * encodedSteps.size() + 4 + 24 * olderRecords.size()
+        int bytes = 1 + 8 * 4 + 1 + 1 + 4 + 4 + 8 * supersteps.size() + 4 + 8 * encodedSteps.size() + 4 + 24 * olderRecords.size()
                 + 2 * width * size();
         ByteBuffer buffer = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         buffer.put((byte) VERSION).putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep);
-        buffer.put((byte) dtype.ordinal()).putInt(size());
+        buffer.put((byte) dtype.ordinal()).put((byte) (residualOnTrainer ? 1 : 0)).putInt(size());
         buffer.putInt(supersteps.size());
         supersteps.forEach(buffer::putLong);
         buffer.putInt(encodedSteps.size());
@@ -60,8 +62,8 @@ final class ChunkRecordState {
     static ChunkRecordState deserialize(byte[] bytes) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int version = buffer.get();
-        if (version != VERSION) {
-            throw new IllegalStateException("chunk state version " + version + " is not " + VERSION);
+        if (version != 1 && version != VERSION) {
+            throw new IllegalStateException("chunk state version " + version + " is not 1 or " + VERSION);
         }
         ChunkRecordState state = new ChunkRecordState();
         state.generation = buffer.getLong();
@@ -69,6 +71,7 @@ final class ChunkRecordState {
         state.poisonedAt = buffer.getLong();
         state.lastSuperstep = buffer.getLong();
         state.dtype = DType.values()[buffer.get()];
+        state.residualOnTrainer = version >= 2 && buffer.get() != 0;
         int n = buffer.getInt();
         for (int i = buffer.getInt(); i > 0; i--) {
             state.supersteps.add(buffer.getLong());

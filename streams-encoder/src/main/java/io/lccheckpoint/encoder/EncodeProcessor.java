@@ -1,16 +1,22 @@
 package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.codec.BadValueException;
+import io.lccheckpoint.codec.ChunkDecoder;
+import io.lccheckpoint.codec.CodecException;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EncodedChunk;
+import io.lccheckpoint.schema.ChunkKey;
+import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DeadLetter;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.RemainingStages;
 import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.SuperstepChunk;
@@ -36,6 +42,11 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * encoded chunk, a superstep when the step crosses a multiple of the interval (and always at a generation's initial
  * state), tombstones what retention no longer needs, and tells the completion processor. Anything it cannot use goes
  * to the job's dead-letter topic with the reason; the state is left untouched and the app goes on.
+ *
+ * <p>The split (DESIGN.md §6): a chunk the trainer already coded ({@code remaining = NONE}) is checked, applied to the
+ * reconstruction (for supersteps) and stored as it came; the trainer then holds the residual. A raw delta asking for a
+ * {@code handover} is coded here and the chunk's state is handed to the trainer; a raw delta after coded ones must carry
+ * the trainer's residual folded in. Whichever side codes, the chain is the same bytes.
  */
 final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]> {
     static final String STORE = "lcckpt-chunk-state";
@@ -51,6 +62,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, byte[]> store;
     private ChunkEncoder encoder;
+    private final ChunkDecoder decoder = new ChunkDecoder();
     private Sensor deadLetters;
 
     EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain) {
@@ -104,13 +116,14 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             deadLetter(record, source, job, chunk, "record names job " + chunk.getJob() + " but came on job " + job + "'s topic");
             return;
         }
+        boolean coded = chunk.getRemaining() == RemainingStages.NONE;
         int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
         ByteBuffer bytes = chunk.getValues().order(ByteOrder.LITTLE_ENDIAN);
-        if (bytes.remaining() == 0 || bytes.remaining() % width != 0) {
+        if (!coded && (bytes.remaining() == 0 || bytes.remaining() % width != 0)) {
             deadLetter(record, source, job, chunk, bytes.remaining() + " value bytes are not whole " + chunk.getDtype() + " values");
             return;
         }
-        int n = bytes.remaining() / width;
+        int n = coded ? -1 : bytes.remaining() / width;
         String key = job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
         byte[] stored = store.get(key);
         ChunkRecordState state = stored == null ? null : ChunkRecordState.deserialize(stored);
@@ -118,6 +131,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         long step = chunk.getStep();
 
         if (chunk.getInitial()) {
+            if (coded) {
+                deadLetter(record, source, job, chunk, "an initial state is stored as it is, never coded");
+                return;
+            }
             if (state != null && state.generation > generation) {
                 deadLetter(record, source, job, chunk, "initial state of generation " + generation + " is older than the chunk's generation " + state.generation);
                 return;
@@ -132,6 +149,8 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             fresh.lastSuperstep = step;
             fresh.dtype = chunk.getDtype();
             fresh.chunk = chunk.getDtype() == DType.FLOAT32 ? ChunkState.float32(floats(bytes, n)) : ChunkState.float64(doubles(bytes, n));
+            // both sides hold the initial state and a zero residual: a trainer that codes from the next step needs no handover
+            fresh.residualOnTrainer = chunk.getHandover();
             fresh.supersteps.add(step);
             if (state != null) {
                 // the older generation stays restorable until this one keeps its full set of supersteps
@@ -166,23 +185,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             deadLetter(record, source, job, chunk, "dtype mismatch: " + chunk.getDtype() + " but the chunk is " + state.dtype);
             return;
         }
-        if (n != state.size()) {
-            deadLetter(record, source, job, chunk, "shape mismatch: " + n + " values but the chunk has " + state.size());
-            return;
-        }
-        EncodedChunk encoded;
-        try {
-            encoded = state.dtype == DType.FLOAT32 ? encoder.encode(floats(bytes, n), state.chunk) : encoder.encode(doubles(bytes, n), state.chunk);
-        } catch (BadValueException e) {
-            // a poisoned step: not coded, residual untouched (the codec guarantees it), the chain of this chunk stops here
-            state.poisonedAt = step;
-            store.put(key, state.serialize());
-            deadLetter(record, source, job, chunk, "poisoned step: " + e.getMessage());
+        byte[] encoded = coded ? acceptCoded(record, source, job, chunk, key, state, bytes) : codeRaw(record, source, job, chunk, key, state, bytes, n);
+        if (encoded == null) {
             return;
         }
         Outputs.checkpoint(context, wire, record.timestamp(), Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
-                new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded.record())));
-        long encodedBytes = encoded.record().length;
+                new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded)));
+        long encodedBytes = encoded.length;
         state.lastStep = step;
         state.encodedSteps.add(step);
         boolean superstep = Math.floorDiv(step, superstepInterval) > Math.floorDiv(state.lastSuperstep, superstepInterval);
@@ -192,7 +201,118 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             encodedBytes += writeSuperstep(record.timestamp(), job, chunk, state);
             applyRetention(record.timestamp(), job, chunk, state);
         }
-        save(key, state, record, job, chunk, encodedBytes, superstep, n * (long) width);
+        if (!coded && chunk.getHandover()) {
+            handOver(record.timestamp(), job, chunk, state);
+        }
+        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width);
+    }
+
+    /** split=storage: codes the raw delta with the chunk's state; null (after a dead letter) if it cannot. */
+    private byte[] codeRaw(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
+                           ChunkRecordState state, ByteBuffer bytes, int n) {
+        if (n != state.size()) {
+            deadLetter(record, source, job, chunk, "shape mismatch: " + n + " values but the chunk has " + state.size());
+            return null;
+        }
+        if (state.residualOnTrainer != chunk.getResidualFolded()) {
+            poison(record, source, job, chunk, key, state, state.residualOnTrainer
+                    ? "raw delta after trainer-coded steps without the trainer's residual folded in (residualFolded=false)"
+                    : "raw delta says the trainer's residual is folded in, but the encoder holds this chunk's residual");
+            return null;
+        }
+        if (state.residualOnTrainer) {
+            // the values are delta + the trainer's residual; adding -0.0 leaves every value as it is, so the encoder's
+            // "delta + residual" is exactly what the trainer would have coded
+            if (state.dtype == DType.FLOAT32) {
+                java.util.Arrays.fill(state.chunk.residualFloat(), -0.0f);
+            } else {
+                java.util.Arrays.fill(state.chunk.residualDouble(), -0.0);
+            }
+            state.residualOnTrainer = false;
+        }
+        try {
+            EncodedChunk encoded = state.dtype == DType.FLOAT32 ? encoder.encode(floats(bytes, n), state.chunk) : encoder.encode(doubles(bytes, n), state.chunk);
+            return encoded.record();
+        } catch (BadValueException e) {
+            // a poisoned step: not coded, residual untouched (the codec guarantees it), the chain of this chunk stops here
+            poison(record, source, job, chunk, key, state, "poisoned step: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** split=trainer: checks the trainer's record and applies it to the reconstruction; null (after a dead letter) if unusable. */
+    private byte[] acceptCoded(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
+                               ChunkRecordState state, ByteBuffer bytes) {
+        String mine = codecOptions.describe();
+        if (!mine.equals(chunk.getCodecOptions())) {
+            poison(record, source, job, chunk, key, state, "coded by the trainer with options " + chunk.getCodecOptions() + " but this encoder codes with "
+                    + mine + ": the chain would not be the one the storage split makes");
+            return null;
+        }
+        if (!state.residualOnTrainer) {
+            poison(record, source, job, chunk, key, state, "coded by the trainer, but the encoder holds this chunk's residual (no handover was asked for)");
+            return null;
+        }
+        byte[] coded = new byte[bytes.remaining()];
+        bytes.duplicate().get(coded);
+        try {
+            ChunkDecoder.RecordInfo info = ChunkDecoder.inspect(coded);
+            ValueType type = state.dtype == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64;
+            if (info.type() != type || info.valueCount() != state.size()) {
+                poison(record, source, job, chunk, key, state, "coded chunk holds " + info.valueCount() + " " + info.type() + " values but the chunk has "
+                        + state.size() + " " + type);
+                return null;
+            }
+            // into a fresh array first: on a corrupt record the reconstruction stays as it was
+            if (state.dtype == DType.FLOAT32) {
+                float[] next = new float[state.size()];
+                decoder.apply(coded, state.chunk.approxFloat(), next);
+                System.arraycopy(next, 0, state.chunk.approxFloat(), 0, next.length);
+            } else {
+                double[] next = new double[state.size()];
+                decoder.apply(coded, state.chunk.approxDouble(), next);
+                System.arraycopy(next, 0, state.chunk.approxDouble(), 0, next.length);
+            }
+            return coded;
+        } catch (CodecException e) {
+            poison(record, source, job, chunk, key, state, "unusable coded chunk: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** The chain of this chunk cannot go on from this record: it stops here until a resume starts a new generation. */
+    private void poison(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key, ChunkRecordState state,
+                        String reason) {
+        state.poisonedAt = chunk.getStep();
+        store.put(key, state.serialize());
+        deadLetter(record, source, job, chunk, reason);
+    }
+
+    /** split switch storage → trainer: the chunk's state after this step goes to the trainer, which codes from the next step. */
+    private void handOver(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
+        ByteBuffer approx;
+        ByteBuffer residual;
+        long checksum;
+        if (state.dtype == DType.FLOAT32) {
+            approx = littleEndian(state.chunk.approxFloat());
+            residual = littleEndian(state.chunk.residualFloat());
+            checksum = Checksums.xxh64(state.chunk.approxFloat());
+        } else {
+            approx = ByteBuffer.allocate(8 * state.size()).order(ByteOrder.LITTLE_ENDIAN);
+            approx.asDoubleBuffer().put(state.chunk.approxDouble());
+            residual = ByteBuffer.allocate(8 * state.size()).order(ByteOrder.LITTLE_ENDIAN);
+            residual.asDoubleBuffer().put(state.chunk.residualDouble());
+            checksum = Checksums.xxh64(state.chunk.approxDouble());
+        }
+        state.residualOnTrainer = true;
+        Outputs.handover(context, wire, timestamp, new ChunkKey(job, chunk.getTensor(), chunk.getChunk()),
+                new ChunkStateHandover(job, state.generation, chunk.getStep(), chunk.getTensor(), chunk.getChunk(), state.dtype, approx, residual, checksum));
+    }
+
+    private static ByteBuffer littleEndian(float[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.asFloatBuffer().put(values);
+        return buffer;
     }
 
     /** Drops supersteps beyond the retained count and tombstones the records only they needed (DESIGN.md §4). */

@@ -21,6 +21,7 @@ import org.apache.kafka.streams.state.Stores;
  * <pre>
  * &lt;prefix&gt;.*.raw-deltas ─► encode (chunk state) ─┬─► &lt;prefix&gt;.&lt;job&gt;.checkpoints   (encoded chunks, supersteps, tombstones)
  *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.dead-letters
+ *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.handover      (chunk states for a trainer taking over the coding)
  *                                               └─► &lt;prefix&gt;.encoder-progress ─► complete (step progress) ─► checkpoints (markers)
  * </pre>
  */
@@ -51,6 +52,8 @@ public final class EncoderTopology {
         topology.addStateStore(chunkStore, "encode");
         topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.DEAD_LETTER_SINK, byJob(topics, true), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
+        topology.addSink(Outputs.HANDOVER_SINK, (key, value, context) -> topics.handover(job(context)), new ByteArraySerializer(),
+                new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.PROGRESS_SINK, progressTopic(topics), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
 
         topology.addSource("progress", new ByteArrayDeserializer(), new ByteArrayDeserializer(), progressTopic(topics));

@@ -20,6 +20,7 @@ final class Outputs {
     static final String DEAD_LETTER_SINK = "dead-letter-sink";
     static final String PROGRESS_SINK = "progress-sink";
     static final String MARKER_SINK = "marker-sink";
+    static final String HANDOVER_SINK = "handover-sink";
     private static final Logger LOG = LoggerFactory.getLogger(Outputs.class);
 
     private Outputs() {
@@ -36,6 +37,11 @@ final class Outputs {
     static void checkpoint(ProcessorContext<byte[], byte[]> context, WireFormat wire, String sink, long timestamp, CheckpointKey key,
                            SpecificRecord value) {
         forward(context, sink, key.getJob(), wire.encode(key), value == null ? null : wire.encode(value), timestamp);
+    }
+
+    static void handover(ProcessorContext<byte[], byte[]> context, WireFormat wire, long timestamp, io.lccheckpoint.schema.ChunkKey key,
+                         SpecificRecord value) {
+        forward(context, HANDOVER_SINK, key.getJob(), wire.encode(key), wire.encode(value), timestamp);
     }
 
     /** The progress topic is internal to the encoder: always single-object encoding, no registry round trip. */

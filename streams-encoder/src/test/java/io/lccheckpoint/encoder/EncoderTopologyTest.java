@@ -158,6 +158,97 @@ class EncoderTopologyTest {
         assertThat(deadLetterMetric).isEqualTo(7.0);
     }
 
+    @Test
+    void theSplitsProtocolIsEnforcedAndAHandoverCarriesTheStateTheEncoderWouldHaveUsed() {
+        io.lccheckpoint.codec.CodecOptions options = new EncoderSettings(Map.of()).codecOptions();
+        TestOutputTopic<byte[], byte[]> handovers = driver.createOutputTopic("lcckpt." + JOB + ".handover", new ByteArrayDeserializer(),
+                new ByteArrayDeserializer());
+        publish(0, true, 0f);
+        // a coded chunk while the encoder holds the residual (no handover asked for): refused, the chunk poisoned
+        io.lccheckpoint.codec.ChunkState trainerSide = io.lccheckpoint.codec.ChunkState.float32(ramp(N, 1f));
+        byte[] coded = new io.lccheckpoint.codec.ChunkEncoder(options).encode(ramp(N, 0.001f), trainerSide).record();
+        RawDeltaChunk unasked = chunk(1, 0, false, new float[0], 2);
+        unasked.setValues(ByteBuffer.wrap(coded));
+        unasked.setRemaining(io.lccheckpoint.schema.RemainingStages.NONE);
+        unasked.setCodecOptions(options.describe());
+        sendChunk(unasked, 0);
+        // chunk 1: a raw delta asking for a handover is coded here and its state goes to the trainer
+        RawDeltaChunk asking = chunk(1, 1, false, ramp(N, 0.002f), 2);
+        asking.setHandover(true);
+        sendChunk(asking, 0);
+        List<TestRecord<byte[], byte[]>> handed = handovers.readRecordsToList();
+        assertThat(handed).hasSize(1);
+        io.lccheckpoint.schema.ChunkStateHandover state = (io.lccheckpoint.schema.ChunkStateHandover) SingleObjectSerde.decode(handed.get(0).value());
+        io.lccheckpoint.codec.ChunkState expected = io.lccheckpoint.codec.ChunkState.float32(ramp(N, 1f));
+        new io.lccheckpoint.codec.ChunkEncoder(options).encode(ramp(N, 0.002f), expected);
+        float[] approx = new float[N];
+        state.getApprox().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(approx);
+        float[] residual = new float[N];
+        state.getResidual().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(residual);
+        assertThat(approx).containsExactly(expected.approxFloat());
+        assertThat(residual).containsExactly(expected.residualFloat());
+        assertThat(state.getStep()).isEqualTo(1);
+        // the trainer now codes chunk 1: other options are refused; a raw delta without the residual folded in too
+        byte[] next = new io.lccheckpoint.codec.ChunkEncoder(io.lccheckpoint.codec.CodecOptions.paper(3)).encode(ramp(N, 0.003f), expected.copy()).record();
+        RawDeltaChunk otherOptions = chunk(2, 1, false, new float[0], 2);
+        otherOptions.setValues(ByteBuffer.wrap(next));
+        otherOptions.setRemaining(io.lccheckpoint.schema.RemainingStages.NONE);
+        otherOptions.setCodecOptions(io.lccheckpoint.codec.CodecOptions.paper(3).describe());
+        sendChunk(otherOptions, 0);
+
+        List<String> reasons = new ArrayList<>();
+        for (TestRecord<byte[], byte[]> record : deadLetters.readRecordsToList()) {
+            reasons.add(((DeadLetter) SingleObjectSerde.decode(record.value())).getReason());
+        }
+        assertThat(reasons).satisfiesExactly(
+                reason -> assertThat(reason).contains("encoder holds this chunk's residual"),
+                reason -> assertThat(reason).contains("options bits=3,entropy=HUFFMAN").contains("would not be the one the storage split makes"));
+    }
+
+    @Test
+    void aTrainerCodedChunkIsStoredAsItCameAndARawDeltaAfterItMustCarryTheResidual() {
+        io.lccheckpoint.codec.CodecOptions options = new EncoderSettings(Map.of()).codecOptions();
+        // the trainer codes from the start (the initial state asks for the handover, which needs no record)
+        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)));
+        raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(manifest));
+        io.lccheckpoint.codec.ChunkState[] trainer = new io.lccheckpoint.codec.ChunkState[2];
+        for (int c = 0; c < 2; c++) {
+            RawDeltaChunk initial = chunk(0, c, true, ramp(N, 1f), 2);
+            initial.setHandover(true);
+            sendChunk(initial, 0);
+            trainer[c] = io.lccheckpoint.codec.ChunkState.float32(ramp(N, 1f));
+        }
+        kinds();
+        byte[] first = new io.lccheckpoint.codec.ChunkEncoder(options).encode(ramp(N, 0.002f), trainer[0]).record();
+        RawDeltaChunk coded = chunk(1, 0, false, new float[0], 2);
+        coded.setValues(ByteBuffer.wrap(first));
+        coded.setRemaining(io.lccheckpoint.schema.RemainingStages.NONE);
+        coded.setCodecOptions(options.describe());
+        sendChunk(coded, 0);
+        assertThat(kinds()).containsExactly(RecordKind.ENCODED_CHUNK);
+        EncodedChunkRecord stored = (EncodedChunkRecord) SingleObjectSerde.decode(lastRead.get(0).value());
+        byte[] storedBytes = new byte[stored.getCodec().remaining()];
+        stored.getCodec().duplicate().get(storedBytes);
+        assertThat(storedBytes).isEqualTo(first);
+        // a raw delta for chunk 1 (which the trainer coded from step 0) without residualFolded is refused
+        sendChunk(chunk(1, 1, false, ramp(N, 0.002f), 2), 0);
+        // a corrupt coded record is refused too (chunk 0, step 2), never applied
+        byte[] second = new io.lccheckpoint.codec.ChunkEncoder(options).encode(ramp(N, 0.004f), trainer[0]).record();
+        second[second.length / 2] ^= 0x10;
+        RawDeltaChunk corrupt = chunk(2, 0, false, new float[0], 2);
+        corrupt.setValues(ByteBuffer.wrap(second));
+        corrupt.setRemaining(io.lccheckpoint.schema.RemainingStages.NONE);
+        corrupt.setCodecOptions(options.describe());
+        sendChunk(corrupt, 0);
+        List<String> reasons = new ArrayList<>();
+        for (TestRecord<byte[], byte[]> record : deadLetters.readRecordsToList()) {
+            reasons.add(((DeadLetter) SingleObjectSerde.decode(record.value())).getReason());
+        }
+        assertThat(reasons).satisfiesExactly(
+                reason -> assertThat(reason).contains("without the trainer's residual folded in"),
+                reason -> assertThat(reason).contains("unusable coded chunk"));
+    }
+
     /** One step of a tensor "w" of two chunks; the manifest first, as the producer does. */
     private void publish(long step, boolean initial, float scale) {
         StepManifest manifest = new StepManifest(JOB, 1L, step, null,
@@ -175,7 +266,7 @@ class EncoderTopologyTest {
     private static RawDeltaChunk chunk(long step, int chunk, boolean initial, float[] values, int stepChunks) {
         ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
-        return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, stepChunks, DType.FLOAT32, initial, bytes);
+        return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, stepChunks, DType.FLOAT32, initial, bytes, io.lccheckpoint.schema.RemainingStages.ALL, null, false, false);
     }
 
     private static float[] ramp(int n, float scale) {

@@ -2,6 +2,8 @@ package io.lccheckpoint.schema.kafka;
 
 import io.lccheckpoint.schema.CheckpointKey;
 import io.lccheckpoint.schema.ChunkKey;
+import io.lccheckpoint.schema.ChunkStateHandover;
+import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DeadLetter;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
@@ -30,7 +32,8 @@ import org.apache.kafka.common.errors.SerializationException;
 public final class SingleObjectSerde {
     private static final List<Schema> KNOWN = List.of(ChunkKey.getClassSchema(), RawDeltaChunk.getClassSchema(),
             StepManifest.getClassSchema(), CheckpointKey.getClassSchema(), EncodedChunkRecord.getClassSchema(),
-            SuperstepChunk.getClassSchema(), StepComplete.getClassSchema(), DeadLetter.getClassSchema());
+            SuperstepChunk.getClassSchema(), StepComplete.getClassSchema(), DeadLetter.getClassSchema(),
+            ChunkStateHandover.getClassSchema());
     private static final Map<Long, BinaryMessageDecoder<SpecificRecord>> DECODERS = new HashMap<>();
     private static final Map<Schema, BinaryMessageEncoder<SpecificRecord>> ENCODERS = new HashMap<>();
 

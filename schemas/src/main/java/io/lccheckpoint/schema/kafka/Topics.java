@@ -13,6 +13,8 @@ import org.apache.kafka.common.config.TopicConfig;
  *   <li>{@code <prefix>.<job>.checkpoints}: compacted; key CheckpointKey; values StepManifest, EncodedChunkRecord,
  *       SuperstepChunk, StepComplete, or a tombstone</li>
  *   <li>{@code <prefix>.<job>.dead-letters}: records the pipeline could not use; key: the job; value DeadLetter</li>
+ *   <li>{@code <prefix>.<job>.handover}: compacted; encoder → trainer when the trainer takes over the coding of its
+ *       chunks (split switch); key ChunkKey; value ChunkStateHandover</li>
  * </ul>
  */
 public final class Topics {
@@ -49,6 +51,10 @@ public final class Topics {
 
     public String deadLetters(String job) {
         return prefix + "." + checkJob(job) + ".dead-letters";
+    }
+
+    public String handover(String job) {
+        return prefix + "." + checkJob(job) + ".handover";
     }
 
     /** All jobs' raw-delta topics, for the encoder's subscription. */

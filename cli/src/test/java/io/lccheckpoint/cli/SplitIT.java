@@ -1,0 +1,176 @@
+package io.lccheckpoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.encoder.EncoderApp;
+import io.lccheckpoint.producer.CheckpointProducer;
+import io.lccheckpoint.producer.SplitPlanner.Split;
+import io.lccheckpoint.restorer.Restorer;
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.EncodedChunkRecord;
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.SuperstepChunk;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import io.lccheckpoint.schema.kafka.Topics;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.LongFunction;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.streams.KafkaStreams;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The HAPI split (issue #5) on a real KRaft broker: whichever side codes, and however often it switches, the chain is the same bytes. */
+class SplitIT {
+    private static final String PREFIX = "split";
+    private static final int CHUNK = 16_384;
+    private static final int STEPS = 24;
+    private static KafkaCluster kafka;
+    private static KafkaStreams encoder;
+
+    @TempDir
+    static Path stateDir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = KafkaCluster.start(false);
+        Map<String, Object> config = new HashMap<>();
+        config.put("lcckpt.topic.prefix", PREFIX);
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put("application.id", PREFIX);
+        config.put("state.dir", stateDir.toString());
+        config.put("lcckpt.superstep.interval", 5);
+        config.put("lcckpt.superstep.retain", 100); // nothing tombstoned: every record of the chains stays comparable
+        encoder = EncoderApp.start(config);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (encoder != null) {
+            encoder.close(Duration.ofSeconds(30));
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static Map<String, Object> producerConfig(String job, String split) {
+        Map<String, Object> config = new HashMap<>();
+        config.put("lcckpt.topic.prefix", PREFIX);
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put("lcckpt.job", job);
+        config.put("lcckpt.chunk.values", CHUNK);
+        config.put("lcckpt.topic.partitions", 2);
+        config.put("lcckpt.split", split);
+        return config;
+    }
+
+    /** Runs the same synthetic training as a job, with the split each step asks for; returns the producer's bytes sent. */
+    private static long run(String job, String split, LongFunction<Split> splitAt, boolean drainEachStep, long[] switches) throws Exception {
+        SyntheticTrainer trainer = new SyntheticTrainer(5, PipelineIT.model(10_000), CHUNK, CodecOptions.zeroRun(2));
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(job, split))) {
+            trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
+            if (splitAt != null) {
+                producer.requestSplit(splitAt.apply(0));
+            }
+            producer.publish(0, trainer.snapshot());
+            for (long step = 1; step <= STEPS; step++) {
+                trainer.step();
+                if (splitAt != null) {
+                    producer.requestSplit(splitAt.apply(step));
+                }
+                producer.publish(step, trainer.snapshot());
+                if (drainEachStep) {
+                    producer.drain();
+                }
+            }
+            producer.drain();
+            switches[0] = producer.splitSwitches();
+            Restorer restorer = new Restorer(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", PREFIX));
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> PipelineIT.latestStep(restorer, job) == STEPS);
+            PipelineIT.assertBits(restorer.restoreLatest(job, null), trainer.expectedRestore());
+            return producer.bytesSent();
+        }
+    }
+
+    /** Every encoded chunk and superstep of a job's chain, by (kind, tensor, chunk, step), as hex. */
+    private static Map<String, String> chain(String job) {
+        Map<String, String> chain = new TreeMap<>();
+        Map<String, Object> config = new HashMap<>();
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        String topic = new Topics(PREFIX).checkpoints(job);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            await().atMost(Duration.ofSeconds(60)).until(() -> {
+                consumer.poll(Duration.ofMillis(200)).forEach(record -> {
+                    CheckpointKey key = (CheckpointKey) SingleObjectSerde.decode(record.key());
+                    if (record.value() == null) {
+                        return;
+                    }
+                    String id = key.getKind() + "/" + key.getTensor() + "/" + key.getChunk() + "/" + key.getStep();
+                    Object value = SingleObjectSerde.decode(record.value());
+                    if (value instanceof EncodedChunkRecord encoded) {
+                        chain.put(id, hex(encoded.getCodec()));
+                    } else if (value instanceof SuperstepChunk superstep) {
+                        chain.put(id, hex(superstep.getValues()));
+                    }
+                });
+                return partitions.stream().allMatch(p -> consumer.position(p) >= end.get(p));
+            });
+        }
+        return chain;
+    }
+
+    private static String hex(ByteBuffer bytes) {
+        byte[] array = new byte[bytes.remaining()];
+        bytes.duplicate().get(array);
+        return HexFormat.of().formatHex(array);
+    }
+
+    @Test
+    void theChainIsTheSameBytesWhicheverSideCodesAndHoweverItSwitches() throws Exception {
+        long[] switches = new long[1];
+        long storageBytes = run("by-storage", "storage", null, true, switches);
+        assertThat(switches[0]).isZero();
+        long trainerBytes = run("by-trainer", "trainer", null, false, switches);
+        assertThat(switches[0]).isZero();
+        // storage → trainer at 3 (handover), → storage at 9 (residual folded), → trainer at 10, → storage at 17, → trainer at 23
+        LongFunction<Split> schedule = step -> step >= 3 && step < 9 || step >= 10 && step < 17 || step >= 23 ? Split.TRAINER : Split.STORAGE;
+        run("switching", "storage", schedule, false, switches);
+        assertThat(switches[0]).isEqualTo(5);
+
+        Map<String, String> reference = chain("by-storage");
+        int chunks = 0;
+        for (int size : PipelineIT.model(10_000).values()) {
+            chunks += (size + CHUNK - 1) / CHUNK;
+        }
+        long encoded = reference.keySet().stream().filter(k -> k.startsWith(RecordKind.ENCODED_CHUNK.name())).count();
+        assertThat(encoded).isEqualTo((long) chunks * STEPS);
+        assertThat(reference.keySet().stream().filter(k -> k.startsWith(RecordKind.SUPERSTEP_CHUNK.name())).count()).isEqualTo(chunks * 5L);
+        assertThat(chain("by-trainer")).isEqualTo(reference);
+        assertThat(chain("switching")).isEqualTo(reference);
+        // the trainer split sends coded chunks: a few percent of the raw bytes (the initial state is raw in both)
+        assertThat(trainerBytes).isLessThan(storageBytes / 4);
+    }
+}

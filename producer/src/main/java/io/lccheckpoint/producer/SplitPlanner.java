@@ -1,0 +1,138 @@
+package io.lccheckpoint.producer;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Locale;
+
+/**
+ * The cost model behind {@code lcckpt.split=auto} (DESIGN.md §6): from measured quantities it predicts how long a step
+ * takes to reach the checkpoint topic with the codec's stages on each side, and picks the side that finishes a step
+ * soonest within the trainer's CPU budget. Pure logic, fed by the producer's sender thread; no Kafka here.
+ *
+ * <p>A step is a pipeline of stages that overlap across steps, so its steady-state time is the slowest stage:
+ * <ul>
+ *   <li>storage: max(trainer step, send(raw bytes), encoder coding per step);</li>
+ *   <li>trainer: max(trainer step, local coding + send(coded bytes), encoder applying per step) — coding and sending
+ *       share the producer's sender thread, so they add up.</li>
+ * </ul>
+ * Sending is modelled as {@code latency + bytes / bandwidth}, fitted by least squares over the last transactions of
+ * both splits (one split's transfers alone only give the slope through the origin). The trainer split is ruled out when
+ * its coding would take more than {@code cpuBudget} of a core per step. A switch needs the other side to be better by
+ * {@code hysteresis}, since a switch to the trainer costs a handover round trip.
+ */
+public final class SplitPlanner {
+    /** Where the codec's stages run. */
+    public enum Split { STORAGE, TRAINER }
+
+    /** What the planner predicted, for logs and the experiment's tables. */
+    public record Plan(Split split, double storageSeconds, double trainerSeconds, boolean trainerWithinBudget, String reason) {
+    }
+
+    private static final int WINDOW = 32;
+    private static final double ALPHA = 0.3;
+
+    private final double cpuBudget;
+    private final double hysteresis;
+    private final Deque<double[]> transfers = new ArrayDeque<>();
+    private double stepSeconds = Double.NaN;
+    private double codeSecondsPerValue = Double.NaN;
+    private double codedRatio = Double.NaN;
+    private double encoderStorageSecondsPerValue = 0;
+    private double encoderTrainerSecondsPerValue = 0;
+
+    public SplitPlanner(double cpuBudget, double hysteresis) {
+        this.cpuBudget = cpuBudget;
+        this.hysteresis = hysteresis;
+    }
+
+    /** Time between two steps of the trainer. */
+    public void stepInterval(double seconds) {
+        stepSeconds = ewma(stepSeconds, seconds);
+    }
+
+    /** One committed transaction: payload bytes and the seconds from its first send to the end of its commit. */
+    public void transfer(long bytes, double seconds) {
+        transfers.addLast(new double[] {bytes, seconds});
+        if (transfers.size() > WINDOW) {
+            transfers.removeFirst();
+        }
+    }
+
+    /** Local coding of {@code values} values took {@code seconds} and made {@code codedBytes} of {@code rawBytes}. */
+    public void coding(long values, double seconds, long rawBytes, long codedBytes) {
+        codeSecondsPerValue = ewma(codeSecondsPerValue, seconds / values);
+        codedRatio = ewma(codedRatio, (double) codedBytes / rawBytes);
+    }
+
+    /** The encoder's time per value when it is the bottleneck (from its progress while it lags), per split. */
+    public void encoder(Split split, double secondsPerValue) {
+        if (split == Split.STORAGE) {
+            encoderStorageSecondsPerValue = ewma(encoderStorageSecondsPerValue, secondsPerValue);
+        } else {
+            encoderTrainerSecondsPerValue = ewma(encoderTrainerSecondsPerValue, secondsPerValue);
+        }
+    }
+
+    /** Whether there is enough to predict both splits. */
+    public boolean ready() {
+        return !Double.isNaN(stepSeconds) && !Double.isNaN(codeSecondsPerValue) && !transfers.isEmpty();
+    }
+
+    /** The better split for steps of {@code values} values ({@code rawBytes} raw), given the current one. */
+    public Plan plan(Split current, long values, long rawBytes) {
+        if (!ready()) {
+            return new Plan(current, Double.NaN, Double.NaN, true, "not enough measurements yet");
+        }
+        double[] fit = fit();
+        double latency = fit[0];
+        double secondsPerByte = fit[1];
+        double coding = codeSecondsPerValue * values;
+        double storage = Math.max(stepSeconds, Math.max(latency + rawBytes * secondsPerByte, encoderStorageSecondsPerValue * values));
+        double trainer = Math.max(stepSeconds, Math.max(coding + latency + codedRatio * rawBytes * secondsPerByte,
+                encoderTrainerSecondsPerValue * values));
+        boolean withinBudget = coding <= cpuBudget * stepSeconds;
+        Split best;
+        if (!withinBudget) {
+            best = Split.STORAGE;
+        } else if (current == Split.STORAGE) {
+            best = trainer * (1 + hysteresis) < storage ? Split.TRAINER : Split.STORAGE;
+        } else {
+            best = storage * (1 + hysteresis) < trainer ? Split.STORAGE : Split.TRAINER;
+        }
+        String reason = String.format(Locale.ROOT, "step %.1f ms; send %.1f ms + %.3f ms/MB; coding %.1f ms/step (budget %.1f ms), ratio %.4f;"
+                        + " predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds, 1e3 * latency, 1e9 * secondsPerByte,
+                1e3 * coding, 1e3 * cpuBudget * stepSeconds, codedRatio, 1e3 * storage, 1e3 * trainer);
+        return new Plan(best, storage, trainer, withinBudget, reason);
+    }
+
+    /** Least squares {@code seconds = latency + bytes * slope} over the window; through the origin if the sizes do not vary. */
+    double[] fit() {
+        double n = transfers.size();
+        double sx = 0;
+        double sy = 0;
+        double sxx = 0;
+        double sxy = 0;
+        double minX = Double.MAX_VALUE;
+        double maxX = 0;
+        for (double[] t : transfers) {
+            sx += t[0];
+            sy += t[1];
+            sxx += t[0] * t[0];
+            sxy += t[0] * t[1];
+            minX = Math.min(minX, t[0]);
+            maxX = Math.max(maxX, t[0]);
+        }
+        if (n >= 3 && maxX > 1.5 * minX) {
+            double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+            double latency = (sy - slope * sx) / n;
+            if (slope > 0 && latency >= 0) {
+                return new double[] {latency, slope};
+            }
+        }
+        return new double[] {0, sx > 0 ? sy / sx : 0};
+    }
+
+    private static double ewma(double current, double sample) {
+        return Double.isNaN(current) || current == 0 ? sample : (1 - ALPHA) * current + ALPHA * sample;
+    }
+}
