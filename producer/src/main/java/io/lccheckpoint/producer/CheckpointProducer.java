@@ -123,6 +123,8 @@ public final class CheckpointProducer implements AutoCloseable {
     private final LongAdder codingNanos = new LongAdder();
     private final LongAdder rawBytesCommitted = new LongAdder();
     private long stepsSincePlan;
+    private final EncoderWatcher watcher;
+    private final Topics topicNames;
     private long lastPublishNanos;
 
     private long generation;
@@ -155,6 +157,7 @@ public final class CheckpointProducer implements AutoCloseable {
         this.planner = new SplitPlanner(settings.getDouble(ProducerSettings.SPLIT_CPU_BUDGET_CONFIG),
                 settings.getDouble(ProducerSettings.SPLIT_HYSTERESIS_CONFIG));
         this.replanSteps = settings.getInt(ProducerSettings.SPLIT_REPLAN_STEPS_CONFIG);
+        this.topicNames = topics;
         if (settings.getBoolean(ProducerSettings.CREATE_TOPICS_CONFIG)) {
             createTopics(kafka, topics, recordBytes);
         }
@@ -173,6 +176,7 @@ public final class CheckpointProducer implements AutoCloseable {
         this.sender = new Thread(this::sendLoop, "lcckpt-producer-" + job);
         this.sender.setDaemon(true);
         this.sender.start();
+        this.watcher = autoSplit ? new EncoderWatcher() : null;
     }
 
     /** Bytes of one chunk record: 8 bytes per value (float64) plus the envelope. */
@@ -353,6 +357,9 @@ public final class CheckpointProducer implements AutoCloseable {
                     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
                     for (int k = 0; k < part.size(); k++) {
                         PendingStep step = part.get(k);
+                        if (watcher != null) {
+                            watcher.committed(step.generation(), step.step(), built.get(k).values(), lastStepSplitOf(built.get(k)));
+                        }
                         bytesSent.add(bytes[k]);
                         rawBytesCommitted.add(built.get(k).rawBytes());
                         step.receipt().complete(new StepReceipt(step.generation(), step.step(), built.get(k).records().size() - 1, bytes[k], elapsed));
@@ -388,6 +395,105 @@ public final class CheckpointProducer implements AutoCloseable {
                     batch.get(next).receipt().completeExceptionally(new KafkaException("job " + job + ": step " + batch.get(next).step()
                             + " was not sent: an earlier step failed (" + e.getMessage() + ")", e));
                 }
+            }
+        }
+    }
+
+    private static Split lastStepSplitOf(Built built) {
+        return built.codedBytes() > 0 ? Split.TRAINER : Split.STORAGE;
+    }
+
+    /**
+     * split=auto: watches the encoder's progress topic for this job's steps. When a step completes after the previous
+     * one although it was committed before that one completed, the encoder was the bottleneck, and the time between the
+     * two completions is its time for the step: the planner learns it per split.
+     */
+    private final class EncoderWatcher implements Runnable {
+        private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>(); // step -> values, split, count, commit nanos
+        private final Thread thread;
+        private volatile boolean stop;
+        private long lastCompletionNanos;
+
+        EncoderWatcher() {
+            thread = new Thread(this, "lcckpt-encoder-watcher-" + job);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void committed(long generation, long step, long values, Split split) {
+            if (values > 0) {
+                pending.put(step, new long[] {values, split.ordinal(), 0, System.nanoTime(), generation});
+            }
+        }
+
+        @Override
+        public void run() {
+            Map<String, Object> config = new HashMap<>(kafkaSettings);
+            config.keySet().retainAll(org.apache.kafka.clients.consumer.ConsumerConfig.configNames());
+            config.remove(org.apache.kafka.clients.consumer.ConsumerConfig.GROUP_ID_CONFIG);
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+            config.put(org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG,
+                    String.valueOf(kafkaSettings.getOrDefault(ProducerConfig.CLIENT_ID_CONFIG, "lcckpt-trainer-" + job)) + "-watcher");
+            String topic = topicNames.encoderProgress();
+            try (var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<>(config,
+                    new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+                List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+                while (partitions.isEmpty() && !stop) {
+                    consumer.listTopics(Duration.ofSeconds(10));
+                    var infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+                    if (infos != null) {
+                        infos.forEach(info -> partitions.add(new org.apache.kafka.common.TopicPartition(topic, info.partition())));
+                    }
+                    if (partitions.isEmpty()) {
+                        Thread.sleep(1000); // the encoder creates its progress topic when it starts
+                    }
+                }
+                consumer.assign(partitions);
+                consumer.seekToEnd(partitions);
+                byte[] key = job.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                while (!stop) {
+                    for (var record : consumer.poll(Duration.ofMillis(200))) {
+                        if (record.key() == null || !Arrays.equals(record.key(), key)) {
+                            continue;
+                        }
+                        if (io.lccheckpoint.schema.kafka.SingleObjectSerde.decode(record.value()) instanceof io.lccheckpoint.schema.StepComplete notice) {
+                            long[] state = pending.get(notice.getStep());
+                            if (state != null && state[4] == notice.getGeneration() && ++state[2] == notice.getChunks()) {
+                                completed(notice.getStep(), state);
+                            }
+                        }
+                    }
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (RuntimeException e) {
+                if (!stop) {
+                    LOG.warn("job {}: the encoder watcher stopped ({}); split=auto plans without the encoder's speed", job, e.toString());
+                }
+            }
+        }
+
+        private void completed(long step, long[] state) {
+            long now = System.nanoTime();
+            pending.remove(step);
+            pending.keySet().removeIf(s -> s < step);
+            if (lastCompletionNanos != 0 && state[3] < lastCompletionNanos) {
+                // committed while the encoder was still busy with the previous step: the gap is the encoder's time for it
+                planner.encoder(Split.values()[(int) state[1]], (now - lastCompletionNanos) / 1e9 / state[0]);
+            } else {
+                // the encoder waited for this step: its time for it is at most the commit-to-completion latency
+                planner.encoder(Split.values()[(int) state[1]], (now - state[3]) / 1e9 / state[0]);
+            }
+            lastCompletionNanos = now;
+        }
+
+        void close() {
+            stop = true;
+            try {
+                thread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
     }
@@ -793,6 +899,9 @@ public final class CheckpointProducer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         producer.close(Duration.ofSeconds(30));
+        if (watcher != null) {
+            watcher.close();
+        }
     }
 
     /** Gives up at once, as a dead process would: nothing waiting is sent, an open transaction is left to be fenced. */
@@ -801,5 +910,8 @@ public final class CheckpointProducer implements AutoCloseable {
         queue.clear();
         sender.interrupt();
         producer.close(Duration.ZERO);
+        if (watcher != null) {
+            watcher.close();
+        }
     }
 }

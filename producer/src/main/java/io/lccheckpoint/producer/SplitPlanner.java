@@ -17,7 +17,7 @@ import java.util.Locale;
  * </ul>
  * Sending is modelled as {@code latency + bytes / bandwidth}, fitted by least squares over the last transactions of
  * both splits (one split's transfers alone only give the slope through the origin). The trainer split is ruled out when
- * its coding would take more than {@code cpuBudget} of a core per step. A switch needs the other side to be better by
+ * its coding would take more than {@code cpuBudget} of a core per step. Thread-safe: the sender and the encoder watcher feed it. A switch needs the other side to be better by
  * {@code hysteresis}, since a switch to the trainer costs a handover round trip.
  */
 public final class SplitPlanner {
@@ -46,12 +46,12 @@ public final class SplitPlanner {
     }
 
     /** Time between two steps of the trainer. */
-    public void stepInterval(double seconds) {
+    public synchronized void stepInterval(double seconds) {
         stepSeconds = ewma(stepSeconds, seconds);
     }
 
     /** One committed transaction: payload bytes and the seconds from its first send to the end of its commit. */
-    public void transfer(long bytes, double seconds) {
+    public synchronized void transfer(long bytes, double seconds) {
         transfers.addLast(new double[] {bytes, seconds});
         if (transfers.size() > WINDOW) {
             transfers.removeFirst();
@@ -59,13 +59,13 @@ public final class SplitPlanner {
     }
 
     /** Local coding of {@code values} values took {@code seconds} and made {@code codedBytes} of {@code rawBytes}. */
-    public void coding(long values, double seconds, long rawBytes, long codedBytes) {
+    public synchronized void coding(long values, double seconds, long rawBytes, long codedBytes) {
         codeSecondsPerValue = ewma(codeSecondsPerValue, seconds / values);
         codedRatio = ewma(codedRatio, (double) codedBytes / rawBytes);
     }
 
     /** The encoder's time per value when it is the bottleneck (from its progress while it lags), per split. */
-    public void encoder(Split split, double secondsPerValue) {
+    public synchronized void encoder(Split split, double secondsPerValue) {
         if (split == Split.STORAGE) {
             encoderStorageSecondsPerValue = ewma(encoderStorageSecondsPerValue, secondsPerValue);
         } else {
@@ -74,12 +74,12 @@ public final class SplitPlanner {
     }
 
     /** Whether there is enough to predict both splits. */
-    public boolean ready() {
+    public synchronized boolean ready() {
         return !Double.isNaN(stepSeconds) && !Double.isNaN(codeSecondsPerValue) && !transfers.isEmpty();
     }
 
     /** The better split for steps of {@code values} values ({@code rawBytes} raw), given the current one. */
-    public Plan plan(Split current, long values, long rawBytes) {
+    public synchronized Plan plan(Split current, long values, long rawBytes) {
         if (!ready()) {
             return new Plan(current, Double.NaN, Double.NaN, true, "not enough measurements yet");
         }
@@ -106,7 +106,7 @@ public final class SplitPlanner {
     }
 
     /** Least squares {@code seconds = latency + bytes * slope} over the window; through the origin if the sizes do not vary. */
-    double[] fit() {
+    synchronized double[] fit() {
         double n = transfers.size();
         double sx = 0;
         double sy = 0;

@@ -35,7 +35,7 @@ final class ChunkRecordState {
     byte[] serialize() {
         int width = dtype == DType.FLOAT32 ? 4 : 8;
         int bytes = 1 + 8 * 4 + 1 + 1 + 4 + 4 + 8 * supersteps.size() + 4 + 8 * encodedSteps.size() + 4 + 24 * olderRecords.size()
-                + 2 * width * size();
+                + (residualOnTrainer ? 1 : 2) * width * size();
         ByteBuffer buffer = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         buffer.put((byte) VERSION).putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep);
         buffer.put((byte) dtype.ordinal()).put((byte) (residualOnTrainer ? 1 : 0)).putInt(size());
@@ -47,14 +47,19 @@ final class ChunkRecordState {
         for (long[] record : olderRecords) {
             buffer.putLong(record[0]).putLong(record[1]).putLong(record[2]);
         }
+        // while the trainer holds the residual, the one here is stale: it is not stored (half the changelog per step)
         if (dtype == DType.FLOAT32) {
             buffer.asFloatBuffer().put(chunk.approxFloat());
             buffer.position(buffer.position() + 4 * size());
-            buffer.asFloatBuffer().put(chunk.residualFloat());
+            if (!residualOnTrainer) {
+                buffer.asFloatBuffer().put(chunk.residualFloat());
+            }
         } else {
             buffer.asDoubleBuffer().put(chunk.approxDouble());
             buffer.position(buffer.position() + 8 * size());
-            buffer.asDoubleBuffer().put(chunk.residualDouble());
+            if (!residualOnTrainer) {
+                buffer.asDoubleBuffer().put(chunk.residualDouble());
+            }
         }
         return buffer.array();
     }
@@ -87,14 +92,18 @@ final class ChunkRecordState {
             float[] residual = new float[n];
             buffer.asFloatBuffer().get(approx);
             buffer.position(buffer.position() + 4 * n);
-            buffer.asFloatBuffer().get(residual);
+            if (!state.residualOnTrainer) {
+                buffer.asFloatBuffer().get(residual);
+            }
             state.chunk = ChunkState.ofFloat32(approx, residual);
         } else {
             double[] approx = new double[n];
             double[] residual = new double[n];
             buffer.asDoubleBuffer().get(approx);
             buffer.position(buffer.position() + 8 * n);
-            buffer.asDoubleBuffer().get(residual);
+            if (!state.residualOnTrainer) {
+                buffer.asDoubleBuffer().get(residual);
+            }
             state.chunk = ChunkState.ofFloat64(approx, residual);
         }
         return state;

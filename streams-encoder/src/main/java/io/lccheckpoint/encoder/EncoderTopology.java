@@ -30,7 +30,7 @@ public final class EncoderTopology {
     }
 
     public static String progressTopic(Topics topics) {
-        return topics.prefix() + ".encoder-progress";
+        return topics.encoderProgress();
     }
 
     public static Topology build(EncoderSettings settings) {

@@ -53,6 +53,11 @@ public final class Topics {
         return prefix + "." + checkJob(job) + ".dead-letters";
     }
 
+    /** The encoder's internal progress topic (one per prefix): a notice per coded chunk, keyed by job. */
+    public String encoderProgress() {
+        return prefix + ".encoder-progress";
+    }
+
     public String handover(String job) {
         return prefix + "." + checkJob(job) + ".handover";
     }

@@ -1,0 +1,85 @@
+package io.lccheckpoint.producer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lccheckpoint.producer.SplitPlanner.Split;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+
+class SplitPlannerTest {
+    private static final long VALUES = 10_000_000;
+    private static final long RAW = 4 * VALUES;
+
+    /** A planner that has seen transfers over a link of the given bandwidth and latency, and local coding at 150 M values/s. */
+    private static SplitPlanner planner(double bytesPerSecond, double latency, double stepSeconds, double budget) {
+        SplitPlanner planner = new SplitPlanner(budget, 0.1);
+        planner.stepInterval(stepSeconds);
+        for (long bytes : new long[] {RAW, RAW / 30, RAW, RAW / 30, RAW}) {
+            planner.transfer(bytes, latency + bytes / bytesPerSecond);
+        }
+        planner.coding(131_072, 131_072 / 150e6, 4 * 131_072, 4 * 131_072 / 30);
+        return planner;
+    }
+
+    @Test
+    void aSlowLinkMakesTheTrainerCode() {
+        SplitPlanner.Plan plan = planner(5e6, 0.01, 0.2, 1.0).plan(Split.STORAGE, VALUES, RAW);
+        assertThat(plan.split()).isEqualTo(Split.TRAINER);
+        // storage: 40 MB at 5 MB/s; trainer: 67 ms coding + 1.3 MB at 5 MB/s
+        assertThat(plan.storageSeconds()).isCloseTo(8.01, Offset.offset(0.05));
+        assertThat(plan.trainerSeconds()).isCloseTo(0.0667 + 0.01 + RAW / 30 / 5e6, Offset.offset(0.02));
+    }
+
+    @Test
+    void aFastLinkAndLongStepsLeaveTheCodingToTheStorageSide() {
+        // 1 GB/s: sending raw takes 40 ms, coding 67 ms; both hide under a 500 ms step, so nothing to gain by switching
+        SplitPlanner.Plan plan = planner(1e9, 0.002, 0.5, 1.0).plan(Split.STORAGE, VALUES, RAW);
+        assertThat(plan.split()).isEqualTo(Split.STORAGE);
+        assertThat(plan.storageSeconds()).isEqualTo(plan.trainerSeconds());
+        // and with short steps the one that keeps up is storage: coding 67 ms is slower than sending 42 ms
+        assertThat(planner(1e9, 0.002, 0.01, 1.0).plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
+    }
+
+    @Test
+    void theCpuBudgetRulesTheTrainerOut() {
+        // coding takes 67 ms of a 200 ms step: over a 25% budget
+        SplitPlanner.Plan plan = planner(5e6, 0.01, 0.2, 0.25).plan(Split.TRAINER, VALUES, RAW);
+        assertThat(plan.trainerWithinBudget()).isFalse();
+        assertThat(plan.split()).isEqualTo(Split.STORAGE);
+    }
+
+    @Test
+    void aSlowEncoderMakesTheTrainerCodeEvenOnAFastLink() {
+        SplitPlanner planner = planner(1e9, 0.002, 0.1, 1.0);
+        planner.encoder(Split.STORAGE, 1 / 20e6); // the encoder codes 20 M values/s: 500 ms a step
+        planner.encoder(Split.TRAINER, 1 / 200e6);
+        assertThat(planner.plan(Split.STORAGE, VALUES, RAW).split()).isEqualTo(Split.TRAINER);
+    }
+
+    @Test
+    void hysteresisKeepsTheCurrentSplitWhenTheGainIsSmall() {
+        // trainer predicted ~2% faster than storage: not worth a switch either way
+        SplitPlanner planner = new SplitPlanner(2.0, 0.1);
+        planner.stepInterval(0.03);
+        planner.transfer(RAW, RAW / 1e9);
+        planner.transfer(RAW, RAW / 1e9);
+        planner.coding(VALUES, 0.038, RAW, RAW / 30);
+        SplitPlanner.Plan fromStorage = planner.plan(Split.STORAGE, VALUES, RAW);
+        SplitPlanner.Plan fromTrainer = planner.plan(Split.TRAINER, VALUES, RAW);
+        assertThat(fromStorage.trainerSeconds()).isLessThan(fromStorage.storageSeconds());
+        assertThat(fromStorage.split()).isEqualTo(Split.STORAGE);
+        assertThat(fromTrainer.split()).isEqualTo(Split.TRAINER);
+    }
+
+    @Test
+    void theSendModelIsFittedFromBothSplitsTransfers() {
+        SplitPlanner planner = new SplitPlanner(1.0, 0.1);
+        planner.transfer(1_000_000, 0.05 + 1_000_000 / 25e6);
+        planner.transfer(40_000_000, 0.05 + 40_000_000 / 25e6);
+        planner.transfer(2_000_000, 0.05 + 2_000_000 / 25e6);
+        double[] fit = planner.fit();
+        assertThat(fit[0]).isCloseTo(0.05, Offset.offset(1e-6));
+        assertThat(1 / fit[1]).isCloseTo(25e6, Offset.offset(1.0));
+        assertThat(planner.ready()).isFalse();
+    }
+}
