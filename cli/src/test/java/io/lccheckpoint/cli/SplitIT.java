@@ -173,4 +173,48 @@ class SplitIT {
         // the trainer split sends coded chunks: a few percent of the raw bytes (the initial state is raw in both)
         assertThat(trainerBytes).isLessThan(storageBytes / 4);
     }
+
+    @Test
+    void aRestoreWithPushdownReadsOneSuperstepAndItsTailAndRebuildsTheSameBits() throws Exception {
+        String job = "pushdown";
+        SyntheticTrainer trainer = new SyntheticTrainer(9, PipelineIT.model(10_000), CHUNK, CodecOptions.zeroRun(2));
+        Map<Long, Map<String, float[]>> expected = new HashMap<>();
+        Map<String, Object> producerConfig = producerConfig(job, "trainer");
+        // one partition, so one encoder task writes the chain in step order. With several, a task running behind the
+        // others writes older steps after newer ones, and the seek to the superstep's timestamp reads them too (correct,
+        // only more bytes: up to the tasks' skew, about a commit interval)
+        producerConfig.put("lcckpt.topic.partitions", 1);
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig)) {
+            trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
+            producer.publish(0, trainer.snapshot());
+            for (long step = 1; step <= 43; step++) {
+                trainer.step();
+                Thread.sleep(20); // the trainer's compute: steps are milliseconds apart, as real ones are (a burst interleaves the encoder's tasks' output more)
+                producer.publish(step, trainer.snapshot());
+                if (step == 12) {
+                    expected.put(step, trainer.expectedRestore());
+                }
+            }
+            producer.drain();
+        }
+        expected.put(43L, trainer.expectedRestore());
+        Map<String, Object> config = new HashMap<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", PREFIX));
+        Restorer pushdown = new Restorer(config);
+        config.put("lcckpt.restore.pushdown", "false");
+        Restorer whole = new Restorer(config);
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> PipelineIT.latestStep(whole, job) == 43);
+        var fast = pushdown.restoreLatest(job, null);
+        var slow = whole.restoreLatest(job, null);
+        PipelineIT.assertBits(fast, expected.get(43L));
+        PipelineIT.assertBits(slow, expected.get(43L));
+        assertThat(fast.superstep()).isEqualTo(40);
+        assertThat(fast.deltasApplied()).isEqualTo(3L * 8);
+        // 9 supersteps and 43 steps of deltas retained; pushdown reads the superstep of 40 and the 3 steps after it
+        assertThat(fast.bytesRead()).isLessThan(slow.bytesRead() / 5);
+        // an older step: from its own superstep (10), reading from there on
+        var older = pushdown.restore(job, 12, null);
+        PipelineIT.assertBits(older, expected.get(12L));
+        assertThat(older.superstep()).isEqualTo(10);
+        assertThat(older.bytesRead()).isLessThan(slow.bytesRead());
+    }
 }

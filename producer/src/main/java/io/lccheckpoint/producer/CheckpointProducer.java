@@ -192,7 +192,8 @@ public final class CheckpointProducer implements AutoCloseable {
                 new NewTopic(rawTopic, java.util.Optional.of(partitions), factor).configs(Topics.rawTopicConfig(recordBytes)),
                 new NewTopic(topics.checkpoints(job), java.util.Optional.of(partitions), factor).configs(checkpointTopicConfig(recordBytes)),
                 new NewTopic(topics.deadLetters(job), java.util.Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)),
-                new NewTopic(handoverTopic, java.util.Optional.of(1), factor).configs(Topics.checkpointTopicConfig(3 * recordBytes)));
+                new NewTopic(handoverTopic, java.util.Optional.of(1), factor).configs(Topics.checkpointTopicConfig(3 * recordBytes)),
+                new NewTopic(topics.index(job), java.util.Optional.of(1), factor).configs(Topics.checkpointTopicConfig(1 << 20)));
         // the admin client takes the connection and security settings among the producer's
         Map<String, Object> adminConfig = new HashMap<>(kafka);
         adminConfig.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
@@ -554,7 +555,9 @@ public final class CheckpointProducer implements AutoCloseable {
             infos.add(new TensorInfo(spec.name(), shape, spec.dtype(), chunkValues, spec.chunkCount()));
         }
         StepManifest manifest = new StepManifest(job, generation, step, resumedFrom, infos);
-        records.add(new ProducerRecord<>(rawTopic, new ChunkKey(job, "", -1), manifest));
+        // one timestamp for the whole step: the encoder's records keep it, so a restore can seek to a step's start exactly
+        long timestamp = System.currentTimeMillis();
+        records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, "", -1), manifest));
 
         boolean handover = false;
         boolean code = false;
@@ -624,7 +627,7 @@ public final class CheckpointProducer implements AutoCloseable {
                 }
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
                         spec.dtype(), initial, bytes, remaining, options, fold, handover);
-                records.add(new ProducerRecord<>(rawTopic, new ChunkKey(job, spec.name(), chunk), record));
+                records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, spec.name(), chunk), record));
             }
             lastPublished.put(spec.name(), value);
         }

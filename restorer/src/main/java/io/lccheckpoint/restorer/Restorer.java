@@ -39,7 +39,13 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * encoded chunks after it in order. Every chunk record carries the checksum of the state it leads to, so a gap or a
  * record applied to the wrong state is caught; superstep values carry their own checksum.
  *
- * <p>Settings: {@code lcckpt.topic.prefix} and any Kafka consumer setting ({@code bootstrap.servers},
+ * <p>Restore pushdown (DESIGN.md §6, on unless {@code lcckpt.restore.pushdown=false}): the restorer first reads the job's
+ * small index topic (the step-complete markers), picks the step and its base superstep, and seeks every partition of the
+ * checkpoint topic to that superstep's first record ({@code offsetsForTimes}), so it transfers one superstep and the
+ * tail after it instead of everything retained. If that partial read cannot rebuild the step (no index yet, a marker
+ * from before timestamps were kept, clocks that went backwards), it reads the whole topic as before.
+ *
+ * <p>Settings: {@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown} and any Kafka consumer setting ({@code bootstrap.servers},
  * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, …), passed through unchanged.
  */
 public final class Restorer {
@@ -51,8 +57,11 @@ public final class Restorer {
     private final Map<String, Object> kafka = new HashMap<>();
     private final Topics topics;
     private final WireFormat wire;
+    private final boolean pushdown;
 
     public Restorer(Map<String, ?> config) {
+        Object pushdownSetting = config.get("lcckpt.restore.pushdown");
+        this.pushdown = pushdownSetting == null || Boolean.parseBoolean(pushdownSetting.toString());
         Object prefix = config.get("lcckpt.topic.prefix");
         this.topics = new Topics(prefix == null ? Topics.DEFAULT_PREFIX : prefix.toString());
         this.wire = WireFormat.fromConfig(config);
@@ -70,7 +79,7 @@ public final class Restorer {
 
     /** The step-complete markers of the job's retained steps, oldest generation and step first. */
     public List<StepComplete> completedSteps(String job) {
-        Index index = read(job, (phase, done, total) -> { });
+        Index index = read(job, (phase, done, total) -> { }, -1);
         List<StepComplete> steps = new ArrayList<>();
         index.markers.values().forEach(markers -> steps.addAll(markers.values()));
         return steps;
@@ -87,8 +96,67 @@ public final class Restorer {
 
     private RestoredState restore(String job, OptionalLong wanted, Progress progress) {
         long start = System.nanoTime();
-        Index index = read(job, progress == null ? (phase, done, total) -> { } : progress);
+        Progress reporting = progress == null ? (phase, done, total) -> { } : progress;
+        if (pushdown) {
+            OptionalLong from = baseSuperstepTimestamp(job, wanted);
+            if (from.isPresent()) {
+                // the producer gives a step's manifest and chunks one timestamp, which the encoder's records keep
+                Index partial = read(job, reporting, from.getAsLong());
+                try {
+                    return rebuild(job, partial, wanted, progress, start);
+                } catch (RestoreException e) {
+                    reporting.update("the superstep's tail was not enough (" + e.getMessage() + "); reading the whole topic", 0, 1);
+                }
+            }
+        }
+        Index index = read(job, reporting, -1);
         return rebuild(job, index, wanted, progress, start);
+    }
+
+    /**
+     * From the job's index topic: the first timestamp of the superstep the wanted (or latest) step is rebuilt from, or
+     * empty if the index cannot tell (missing topic, no marker, markers without timestamps).
+     */
+    private OptionalLong baseSuperstepTimestamp(String job, OptionalLong wanted) {
+        String topic = topics.index(job);
+        TreeMap<Long, NavigableMap<Long, StepComplete>> markers = new TreeMap<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
+            if (partitions == null || partitions.isEmpty()) {
+                return OptionalLong.empty();
+            }
+            List<TopicPartition> assigned = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(assigned);
+            consumer.seekToBeginning(assigned);
+            Map<TopicPartition, Long> end = consumer.endOffsets(assigned);
+            while (!reachedEnd(consumer, end)) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    CheckpointKey key = (CheckpointKey) wire.decode(record.key());
+                    if (key.getJob().equals(job) && key.getKind() == RecordKind.STEP_COMPLETE) {
+                        NavigableMap<Long, StepComplete> steps = markers.computeIfAbsent(key.getGeneration(), g -> new TreeMap<>());
+                        if (record.value() == null) {
+                            steps.remove(key.getStep());
+                        } else {
+                            steps.put(key.getStep(), (StepComplete) wire.decode(record.value()));
+                        }
+                    }
+                }
+            }
+        } catch (org.apache.kafka.common.KafkaException e) {
+            return OptionalLong.empty();
+        }
+        for (NavigableMap<Long, StepComplete> steps : markers.descendingMap().values()) {
+            if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
+                long step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
+                for (StepComplete marker : steps.headMap(step, true).descendingMap().values()) {
+                    if (marker.getSuperstep()) {
+                        return marker.getStartTimestamp() < 0 ? OptionalLong.empty() : OptionalLong.of(marker.getStartTimestamp());
+                    }
+                }
+                return OptionalLong.empty();
+            }
+        }
+        return OptionalLong.empty();
     }
 
     /** Rebuilds from records already read (key, value or null for a tombstone), in topic order: for tests without a broker. */
@@ -272,7 +340,8 @@ public final class Restorer {
         }
     }
 
-    private Index read(String job, Progress progress) {
+    /** Reads the checkpoint topic from the first record at or after {@code fromTimestamp} (from the start if negative). */
+    private Index read(String job, Progress progress, long fromTimestamp) {
         String topic = topics.checkpoints(job);
         Index index = new Index();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -282,8 +351,14 @@ public final class Restorer {
             }
             List<TopicPartition> assigned = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(assigned);
-            consumer.seekToBeginning(assigned);
             Map<TopicPartition, Long> end = consumer.endOffsets(assigned);
+            if (fromTimestamp < 0) {
+                consumer.seekToBeginning(assigned);
+            } else {
+                Map<TopicPartition, Long> times = new HashMap<>();
+                assigned.forEach(partition -> times.put(partition, fromTimestamp));
+                consumer.offsetsForTimes(times).forEach((partition, found) -> consumer.seek(partition, found == null ? end.get(partition) : found.offset()));
+            }
             long total = end.values().stream().mapToLong(Long::longValue).sum();
             Consumer<ConsumerRecord<byte[], byte[]>> handle = record -> {
                 index.records++;

@@ -66,7 +66,7 @@ class RestorerTest {
 
     private void finishStep(long step, List<ChunkState> chunks) {
         put(RecordKind.MANIFEST, -1, step, new StepManifest(JOB, 1L, step, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3))));
-        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L));
+        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L, -1L));
         float[] state = new float[LENGTH];
         for (int c = 0; c < chunks.size(); c++) {
             System.arraycopy(chunks.get(c).approxFloat(), 0, state, c * CHUNK, chunks.get(c).size());

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Counts the coded chunks of each step (the progress topic is keyed by job, so one task sees all of a job's chunks)
  * and writes the step-complete marker when every chunk of every tensor is coded (DESIGN.md §3). With exactly-once
  * processing the progress notices are committed together with the encoded chunks, so a marker never precedes them.
- * Also tombstones markers and manifests of steps no retained superstep can restore.
+ * Also tombstones markers and manifests of steps no retained superstep can restore. Markers go to the job's small index
+ * topic too, with the earliest timestamp of the step's chunks, so a restore can seek to its superstep (pushdown).
  */
 final class CompletionProcessor implements Processor<byte[], byte[], byte[], byte[]> {
     static final String STORE = "lcckpt-step-progress";
@@ -48,21 +49,28 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         String job = new String(record.key(), StandardCharsets.UTF_8);
         String key = job + '\u0000' + notice.getGeneration() + '\u0000' + notice.getStep();
         byte[] stored = store.get(key);
-        ByteBuffer totals = stored == null ? ByteBuffer.allocate(4 + 8 * 3 + 1).order(ByteOrder.LITTLE_ENDIAN)
-                : ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer totals = stored == null ? ByteBuffer.allocate(4 + 8 * 3 + 1 + 8).order(ByteOrder.LITTLE_ENDIAN).putLong(29, Long.MAX_VALUE)
+                : ByteBuffer.wrap(stored.length == 29 ? java.util.Arrays.copyOf(stored, 37) : stored).order(ByteOrder.LITTLE_ENDIAN);
+        if (stored != null && stored.length == 29) {
+            totals.putLong(29, -1); // counted before the start timestamp was kept: unknown
+        }
         int count = totals.getInt(0) + 1;
         long encoded = totals.getLong(4) + notice.getEncodedBytes();
         long raw = totals.getLong(12) + notice.getRawBytes();
         long state = totals.getLong(20) + notice.getStateBytes();
         boolean superstep = totals.get(28) != 0 || notice.getSuperstep();
+        long first = totals.getLong(29);
+        long startTimestamp = first < 0 ? -1 : Math.min(first, record.timestamp());
         if (count < notice.getChunks()) {
-            totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0));
+            totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0)).putLong(29, startTimestamp);
             store.put(key, totals.array());
             return;
         }
         store.delete(key);
-        StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state);
-        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, record.timestamp(), Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep()), marker);
+        StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state, startTimestamp);
+        io.lccheckpoint.schema.CheckpointKey markerKey = Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep());
+        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, record.timestamp(), markerKey, marker);
+        Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, record.timestamp(), markerKey, marker);
         LOG.info("job {} generation {} step {} complete: {} chunks, {} checkpoint bytes vs {} raw ({}x){}, {} bytes to the state changelog",
                 job, notice.getGeneration(), notice.getStep(), count, encoded, raw, String.format("%.1f", raw / (double) Math.max(1, encoded)),
                 superstep ? " incl. superstep" : "", state);
@@ -95,6 +103,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
             completed.removeIf(old -> {
                 if (old < oldest) {
                     Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
+                    Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
                     Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.MANIFEST, "", -1, generation, old), null);
                     return true;
                 }

@@ -365,7 +365,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         byte[] serialized = state.serialize();
         store.put(key, serialized);
         Outputs.progress(context, record.timestamp(), job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
-                encodedBytes, rawBytes, superstep, (long) serialized.length));
+                encodedBytes, rawBytes, superstep, (long) serialized.length, record.timestamp()));
     }
 
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {

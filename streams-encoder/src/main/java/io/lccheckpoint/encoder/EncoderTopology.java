@@ -22,7 +22,7 @@ import org.apache.kafka.streams.state.Stores;
  * &lt;prefix&gt;.*.raw-deltas ─► encode (chunk state) ─┬─► &lt;prefix&gt;.&lt;job&gt;.checkpoints   (encoded chunks, supersteps, tombstones)
  *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.dead-letters
  *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.handover      (chunk states for a trainer taking over the coding)
- *                                               └─► &lt;prefix&gt;.encoder-progress ─► complete (step progress) ─► checkpoints (markers)
+ *                                               └─► &lt;prefix&gt;.encoder-progress ─► complete (step progress) ─► checkpoints + index (markers)
  * </pre>
  */
 public final class EncoderTopology {
@@ -60,6 +60,8 @@ public final class EncoderTopology {
         topology.addProcessor("complete", () -> new CompletionProcessor(settings.wireFormat(), retain), "progress");
         topology.addStateStore(progressStore, "complete");
         topology.addSink(Outputs.MARKER_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "complete");
+        topology.addSink(Outputs.INDEX_SINK, (key, value, context) -> topics.index(job(context)), new ByteArraySerializer(),
+                new ByteArraySerializer(), "complete");
         return topology;
     }
 

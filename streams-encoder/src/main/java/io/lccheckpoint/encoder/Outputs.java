@@ -21,6 +21,7 @@ final class Outputs {
     static final String PROGRESS_SINK = "progress-sink";
     static final String MARKER_SINK = "marker-sink";
     static final String HANDOVER_SINK = "handover-sink";
+    static final String INDEX_SINK = "index-sink";
     private static final Logger LOG = LoggerFactory.getLogger(Outputs.class);
 
     private Outputs() {

@@ -13,6 +13,8 @@ import org.apache.kafka.common.config.TopicConfig;
  *   <li>{@code <prefix>.<job>.checkpoints}: compacted; key CheckpointKey; values StepManifest, EncodedChunkRecord,
  *       SuperstepChunk, StepComplete, or a tombstone</li>
  *   <li>{@code <prefix>.<job>.dead-letters}: records the pipeline could not use; key: the job; value DeadLetter</li>
+ *   <li>{@code <prefix>.<job>.index}: compacted; the step-complete markers again (key CheckpointKey, value StepComplete
+ *       or a tombstone), a few hundred bytes per retained step, for restores that read only what they need</li>
  *   <li>{@code <prefix>.<job>.handover}: compacted; encoder → trainer when the trainer takes over the coding of its
  *       chunks (split switch); key ChunkKey; value ChunkStateHandover</li>
  * </ul>
@@ -51,6 +53,11 @@ public final class Topics {
 
     public String deadLetters(String job) {
         return prefix + "." + checkJob(job) + ".dead-letters";
+    }
+
+    /** Compacted, small: the step-complete markers alone, so a restore finds its superstep without reading the checkpoints. */
+    public String index(String job) {
+        return prefix + "." + checkJob(job) + ".index";
     }
 
     /** The encoder's internal progress topic (one per prefix): a notice per coded chunk, keyed by job. */
