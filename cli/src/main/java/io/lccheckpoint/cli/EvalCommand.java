@@ -394,6 +394,8 @@ final class EvalCommand implements Callable<Integer> {
         for (Model model : models) {
             md.append("- **").append(model.name()).append("**: ").append(model.description()).append(".\n");
         }
+        md.append("\n## Targets (issue #4), met or missed\n\n");
+        targets(md, results, breakdowns, comparisons, overheads, seconds);
         md.append("\n## Rework cost (the paper's Fig. 3)\n\n");
         md.append("Every scheme checkpoints every iteration of the same training run; at each failure point t_f we restore what the")
                 .append(" scheme kept, resume with a new data order and count the iterations until the evaluation loss is back at its")
@@ -468,6 +470,59 @@ final class EvalCommand implements Callable<Integer> {
         Plots.breakdown(breakdowns, plots);
         Files.writeString(report, md.toString());
         say("report written to %s", report);
+    }
+
+    /** The issue's targets, each computed from this run's figures and marked met or missed. */
+    private void targets(StringBuilder md, Map<String, List<ReworkExperiment.Result>> results, Map<String, List<CompressionBreakdown.Row>> breakdowns,
+                         List<Comparison> comparisons, List<Overhead> overheads, double seconds) {
+        md.append("| target | model | figure | |\n|---|---|---|---|\n");
+        for (Comparison c : comparisons) {
+            if (c.baseline().startsWith("full")) {
+                continue;
+            }
+            ReworkExperiment.Result baseline = find(results.get(c.model()), c.baseline());
+            ReworkExperiment.Result lc = find(results.get(c.model()), c.lc());
+            boolean met = lc.meanRework() <= baseline.meanRework();
+            boolean withinCi = Math.abs(lc.meanRework() - baseline.meanRework()) <= lc.ci95() + baseline.ci95();
+            md.append(String.format(Locale.ROOT, "| LC rework <= %s's at %s | %s | %s %.1f ± %.1f vs %.1f ± %.1f | %s |%n", c.baseline().split(" ")[0], c.size(),
+                    c.model(), c.lc(), lc.meanRework(), lc.ci95(), baseline.meanRework(), baseline.ci95(),
+                    met ? "met" : withinCi ? "**missed** (within the CIs)" : "**missed**"));
+        }
+        breakdowns.forEach((model, rows) -> {
+            for (CompressionBreakdown.Row row : rows) {
+                double target = row.promotionBits() == 2 ? 20 : 10;
+                md.append(String.format(Locale.ROOT, "| LC (Huffman) >= %.0fx at %d bits | %s | %.1fx | %s |%n", target, row.promotionBits(), model, row.ratioEPH(),
+                        row.ratioEPH() >= target ? "met" : "**missed**"));
+                double gain = row.ratioZeroRun() / row.ratioEPH();
+                md.append(String.format(Locale.ROOT, "| zero-run >= 2x smaller than Huffman LC, %d bits | %s | %.2fx (%.1fx vs %.1fx) | %s |%n", row.promotionBits(),
+                        model, gain, row.ratioZeroRun(), row.ratioEPH(), gain >= 2 ? "met" : "**missed**"));
+                if (model.startsWith("LeNet")) {
+                    md.append(String.format(Locale.ROOT, "| zero-run >= 100x on the CNN, %d bits | %s | %.1fx | %s |%n", row.promotionBits(), model,
+                            row.ratioZeroRun(), row.ratioZeroRun() >= 100 ? "met" : "**missed**"));
+                }
+            }
+        });
+        results.forEach((model, list) -> {
+            for (int bits = 2; bits <= 4; bits++) {
+                ReworkExperiment.Result huffman = find(list, "LC " + bits + "-bit Huffman");
+                ReworkExperiment.Result zeroRun = find(list, "LC " + bits + "-bit zero-run");
+                boolean within = Math.abs(zeroRun.meanRework() - huffman.meanRework()) <= huffman.ci95() + 1e-9;
+                md.append(String.format(Locale.ROOT, "| zero-run rework within Huffman LC's CI, %d bits | %s | %.1f vs %.1f ± %.1f | %s |%n", bits, model,
+                        zeroRun.meanRework(), huffman.meanRework(), huffman.ci95(), within ? "met" : "**missed**"));
+            }
+        });
+        for (Overhead o : overheads) {
+            md.append(String.format(Locale.ROOT, "| training loop blocked < 1%% of the step | %s | %.2f%% | %s |%n", o.model(), o.blockedPercent(),
+                    o.blockedPercent() < 1 ? "met" : "**missed**"));
+        }
+        if (!full) {
+            md.append(String.format(Locale.ROOT, "| --quick <= 10 minutes | all | %.1f min | %s |%n", seconds / 60, seconds <= 600 ? "met" : "**missed**"));
+        }
+    }
+
+    private static ReworkExperiment.Result find(List<ReworkExperiment.Result> results, String scheme) {
+        return results.stream().filter(r -> r.scheme().equals(scheme)).findFirst()
+                .orElseThrow(() -> new IllegalStateException("no result for scheme " + scheme));
     }
 
     private static void say(String format, Object... arguments) {

@@ -65,7 +65,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private final ChunkDecoder decoder = new ChunkDecoder();
     private Sensor deadLetters;
 
-    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain) {
+    private final WorkingMemory working;
+
+    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain, WorkingMemory working) {
+        this.working = working;
         this.topics = topics;
         this.wire = wire;
         this.codecOptions = codecOptions;
@@ -81,6 +84,26 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
         deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
                 Map.of("task-id", context.taskId().toString())), new CumulativeSum());
+        Map<String, String> tags = Map.of("task-id", context.taskId().toString());
+        memoryGauge(context, "memory-in-use-bytes", "Bytes of the memory budget held by chunks being coded (the instance's pool)", tags, working::inUse);
+        memoryGauge(context, "memory-peak-bytes", "Most bytes of the pool held at once", tags, working::peak);
+        memoryGauge(context, "memory-waits-total", "Chunks that waited for memory", tags, working::waits);
+        memoryGauge(context, "memory-overruns-total", "Chunks that went on after waiting the longest allowed (the budget was exceeded)", tags, working::overruns);
+    }
+
+    private static void memoryGauge(ProcessorContext<byte[], byte[]> context, String name, String description, Map<String, String> tags,
+                                    java.util.function.LongSupplier value) {
+        Sensor sensor = context.metrics().addSensor("lcckpt-" + name + "-" + context.taskId(), Sensor.RecordingLevel.INFO);
+        sensor.add(new MetricName(name, "lcckpt-encoder", description, tags), new org.apache.kafka.common.metrics.MeasurableStat() {
+            @Override
+            public void record(org.apache.kafka.common.metrics.MetricConfig config, double ignored, long now) {
+            }
+
+            @Override
+            public double measure(org.apache.kafka.common.metrics.MetricConfig config, long now) {
+                return value.getAsLong();
+            }
+        });
     }
 
     @Override
@@ -105,7 +128,20 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             Outputs.checkpoint(context, wire, record.timestamp(),
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
         } else if (value instanceof RawDeltaChunk chunk) {
-            handle(record, source, job, chunk);
+            int width = chunk.getDtype() == DType.FLOAT64 ? 8 : 4;
+            int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2 : chunk.getValues().remaining() / width;
+            long taken;
+            try {
+                taken = working.acquire(WorkingMemory.cost(values, width == 8));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new org.apache.kafka.streams.errors.StreamsException("interrupted while waiting for memory", e);
+            }
+            try {
+                handle(record, source, job, chunk);
+            } finally {
+                working.release(taken);
+            }
         } else {
             deadLetter(record, source, job, null, "unexpected record type " + value.getSchema().getName() + " on a raw-delta topic");
         }

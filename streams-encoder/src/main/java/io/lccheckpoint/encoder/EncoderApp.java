@@ -35,10 +35,38 @@ public final class EncoderApp {
         // commits (a lagging or catching-up encoder): the record cache collapses the updates in between.
         properties.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 1000);
         properties.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 128L << 20);
+        long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
+        if (budget > 0) {
+            budgetedMemory(settings, budget, recordBytes).forEach(properties::put);
+        }
         // new jobs' topics are found by the pattern subscription within this time
         properties.put(StreamsConfig.consumerPrefix(ConsumerConfig.METADATA_MAX_AGE_CONFIG), 5000);
         properties.putAll(settings.streamsSettings());
         return properties;
+    }
+
+    /**
+     * The Kafka and Streams settings a memory budget implies (see {@link EncoderSettings#MEMORY_BUDGET_CONFIG}): the
+     * buffers are sized in bytes from the budget, not in records of the trainers' chunk size.
+     */
+    static Map<String, Object> budgetedMemory(EncoderSettings settings, long budget, int recordBytes) {
+        if (settings.getString(EncoderSettings.STATE_STORE_CONFIG).equals("memory")) {
+            throw new org.apache.kafka.common.config.ConfigException(EncoderSettings.MEMORY_BUDGET_CONFIG, budget,
+                    "a memory budget needs lcckpt.state.store=rocksdb: the memory store keeps every job's state (8 bytes per value) on the heap");
+        }
+        int maxRequest = 3 * recordBytes + 4096;
+        int partitions = settings.getInt(EncoderSettings.MEMORY_PARTITIONS_CONFIG);
+        Map<String, Object> derived = new HashMap<>();
+        derived.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, (long) (0.15 * budget));
+        derived.put(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG, (int) Math.max(1, 0.25 * budget / ((long) recordBytes * partitions)));
+        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG), (int) Math.max(maxRequest, Math.min(Integer.MAX_VALUE, 0.10 * budget)));
+        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), (int) Math.max(1, 0.10 * budget / recordBytes));
+        derived.put(StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG), (long) Math.max(2L * maxRequest, 0.10 * budget));
+        derived.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class.getName());
+        derived.put(BoundedRocksDb.BYTES_CONFIG, Long.toString((long) (0.10 * budget)));
+        // what the user set explicitly wins
+        derived.keySet().removeAll(settings.streamsSettings().keySet());
+        return derived;
     }
 
     /** Creates the progress topic if missing (the per-job topics are created by producers or by an operator). */

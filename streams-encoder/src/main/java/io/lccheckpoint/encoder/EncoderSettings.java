@@ -23,6 +23,8 @@ public final class EncoderSettings extends AbstractConfig {
     public static final String MAX_RECORD_BYTES_CONFIG = "lcckpt.max.record.bytes";
     public static final String PROGRESS_PARTITIONS_CONFIG = "lcckpt.progress.partitions";
     public static final String STATE_STORE_CONFIG = "lcckpt.state.store";
+    public static final String MEMORY_BUDGET_CONFIG = "lcckpt.memory.budget";
+    public static final String MEMORY_PARTITIONS_CONFIG = "lcckpt.memory.partitions";
 
     static final ConfigDef CONFIG = new ConfigDef()
             .define(TOPIC_PREFIX_CONFIG, Type.STRING, "lcckpt", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -41,7 +43,14 @@ public final class EncoderSettings extends AbstractConfig {
                     "Partitions of the progress topic (completion counting is spread over jobs).")
             .define(STATE_STORE_CONFIG, Type.STRING, "rocksdb", ConfigDef.ValidString.in("rocksdb", "memory"), Importance.LOW,
                     "Where chunk states live: rocksdb (on disk, the default) or memory (heap: 2x the models' size per instance);"
-                    + " both are changelogged.");
+                    + " both are changelogged.")
+            .define(MEMORY_BUDGET_CONFIG, Type.LONG, -1L, Importance.HIGH,
+                    "Bytes of memory the encoder may use (DESIGN.md §6), -1 for Kafka's defaults. Shared out as: chunks being coded 30%"
+                    + " (admitted by their modelled cost, fixed + per value: a chunk that does not fit waits), record cache 15%, input"
+                    + " buffers 25%, fetches 10%, producer buffer 10%, RocksDB block cache and write buffers 10% (off-heap). Needs"
+                    + " lcckpt.state.store=rocksdb. Settings the user gives explicitly win over the derived ones.")
+            .define(MEMORY_PARTITIONS_CONFIG, Type.INT, 64, ConfigDef.Range.atLeast(1), Importance.LOW,
+                    "With a memory budget: the raw-delta partitions the input buffers are sized for (all jobs' together).");
 
     public EncoderSettings(Map<String, ?> originals) {
         super(CONFIG, originals, false);

@@ -40,15 +40,18 @@ public final class EncoderTopology {
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                 Integer.toString(3 * settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG)));
         boolean inMemory = settings.getString(EncoderSettings.STATE_STORE_CONFIG).equals("memory");
+        long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
+        // one pool per topology (per instance), shared by its stream threads; unbounded without a budget
+        WorkingMemory working = new WorkingMemory(budget > 0 ? (long) (0.30 * budget) : Long.MAX_VALUE / 4, 120_000);
         StoreBuilder<KeyValueStore<String, byte[]>> chunkStore = Stores.keyValueStoreBuilder(
                 inMemory ? Stores.inMemoryKeyValueStore(EncodeProcessor.STORE) : Stores.persistentKeyValueStore(EncodeProcessor.STORE),
-                Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(changelog);
+                Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(changelog).withCachingEnabled();
         StoreBuilder<KeyValueStore<String, byte[]>> progressStore = Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(CompletionProcessor.STORE), Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
 
         Topology topology = new Topology();
         topology.addSource("raw-deltas", new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.rawDeltaPattern());
-        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain), "raw-deltas");
+        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain, working), "raw-deltas");
         topology.addStateStore(chunkStore, "encode");
         topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.DEAD_LETTER_SINK, byJob(topics, true), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
