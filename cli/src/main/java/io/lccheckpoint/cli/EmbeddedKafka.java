@@ -37,6 +37,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public static EmbeddedKafka start(Duration timeout) throws IOException, InterruptedException {
+        return start(timeout, Map.of());
+    }
+
+    /** With extra broker settings (e.g. the quota windows of the HAPI experiment). */
+    public static EmbeddedKafka start(Duration timeout, Map<String, String> extra) throws IOException, InterruptedException {
         Path directory = Files.createTempDirectory("lcckpt-kafka-");
         int port = freePort();
         int controllerPort = freePort();
@@ -59,6 +64,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 "group.initial.rebalance.delay.ms=0",
                 "message.max.bytes=8388608",
                 "num.partitions=1",
+                extra.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(java.util.stream.Collectors.joining("\n")),
                 ""));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String classpath = System.getProperty("java.class.path");

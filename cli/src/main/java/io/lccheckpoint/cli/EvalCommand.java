@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
  * breakdown, and the priority-promotion check, on logistic regression (Fashion-MNIST) and matrix factorization
  * (synthetic). Prints the tables and regenerates docs/EVALUATION.md.
  */
-@Command(name = "eval", mixinStandardHelpOptions = true,
+@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = HapiCommand.class,
         description = "Reproduces the paper's evaluation (rework cost, compression breakdown, priority promotion, overhead) on MLR, MF"
                 + " and LeNet-5, and writes docs/EVALUATION.md with its plots.")
 final class EvalCommand implements Callable<Integer> {
@@ -468,7 +468,9 @@ final class EvalCommand implements Callable<Integer> {
         Path plots = report.toAbsolutePath().getParent().resolve("eval");
         Plots.rework(results, plots);
         Plots.breakdown(breakdowns, plots);
-        Files.writeString(report, md.toString());
+        // the sections other commands regenerate (lcckpt eval hapi) stay as they were
+        String kept = Files.exists(report) ? ReportSections.section(Files.readString(report), HapiCommand.SECTION) : "";
+        Files.writeString(report, md.toString() + (kept.isEmpty() ? "" : "\n" + kept));
         say("report written to %s", report);
     }
 

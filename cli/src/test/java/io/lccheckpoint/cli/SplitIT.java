@@ -180,16 +180,15 @@ class SplitIT {
         SyntheticTrainer trainer = new SyntheticTrainer(9, PipelineIT.model(10_000), CHUNK, CodecOptions.zeroRun(2));
         Map<Long, Map<String, float[]>> expected = new HashMap<>();
         Map<String, Object> producerConfig = producerConfig(job, "trainer");
-        // one partition, so one encoder task writes the chain in step order. With several, a task running behind the
-        // others writes older steps after newer ones, and the seek to the superstep's timestamp reads them too (correct,
-        // only more bytes: up to the tasks' skew, about a commit interval)
+        // one partition, so one encoder task writes the chain. With several, a task running behind the others writes
+        // older steps after newer ones, and the seek reads those too (correct, only more bytes, up to the tasks' skew)
         producerConfig.put("lcckpt.topic.partitions", 1);
         try (CheckpointProducer producer = new CheckpointProducer(producerConfig)) {
             trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
             producer.publish(0, trainer.snapshot());
             for (long step = 1; step <= 43; step++) {
                 trainer.step();
-                Thread.sleep(20); // the trainer's compute: steps are milliseconds apart, as real ones are (a burst interleaves the encoder's tasks' output more)
+                Thread.sleep(20); // the trainer's compute: an encoder that keeps up, as in a real run, not one catching up on a burst
                 producer.publish(step, trainer.snapshot());
                 if (step == 12) {
                     expected.put(step, trainer.expectedRestore());
@@ -199,6 +198,8 @@ class SplitIT {
         }
         expected.put(43L, trainer.expectedRestore());
         Map<String, Object> config = new HashMap<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", PREFIX));
+        // one clock here; the default margin (1 s for clocks that disagree) would span most of this short run
+        config.put("lcckpt.restore.seek.margin.ms", "0");
         Restorer pushdown = new Restorer(config);
         config.put("lcckpt.restore.pushdown", "false");
         Restorer whole = new Restorer(config);

@@ -42,10 +42,11 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <p>Restore pushdown (DESIGN.md §6, on unless {@code lcckpt.restore.pushdown=false}): the restorer first reads the job's
  * small index topic (the step-complete markers), picks the step and its base superstep, and seeks every partition of the
  * checkpoint topic to that superstep's first record ({@code offsetsForTimes}), so it transfers one superstep and the
- * tail after it instead of everything retained. If that partial read cannot rebuild the step (no index yet, a marker
+ * tail after it instead of everything retained ({@code lcckpt.restore.seek.margin.ms}, 1000 by default, earlier to allow
+ * for clocks that disagree). If that partial read cannot rebuild the step (no index yet, a marker
  * from before timestamps were kept, clocks that went backwards), it reads the whole topic as before.
  *
- * <p>Settings: {@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown} and any Kafka consumer setting ({@code bootstrap.servers},
+ * <p>Settings: {@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown}, {@code lcckpt.restore.seek.margin.ms} and any Kafka consumer setting ({@code bootstrap.servers},
  * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, …), passed through unchanged.
  */
 public final class Restorer {
@@ -58,10 +59,13 @@ public final class Restorer {
     private final Topics topics;
     private final WireFormat wire;
     private final boolean pushdown;
+    private final long seekMarginMillis;
 
     public Restorer(Map<String, ?> config) {
         Object pushdownSetting = config.get("lcckpt.restore.pushdown");
         this.pushdown = pushdownSetting == null || Boolean.parseBoolean(pushdownSetting.toString());
+        Object margin = config.get("lcckpt.restore.seek.margin.ms");
+        this.seekMarginMillis = margin == null ? 1000 : Long.parseLong(margin.toString());
         Object prefix = config.get("lcckpt.topic.prefix");
         this.topics = new Topics(prefix == null ? Topics.DEFAULT_PREFIX : prefix.toString());
         this.wire = WireFormat.fromConfig(config);
@@ -100,8 +104,9 @@ public final class Restorer {
         if (pushdown) {
             OptionalLong from = baseSuperstepTimestamp(job, wanted);
             if (from.isPresent()) {
-                // the producer gives a step's manifest and chunks one timestamp, which the encoder's records keep
-                Index partial = read(job, reporting, from.getAsLong());
+                // the encoder stamps its records with the time it made them; the margin covers clocks of several
+                // encoder instances and brokers that disagree a little
+                Index partial = read(job, reporting, Math.max(0, from.getAsLong() - seekMarginMillis));
                 try {
                     return rebuild(job, partial, wanted, progress, start);
                 } catch (RestoreException e) {

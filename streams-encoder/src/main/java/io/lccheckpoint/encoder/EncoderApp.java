@@ -95,6 +95,56 @@ public final class EncoderApp {
         return streams;
     }
 
+    /** The memory budget's pool (from the instance's metrics) and the heap's sampled peak, for logs and the HAPI experiment. */
+    static String memoryFigures(KafkaStreams streams, EncoderSettings settings, long heapPeak) {
+        double peak = 0;
+        double waits = 0;
+        double overruns = 0;
+        for (var metric : streams.metrics().values()) {
+            String name = metric.metricName().name();
+            Object value = metric.metricValue();
+            if (!(value instanceof Double d)) {
+                continue;
+            }
+            switch (name) {
+                case "memory-peak-bytes" -> peak = Math.max(peak, d);
+                case "memory-waits-total" -> waits = Math.max(waits, d);
+                case "memory-overruns-total" -> overruns = Math.max(overruns, d);
+                default -> { }
+            }
+        }
+        long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
+        long max = Runtime.getRuntime().maxMemory();
+        return String.format(java.util.Locale.ROOT, "chunks in flight peak %.1f MB%s, %.0f waits, %.0f overruns; heap used peak %.0f MB of %.0f MB (sampled every 20 ms, garbage included)",
+                peak / 1e6, budget > 0 ? String.format(java.util.Locale.ROOT, " of %.1f MB", 0.30 * budget / 1e6) : " (no budget)", waits, overruns,
+                heapPeak / 1e6, max / 1e6);
+    }
+
+    /** Samples the heap's use on a daemon thread and keeps the highest value seen. */
+    static final class HeapSampler {
+        private final java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+
+        HeapSampler() {
+            Thread thread = new Thread(() -> {
+                java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+                while (true) {
+                    peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "lcckpt-heap-sampler");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        long peak() {
+            return peak.get();
+        }
+    }
+
     /** {@code java -cp ... io.lccheckpoint.encoder.EncoderApp encoder.properties} */
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
@@ -108,8 +158,10 @@ public final class EncoderApp {
         Map<String, Object> config = new HashMap<>();
         file.forEach((key, value) -> config.put((String) key, value));
         KafkaStreams streams = start(config);
+        HeapSampler heap = new HeapSampler();
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.out.println("lcckpt encoder memory figures " + memoryFigures(streams, new EncoderSettings(config), heap.peak()));
             streams.close();
             done.countDown();
         }, "lcckpt-encoder-shutdown"));

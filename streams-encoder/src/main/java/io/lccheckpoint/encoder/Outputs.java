@@ -58,9 +58,14 @@ final class Outputs {
         forward(context, DEAD_LETTER_SINK, job, job.getBytes(StandardCharsets.UTF_8), wire.encode(letter), timestamp);
     }
 
-    private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long timestamp) {
+    /**
+     * Output records carry the time they were made, not the trainer's: within a partition that makes timestamps grow with
+     * offsets (transaction markers carry the commit's time too), so a restore can seek with offsetsForTimes to where a
+     * superstep's records start (restore pushdown) even when the encoder was catching up when it wrote them.
+     */
+    private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long ignored) {
         RecordHeaders headers = new RecordHeaders();
         headers.add(JOB_HEADER, job.getBytes(StandardCharsets.UTF_8));
-        context.forward(new Record<>(key, value, timestamp, headers), sink);
+        context.forward(new Record<>(key, value, context.currentSystemTimeMs(), headers), sink);
     }
 }
