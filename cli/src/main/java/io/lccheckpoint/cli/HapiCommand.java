@@ -180,7 +180,8 @@ final class HapiCommand implements Callable<Integer> {
             double elapsed = (System.nanoTime() - begin) / 1e9;
             double trainerCpu = cpu(name -> name.equals("lcckpt-producer-" + job) || name.contains("| " + clientId)) - trainerCpuBefore;
             double encoderCpu = cpu(name -> name.contains(prefix + "-")) - encoderCpuBefore;
-            SplitRun run = new SplitRun(parameters, quota, split, (int) step, elapsed / step, trainerCpu / step,
+            double steady = completion.steadyStepSeconds(job, step);
+            SplitRun run = new SplitRun(parameters, quota, split, (int) step, Double.isNaN(steady) ? elapsed / step : steady, trainerCpu / step,
                     (double) (producer.bytesSent() - bytesBefore) / step, encoderCpu / step,
                     producer.currentSplit().name().toLowerCase(Locale.ROOT), producer.splitSwitches());
             setQuota(kafka, clientId, 0);
@@ -211,11 +212,18 @@ final class HapiCommand implements Callable<Integer> {
         return total;
     }
 
-    /** Follows the encoder's progress topic: when every chunk of a job's step is coded, the step is complete. */
+    /**
+     * Follows the encoder's progress topic on its own thread: when every chunk of a job's step is coded, the step is
+     * complete, and the time it was seen is kept.
+     */
     private static final class Completion implements AutoCloseable {
         private final KafkaConsumer<byte[], byte[]> consumer;
         private final Map<String, Map<Long, Integer>> counts = new HashMap<>();
-        private final Map<String, Long> latest = new HashMap<>();
+        private final Map<String, Long> latest = new ConcurrentHashMap<>();
+        private final Map<String, java.util.concurrent.ConcurrentSkipListMap<Long, Long>> times = new ConcurrentHashMap<>();
+        private final Thread thread;
+        private volatile boolean stop;
+        private volatile RuntimeException failure;
 
         Completion(String bootstrap, String topic, String... jobs) throws InterruptedException {
             Map<String, Object> config = new HashMap<>();
@@ -231,6 +239,7 @@ final class HapiCommand implements Callable<Integer> {
                 }
                 if (partitions.isEmpty()) {
                     if (System.nanoTime() > deadline) {
+                        consumer.close();
                         throw new IllegalStateException("the encoder's progress topic " + topic + " did not appear");
                     }
                     Thread.sleep(500); // the encoder creates it when it starts
@@ -241,44 +250,85 @@ final class HapiCommand implements Callable<Integer> {
             for (String job : jobs) {
                 counts.put(job, new HashMap<>());
                 latest.put(job, -1L);
+                times.put(job, new java.util.concurrent.ConcurrentSkipListMap<>());
+            }
+            thread = new Thread(this::follow, "hapi-completion");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        private void follow() {
+            try {
+                while (!stop) {
+                    for (var record : consumer.poll(Duration.ofMillis(50))) {
+                        String job = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+                        Map<Long, Integer> steps = counts.get(job);
+                        if (steps != null && SingleObjectSerde.decode(record.value()) instanceof StepComplete notice) {
+                            int count = steps.merge(notice.getStep(), 1, Integer::sum);
+                            if (count == notice.getChunks()) {
+                                steps.remove(notice.getStep());
+                                times.get(job).put(notice.getStep(), System.nanoTime());
+                                latest.merge(job, notice.getStep(), Math::max);
+                            }
+                        }
+                    }
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+            } finally {
+                consumer.close(Duration.ofSeconds(5));
             }
         }
 
-        /** Reads what the encoder reported so far; true when every job has completed {@code step}. */
-        boolean poll(long step) {
-            for (var record : consumer.poll(Duration.ofMillis(100))) {
-                String job = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-                Map<Long, Integer> steps = counts.get(job);
-                if (steps != null && SingleObjectSerde.decode(record.value()) instanceof StepComplete notice) {
-                    int count = steps.merge(notice.getStep(), 1, Integer::sum);
-                    if (count == notice.getChunks()) {
-                        steps.remove(notice.getStep());
-                        latest.merge(job, notice.getStep(), Math::max);
-                    }
-                }
+        /** True when every job has completed {@code step}. */
+        boolean complete(long step) {
+            if (failure != null) {
+                throw failure;
             }
             return latest.values().stream().allMatch(s -> s >= step);
         }
 
-        void await(long step, Duration timeout) {
+        /**
+         * Seconds per step in the steady state: between the completions of the middle step and the last one (the first
+         * half is warm-up, and for split=auto the time it takes to settle).
+         */
+        double steadyStepSeconds(String job, long last) {
+            var completed = times.get(job);
+            long middle = Math.max(1, last / 2);
+            Long from = completed.get(middle);
+            Long to = completed.get(last);
+            if (from == null || to == null || last <= middle) {
+                return Double.NaN;
+            }
+            return (to - from) / 1e9 / (last - middle);
+        }
+
+        void await(long step, Duration timeout) throws InterruptedException {
             long deadline = System.nanoTime() + timeout.toNanos();
-            while (!poll(step)) {
+            while (!complete(step)) {
                 if (System.nanoTime() > deadline) {
                     throw new IllegalStateException("step " + step + " of " + latest.keySet() + " did not complete within " + timeout + " (reached " + latest + ")");
                 }
+                Thread.sleep(20);
             }
         }
 
         @Override
         public void close() {
-            consumer.close(Duration.ofSeconds(5));
+            stop = true;
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
     // ---------------------------------------------------------------- restore pushdown
 
     private RestoreRun restoreExperiment(EmbeddedKafka kafka) throws Exception {
-        int steps = quick ? 300 : 1000;
+        // a restore between two supersteps (the tail half an interval long), not right at one
+        int steps = quick ? 325 : 1025;
         long parameters = 1_000_000;
         String prefix = "hapi-restore";
         String job = "restore-1m";
@@ -309,6 +359,7 @@ final class HapiCommand implements Callable<Integer> {
                         int j = i + shift;
                         model[i] += pattern[j < model.length ? j : j - model.length];
                     }
+                    Thread.sleep(10); // the trainer's compute
                     producer.publish(step, Map.of("weights", model));
                 }
                 producer.drain();
@@ -319,6 +370,8 @@ final class HapiCommand implements Callable<Integer> {
                 completion.close();
             }
             Map<String, Object> restoreConfig = new HashMap<>(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", prefix));
+            // one machine, one clock: no margin for clocks that disagree (the default 1 s would span 100 of these steps)
+            restoreConfig.put("lcckpt.restore.seek.margin.ms", "0");
             RestoredState pushdown = new Restorer(restoreConfig).restoreLatest(job, null);
             restoreConfig.put("lcckpt.restore.pushdown", "false");
             RestoredState whole = new Restorer(restoreConfig).restoreLatest(job, null);
@@ -350,7 +403,7 @@ final class HapiCommand implements Callable<Integer> {
             for (int jobs : counts) {
                 MemoryRun run = memoryRun(kafka, budget, jobs);
                 runs.add(run);
-                say("%-8s %6d %10s %10.1f %,16.0f %s", budget ? "384 MB" : "none", jobs, run.completed(), run.seconds(), run.valuesPerSecond(),
+                say("%-8s %6d %10s %10.1f %,16.0f %s", budget ? "256 MB" : "none", jobs, run.completed(), run.seconds(), run.valuesPerSecond(),
                         run.completed() ? run.memory() : run.failure());
                 if (!run.completed()) {
                     break; // the failure point without the budget: more jobs only fail sooner
@@ -367,7 +420,7 @@ final class HapiCommand implements Callable<Integer> {
         List<String> lines = new ArrayList<>(List.of("bootstrap.servers=" + kafka.bootstrapServers(), "application.id=" + prefix,
                 "lcckpt.topic.prefix=" + prefix, "state.dir=" + directory.resolve("state"), "num.stream.threads=2"));
         if (budget) {
-            lines.add("lcckpt.memory.budget=" + (384L << 20));
+            lines.add("lcckpt.memory.budget=" + (256L << 20));
         }
         Files.write(properties, lines);
         Path log = directory.resolve("encoder.log");
@@ -419,7 +472,10 @@ final class HapiCommand implements Callable<Integer> {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(jobs + 3);
             boolean done = false;
             while (!done && child.isAlive() && System.nanoTime() < deadline) {
-                done = completion.poll(steps);
+                done = completion.complete(steps);
+                if (!done) {
+                    Thread.sleep(100);
+                }
             }
             double seconds = (System.nanoTime() - begin) / 1e9;
             String text = Files.exists(log) ? Files.readString(log) : "";
@@ -451,10 +507,12 @@ final class HapiCommand implements Callable<Integer> {
         md.append("### Split point under a slow network\n\n")
                 .append("The trainer publishes a step of SGD-like deltas after a simulated compute time (20 ms per million parameters);")
                 .append(" the network between trainer and brokers is throttled with a `producer_byte_rate` client quota on the trainer's")
-                .append(" client id (set after the initial full state). Step time: from the first delta step published to the last")
-                .append(" one complete at the encoder, per step. CPU from the threads' CPU time: the producer's sender and network threads")
-                .append(" (trainer side), the encoder's stream and producer threads (storage side). `auto` starts at the storage split")
-                .append(" and plans every 3 steps.\n\n");
+                .append(" client id (set after the initial full state). Each configuration runs at least 3 steps and at least `--seconds`;")
+                .append(" step time is the steady state: between the completions (at the encoder) of the middle step and the last one,")
+                .append(" so the first half (warm-up, and `auto`'s settling) is left out. CPU (per step over the whole run) from the")
+                .append(" threads' CPU time: the producer's sender and network threads")
+                .append(" (trainer side), the encoder's stream and producer threads (storage side). `auto` starts at the storage split,")
+                .append(" plans as soon as it has measurements and then every 3 steps.\n\n");
         md.append("| parameters | quota | split | step time | steps | trainer CPU per step | network per step | encoder CPU per step | ends as |\n")
                 .append("|---:|---|---|---:|---:|---:|---:|---:|---|\n");
         for (SplitRun r : splits) {
@@ -494,7 +552,8 @@ final class HapiCommand implements Callable<Integer> {
                     slowest, largest / 1_000_000, speedup, largest >= 50_000_000 ? (speedup >= 5 ? "met" : "**missed**") : "not measured at 50M in this run"));
         }
         md.append("\n### Restore pushdown\n\n");
-        md.append(String.format(Locale.ROOT, "A job of %,d parameters, %d steps with `split=trainer`, supersteps every 50 steps, 3 retained. Naive replay"
+        md.append(String.format(Locale.ROOT, "A job of %,d parameters, %d steps (10 ms of compute each) with `split=trainer`, supersteps every 50 steps,"
+                        + " 3 retained, restored with `lcckpt.restore.seek.margin.ms=0` (one clock here). Naive replay"
                         + " (the initial state and every step's coded chunks, as sent): %.1f MB. Reading the whole retained checkpoint topic: %.1f MB in %.2f s."
                         + " With pushdown (the index topic, then a seek to the base superstep): %.1f MB in %.2f s, from superstep %d with %d chunk records"
                         + " after it: **%.1fx fewer bytes than naive replay** (target >= 5x: %s) and %.1fx fewer than reading the retained topic.%n",
@@ -503,11 +562,11 @@ final class HapiCommand implements Callable<Integer> {
                 (double) restore.naiveBytes() / restore.pushdownBytes(), (double) restore.naiveBytes() / restore.pushdownBytes() >= 5 ? "met" : "**missed**",
                 (double) restore.fullBytes() / restore.pushdownBytes()));
         md.append("\n### Many jobs against a small encoder\n\n");
-        md.append("The encoder runs in its own JVM at `-Xmx512m` (`-XX:+ExitOnOutOfMemoryError`, 2 stream threads), with `lcckpt.memory.budget=384 MB`")
+        md.append("The encoder runs in its own JVM at `-Xmx512m` (`-XX:+ExitOnOutOfMemoryError`, 2 stream threads), with `lcckpt.memory.budget=256 MB`")
                 .append(" or with Kafka's defaults; each job publishes 8 steps of 2M parameters (storage split, 2 partitions) as fast as it can.\n\n");
         md.append("| budget | jobs | completed | seconds | values coded per second | memory (budget runs) or failure |\n|---|---:|---|---:|---:|---|\n");
         for (MemoryRun r : memory) {
-            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %,.0f | %s |%n", r.budget() ? "384 MB" : "none", r.jobs(), r.completed() ? "yes" : "**no**",
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %,.0f | %s |%n", r.budget() ? "256 MB" : "none", r.jobs(), r.completed() ? "yes" : "**no**",
                     r.seconds(), r.valuesPerSecond(), r.completed() ? r.memory() : r.failure()));
         }
         int most = memory.stream().filter(MemoryRun::budget).mapToInt(MemoryRun::jobs).max().orElse(0);

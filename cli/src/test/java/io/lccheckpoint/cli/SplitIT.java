@@ -70,8 +70,12 @@ class SplitIT {
     }
 
     private static Map<String, Object> producerConfig(String job, String split) {
+        return producerConfig(PREFIX, job, split);
+    }
+
+    private static Map<String, Object> producerConfig(String prefix, String job, String split) {
         Map<String, Object> config = new HashMap<>();
-        config.put("lcckpt.topic.prefix", PREFIX);
+        config.put("lcckpt.topic.prefix", prefix);
         config.put("bootstrap.servers", kafka.bootstrapServers());
         config.put("lcckpt.job", job);
         config.put("lcckpt.chunk.values", CHUNK);
@@ -82,8 +86,13 @@ class SplitIT {
 
     /** Runs the same synthetic training as a job, with the split each step asks for; returns the producer's bytes sent. */
     private static long run(String job, String split, LongFunction<Split> splitAt, boolean drainEachStep, long[] switches) throws Exception {
+        return run(PREFIX, job, split, splitAt, drainEachStep, switches);
+    }
+
+    private static long run(String prefix, String job, String split, LongFunction<Split> splitAt, boolean drainEachStep, long[] switches)
+            throws Exception {
         SyntheticTrainer trainer = new SyntheticTrainer(5, PipelineIT.model(10_000), CHUNK, CodecOptions.zeroRun(2));
-        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(job, split))) {
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(prefix, job, split))) {
             trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
             if (splitAt != null) {
                 producer.requestSplit(splitAt.apply(0));
@@ -101,7 +110,7 @@ class SplitIT {
             }
             producer.drain();
             switches[0] = producer.splitSwitches();
-            Restorer restorer = new Restorer(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", PREFIX));
+            Restorer restorer = new Restorer(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", prefix));
             await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> PipelineIT.latestStep(restorer, job) == STEPS);
             PipelineIT.assertBits(restorer.restoreLatest(job, null), trainer.expectedRestore());
             return producer.bytesSent();
@@ -110,12 +119,16 @@ class SplitIT {
 
     /** Every encoded chunk and superstep of a job's chain, by (kind, tensor, chunk, step), as hex. */
     private static Map<String, String> chain(String job) {
+        return chain(PREFIX, job);
+    }
+
+    private static Map<String, String> chain(String prefix, String job) {
         Map<String, String> chain = new TreeMap<>();
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", kafka.bootstrapServers());
         config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         config.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
-        String topic = new Topics(PREFIX).checkpoints(job);
+        String topic = new Topics(prefix).checkpoints(job);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = new ArrayList<>();
             consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
@@ -172,6 +185,56 @@ class SplitIT {
         assertThat(chain("switching")).isEqualTo(reference);
         // the trainer split sends coded chunks: a few percent of the raw bytes (the initial state is raw in both)
         assertThat(trainerBytes).isLessThan(storageBytes / 4);
+    }
+
+    @Test
+    void underATinyMemoryBudgetChunksWaitTheirTurnAndTheChainIsTheSameBytes() throws Exception {
+        // a budget whose pool holds one chunk of 16,384 values at a time (cost 64 KiB + 48 B per value = 850 KB of 900 KB),
+        // with two stream threads coding two jobs at once: one of them must wait for the other's chunk. It also sizes
+        // the fetches, input buffers and caches down to a record or so: other batch sizes than the main encoder's
+        String prefix = "split-small";
+        Map<String, Object> config = new HashMap<>();
+        config.put("lcckpt.topic.prefix", prefix);
+        config.put("bootstrap.servers", kafka.bootstrapServers());
+        config.put("application.id", prefix);
+        config.put("state.dir", stateDir.resolve(prefix).toString());
+        config.put("num.stream.threads", 2);
+        config.put("lcckpt.superstep.interval", 5);
+        config.put("lcckpt.superstep.retain", 100);
+        config.put("lcckpt.memory.budget", 3_000_000L);
+        KafkaStreams small = EncoderApp.start(config);
+        try {
+            long[] switches = new long[1];
+            Thread other = new Thread(() -> {
+                try {
+                    run(prefix, "small-b", "storage", null, false, new long[1]);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            other.start();
+            run(prefix, "small-a", "storage", null, false, switches);
+            other.join(180_000);
+            assertThat(other.isAlive()).isFalse();
+            double waits = metric(small, "memory-waits-total");
+            double peak = metric(small, "memory-peak-bytes");
+            assertThat(waits).as("chunks that waited for memory").isPositive();
+            assertThat(peak).as("most bytes of the pool in use at once").isPositive().isLessThanOrEqualTo(0.30 * 3_000_000);
+            assertThat(metric(small, "memory-overruns-total")).isZero();
+        } finally {
+            small.close(Duration.ofSeconds(30));
+        }
+        // the same training through the main encoder (Kafka's default batch sizes): the same chain
+        run("small-reference", "storage", null, true, new long[1]);
+        Map<String, String> reference = chain("small-reference");
+        assertThat(reference).isNotEmpty();
+        assertThat(chain(prefix, "small-a")).isEqualTo(reference);
+        assertThat(chain(prefix, "small-b")).isEqualTo(reference);
+    }
+
+    private static double metric(KafkaStreams streams, String name) {
+        return streams.metrics().values().stream().filter(m -> m.metricName().name().equals(name))
+                .mapToDouble(m -> (Double) m.metricValue()).max().orElse(Double.NaN);
     }
 
     @Test

@@ -282,7 +282,8 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         nanosBlocked.add(System.nanoTime() - waitStart);
         CompletableFuture<StepReceipt> receipt = new CompletableFuture<>();
-        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits, interval, requested));
+        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits, interval,
+                autoSplit ? null : requested));
         return receipt;
     }
 
@@ -332,7 +333,9 @@ public final class CheckpointProducer implements AutoCloseable {
                     if (!Double.isNaN(step.interval())) {
                         planner.stepInterval(step.interval());
                     }
-                    Built records = buildRecords(step.generation(), step.resumedFrom(), step.step(), step.snapshot(), step.initial(), step.split());
+                    // split=auto: the plan's latest word, also for steps that were waiting when it was made
+                    Built records = buildRecords(step.generation(), step.resumedFrom(), step.step(), step.snapshot(), step.initial(),
+                            step.split() != null ? step.split() : requested);
                     built.add(records);
                     awaitHandover = records.handover() && !step.initial();
                 }
@@ -405,15 +408,21 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /**
-     * split=auto: watches the encoder's progress topic for this job's steps. When a step completes after the previous
-     * one although it was committed before that one completed, the encoder was the bottleneck, and the time between the
-     * two completions is its time for the step: the planner learns it per split.
+     * split=auto: watches the encoder's progress topic for this job's steps. Over windows of at least a few seconds (the
+     * encoder commits about once a second, so its progress arrives in bursts): if the backlog of committed but not yet
+     * coded steps did not shrink, the encoder was the bottleneck and its time per value is the window over the values it
+     * completed; otherwise it kept up and is not a limit for the split that ran.
      */
     private final class EncoderWatcher implements Runnable {
-        private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>(); // step -> values, split, count, commit nanos
+        private static final double WINDOW_SECONDS = 3;
+        private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>(); // step -> values, chunks seen, generation
         private final Thread thread;
         private volatile boolean stop;
-        private long lastCompletionNanos;
+        private long windowStart;
+        private long windowValues;
+        private int windowBacklog;
+        private Split windowSplit;
+        private long lastValues = 1;
 
         EncoderWatcher() {
             thread = new Thread(this, "lcckpt-encoder-watcher-" + job);
@@ -423,8 +432,40 @@ public final class CheckpointProducer implements AutoCloseable {
 
         void committed(long generation, long step, long values, Split split) {
             if (values > 0) {
-                pending.put(step, new long[] {values, split.ordinal(), 0, System.nanoTime(), generation});
+                pending.put(step, new long[] {values, 0, generation});
+                lastValues = values;
             }
+        }
+
+        /** At a plan: closes the window if it is long enough and tells the planner what it showed. */
+        synchronized void sample(Split split) {
+            long now = System.nanoTime();
+            if (windowStart == 0 || windowSplit != split) {
+                open(now, split);
+                return;
+            }
+            double seconds = (now - windowStart) / 1e9;
+            if (seconds < WINDOW_SECONDS) {
+                return;
+            }
+            int backlog = pending.size();
+            if (backlog >= 2 && backlog >= windowBacklog) {
+                planner.encoder(split, seconds / Math.max(windowValues, lastValues));
+            } else {
+                planner.encoderKeepsUp(split);
+            }
+            open(now, split);
+        }
+
+        private void open(long now, Split split) {
+            windowStart = now;
+            windowValues = 0;
+            windowBacklog = pending.size();
+            windowSplit = split;
+        }
+
+        private synchronized void completedValues(long values) {
+            windowValues += values;
         }
 
         @Override
@@ -441,7 +482,6 @@ public final class CheckpointProducer implements AutoCloseable {
                     new org.apache.kafka.common.serialization.ByteArrayDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
                 List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
                 while (partitions.isEmpty() && !stop) {
-                    consumer.listTopics(Duration.ofSeconds(10));
                     var infos = consumer.partitionsFor(topic, Duration.ofSeconds(10));
                     if (infos != null) {
                         infos.forEach(info -> partitions.add(new org.apache.kafka.common.TopicPartition(topic, info.partition())));
@@ -460,8 +500,9 @@ public final class CheckpointProducer implements AutoCloseable {
                         }
                         if (io.lccheckpoint.schema.kafka.SingleObjectSerde.decode(record.value()) instanceof io.lccheckpoint.schema.StepComplete notice) {
                             long[] state = pending.get(notice.getStep());
-                            if (state != null && state[4] == notice.getGeneration() && ++state[2] == notice.getChunks()) {
-                                completed(notice.getStep(), state);
+                            if (state != null && state[2] == notice.getGeneration() && ++state[1] == notice.getChunks()) {
+                                pending.remove(notice.getStep());
+                                completedValues(state[0]);
                             }
                         }
                     }
@@ -473,20 +514,6 @@ public final class CheckpointProducer implements AutoCloseable {
                     LOG.warn("job {}: the encoder watcher stopped ({}); split=auto plans without the encoder's speed", job, e.toString());
                 }
             }
-        }
-
-        private void completed(long step, long[] state) {
-            long now = System.nanoTime();
-            pending.remove(step);
-            pending.keySet().removeIf(s -> s < step);
-            if (lastCompletionNanos != 0 && state[3] < lastCompletionNanos) {
-                // committed while the encoder was still busy with the previous step: the gap is the encoder's time for it
-                planner.encoder(Split.values()[(int) state[1]], (now - lastCompletionNanos) / 1e9 / state[0]);
-            } else {
-                // the encoder waited for this step: its time for it is at most the commit-to-completion latency
-                planner.encoder(Split.values()[(int) state[1]], (now - state[3]) / 1e9 / state[0]);
-            }
-            lastCompletionNanos = now;
         }
 
         void close() {
@@ -502,10 +529,14 @@ public final class CheckpointProducer implements AutoCloseable {
     /** split=auto: every {@code replanSteps} steps, asks the planner and requests the split it picks. */
     private void replan(int steps, Built last) {
         stepsSincePlan += steps;
-        if (stepsSincePlan < replanSteps || last.values() == 0) {
+        // the first plan as soon as there is enough to predict both splits, then every replanSteps steps
+        if ((lastPlan != null && stepsSincePlan < replanSteps) || last.values() == 0 || !planner.ready()) {
             return;
         }
         stepsSincePlan = 0;
+        if (watcher != null) {
+            watcher.sample(current);
+        }
         SplitPlanner.Plan plan = planner.plan(current, last.values(), last.rawBytes());
         lastPlan = plan;
         if (plan.split() != requested) {
@@ -639,7 +670,7 @@ public final class CheckpointProducer implements AutoCloseable {
         if (code) {
             codingNanos.add(nanos);
             planner.coding(values0, nanos / 1e9, rawBytes, codedBytes);
-        } else if (!initial && autoSplit && (stepsSincePlan + 1) % replanSteps == 0) {
+        } else if (!initial && autoSplit && (lastPlan == null || (stepsSincePlan + 1) % replanSteps == 0)) {
             probe(values);
         }
         return new Built(records, handover, initial ? 0 : values0, rawBytes, codedBytes, nanos);
@@ -860,7 +891,8 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /**
-     * Asks for a split from the next step published on (split=auto may change it again at its next plan). Switching to the
+     * Asks for a split from the next step published on (with split=auto: from the next step sent, and the planner may
+     * change it again at its next plan). Switching to the
      * trainer waits for the encoder's handover after that step; switching back folds the residual into the next delta.
      */
     public void requestSplit(Split split) {

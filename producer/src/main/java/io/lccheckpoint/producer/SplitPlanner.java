@@ -73,6 +73,15 @@ public final class SplitPlanner {
         }
     }
 
+    /** The encoder kept up with the steps of this split: it is no limit for it. */
+    public synchronized void encoderKeepsUp(Split split) {
+        if (split == Split.STORAGE) {
+            encoderStorageSecondsPerValue = 0;
+        } else {
+            encoderTrainerSecondsPerValue = 0;
+        }
+    }
+
     /** Whether there is enough to predict both splits. */
     public synchronized boolean ready() {
         return !Double.isNaN(stepSeconds) && !Double.isNaN(codeSecondsPerValue) && !transfers.isEmpty();

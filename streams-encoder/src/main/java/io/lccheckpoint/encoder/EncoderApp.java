@@ -115,20 +115,28 @@ public final class EncoderApp {
         }
         long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
         long max = Runtime.getRuntime().maxMemory();
-        return String.format(java.util.Locale.ROOT, "chunks in flight peak %.1f MB%s, %.0f waits, %.0f overruns; heap used peak %.0f MB of %.0f MB (sampled every 20 ms, garbage included)",
+        return String.format(java.util.Locale.ROOT, "chunks in flight peak %.1f MB%s, %.0f waits, %.0f overruns; live heap after collections peak %.0f MB of %.0f MB",
                 peak / 1e6, budget > 0 ? String.format(java.util.Locale.ROOT, " of %.1f MB", 0.30 * budget / 1e6) : " (no budget)", waits, overruns,
                 heapPeak / 1e6, max / 1e6);
     }
 
-    /** Samples the heap's use on a daemon thread and keeps the highest value seen. */
+    /**
+     * Samples the heap on a daemon thread and keeps the highest live size seen: the sum over the heap's pools of what
+     * each held after its last collection (garbage not counted, unlike the heap's "used").
+     */
     static final class HeapSampler {
         private final java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
 
         HeapSampler() {
             Thread thread = new Thread(() -> {
-                java.lang.management.MemoryMXBean memory = java.lang.management.ManagementFactory.getMemoryMXBean();
+                List<java.lang.management.MemoryPoolMXBean> pools = java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+                        .filter(pool -> pool.getType() == java.lang.management.MemoryType.HEAP && pool.getCollectionUsage() != null).toList();
                 while (true) {
-                    peak.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
+                    long live = 0;
+                    for (java.lang.management.MemoryPoolMXBean pool : pools) {
+                        live += pool.getCollectionUsage().getUsed();
+                    }
+                    peak.accumulateAndGet(live, Math::max);
                     try {
                         Thread.sleep(20);
                     } catch (InterruptedException e) {

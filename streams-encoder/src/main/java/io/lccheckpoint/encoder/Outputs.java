@@ -66,6 +66,7 @@ final class Outputs {
     private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long ignored) {
         RecordHeaders headers = new RecordHeaders();
         headers.add(JOB_HEADER, job.getBytes(StandardCharsets.UTF_8));
-        context.forward(new Record<>(key, value, context.currentSystemTimeMs(), headers), sink);
+        // the clock itself, not Streams' cached time (which all records of one poll loop share)
+        context.forward(new Record<>(key, value, System.currentTimeMillis(), headers), sink);
     }
 }
