@@ -80,6 +80,7 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointProducer.class);
+    private static final java.lang.management.ThreadMXBean THREAD_CPU = java.lang.management.ManagementFactory.getThreadMXBean();
 
     /** The buffer is counted in KiB permits; a step larger than the whole buffer takes all of it. */
     private int permits(Map<String, Object> snapshot) {
@@ -125,7 +126,8 @@ public final class CheckpointProducer implements AutoCloseable {
     private long stepsSincePlan;
     private final EncoderWatcher watcher;
     private final Topics topicNames;
-    private long lastPublishNanos;
+    private long lastPublishEnd;
+    private boolean afterInitial;
 
     private long generation;
     private long resumedFrom = -1;
@@ -259,8 +261,13 @@ public final class CheckpointProducer implements AutoCloseable {
             throw new IllegalArgumentException("job " + job + ": step " + step + " is not after the last published step " + lastStep
                     + (step == lastStep ? " (duplicate step)" : " (out of order)"));
         }
+        long entered = System.nanoTime();
+        // the trainer's own time per step: from the end of the last publish (back-pressure excluded) to this one; not
+        // after an initial state, which trainers often wait on (restored, loaded, or awaited to be safe)
+        double interval = lastPublishEnd == 0 || afterInitial ? Double.NaN : (entered - lastPublishEnd) / 1e9;
         checkValues(step, values);
         boolean initial = initialPending;
+        afterInitial = initial;
         // the trainer's thread only copies the values; deltas and records are made on the sender's thread
         Map<String, Object> snapshot = new LinkedHashMap<>();
         for (String name : tensors.keySet()) {
@@ -271,8 +278,6 @@ public final class CheckpointProducer implements AutoCloseable {
         lastStep = step;
 
         long waitStart = System.nanoTime();
-        double interval = lastPublishNanos == 0 ? Double.NaN : (waitStart - lastPublishNanos) / 1e9;
-        lastPublishNanos = waitStart;
         int permits = permits(snapshot);
         try {
             inFlight.acquire(permits);
@@ -284,6 +289,7 @@ public final class CheckpointProducer implements AutoCloseable {
         CompletableFuture<StepReceipt> receipt = new CompletableFuture<>();
         queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits, interval,
                 autoSplit ? null : requested));
+        lastPublishEnd = System.nanoTime();
         return receipt;
     }
 
@@ -613,6 +619,7 @@ public final class CheckpointProducer implements AutoCloseable {
         long rawBytes = 0;
         long codedBytes = 0;
         long nanos = 0;
+        long cpuNanos = 0;
         for (TensorSpec spec : tensors.values()) {
             Object value = values.get(spec.name());
             Object previous = lastPublished.get(spec.name());
@@ -638,6 +645,7 @@ public final class CheckpointProducer implements AutoCloseable {
                     }
                 } else if (code) {
                     long begin = System.nanoTime();
+                    long cpuBegin = THREAD_CPU.getCurrentThreadCpuTime();
                     EncodedChunk encoded;
                     try {
                         encoded = value instanceof float[] f ? coder.encode(delta(f, (float[]) previous, from, to), states[chunk])
@@ -647,6 +655,7 @@ public final class CheckpointProducer implements AutoCloseable {
                                 + ": cannot code the delta: " + e.getMessage() + "; resume(step, state) from the last committed step", e);
                     }
                     nanos += System.nanoTime() - begin;
+                    cpuNanos += THREAD_CPU.getCurrentThreadCpuTime() - cpuBegin;
                     bytes = ByteBuffer.wrap(encoded.record());
                     codedBytes += bytes.remaining();
                     remaining = RemainingStages.NONE;
@@ -669,7 +678,7 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         if (code) {
             codingNanos.add(nanos);
-            planner.coding(values0, nanos / 1e9, rawBytes, codedBytes);
+            planner.coding(values0, nanos / 1e9, cpuNanos / 1e9, rawBytes, codedBytes);
         } else if (!initial && autoSplit && (lastPlan == null || (stepsSincePlan + 1) % replanSteps == 0)) {
             probe(values);
         }
@@ -686,6 +695,7 @@ public final class CheckpointProducer implements AutoCloseable {
         Object previous = lastPublished.get(spec.name());
         int to = Math.min(spec.length(), chunkValues);
         long begin = System.nanoTime();
+        long cpuBegin = THREAD_CPU.getCurrentThreadCpuTime();
         EncodedChunk encoded;
         try {
             encoded = value instanceof float[] f ? coder.encode(delta(f, (float[]) previous, 0, to), ChunkState.float32(new float[to]))
@@ -694,7 +704,8 @@ public final class CheckpointProducer implements AutoCloseable {
             return; // the encoder will dead-letter the step; nothing to learn here
         }
         int width = spec.dtype() == DType.FLOAT32 ? 4 : 8;
-        planner.coding(to, (System.nanoTime() - begin) / 1e9, (long) width * to, encoded.record().length);
+        planner.coding(to, (System.nanoTime() - begin) / 1e9, (THREAD_CPU.getCurrentThreadCpuTime() - cpuBegin) / 1e9, (long) width * to,
+                encoded.record().length);
     }
 
     private static float[] delta(float[] current, float[] before, int from, int to) {

@@ -34,8 +34,9 @@ public final class SplitPlanner {
     private final double cpuBudget;
     private final double hysteresis;
     private final Deque<double[]> transfers = new ArrayDeque<>();
-    private double stepSeconds = Double.NaN;
+    private final Deque<Double> intervals = new ArrayDeque<>();
     private double codeSecondsPerValue = Double.NaN;
+    private double codeCpuSecondsPerValue = Double.NaN;
     private double codedRatio = Double.NaN;
     private double encoderStorageSecondsPerValue = 0;
     private double encoderTrainerSecondsPerValue = 0;
@@ -45,9 +46,21 @@ public final class SplitPlanner {
         this.hysteresis = hysteresis;
     }
 
-    /** Time between two steps of the trainer. */
+    /** The trainer's own time for a step (between two publishes, back-pressure excluded); the median of the last 8 counts. */
     public synchronized void stepInterval(double seconds) {
-        stepSeconds = ewma(stepSeconds, seconds);
+        intervals.addLast(seconds);
+        if (intervals.size() > 8) {
+            intervals.removeFirst();
+        }
+    }
+
+    /** The median of the recent step intervals, 0 before the first (the plan then weighs the pipeline alone). */
+    private double stepSeconds() {
+        if (intervals.isEmpty()) {
+            return 0;
+        }
+        double[] sorted = intervals.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     }
 
     /** One committed transaction: payload bytes and the seconds from its first send to the end of its commit. */
@@ -58,10 +71,19 @@ public final class SplitPlanner {
         }
     }
 
-    /** Local coding of {@code values} values took {@code seconds} and made {@code codedBytes} of {@code rawBytes}. */
-    public synchronized void coding(long values, double seconds, long rawBytes, long codedBytes) {
+    /**
+     * Local coding of {@code values} values took {@code seconds} (wall clock: what the step waits for) and
+     * {@code cpuSeconds} of the coding thread's CPU (what the budget limits), and made {@code codedBytes} of {@code rawBytes}.
+     */
+    public synchronized void coding(long values, double seconds, double cpuSeconds, long rawBytes, long codedBytes) {
         codeSecondsPerValue = ewma(codeSecondsPerValue, seconds / values);
+        codeCpuSecondsPerValue = ewma(codeCpuSecondsPerValue, cpuSeconds / values);
         codedRatio = ewma(codedRatio, (double) codedBytes / rawBytes);
+    }
+
+    /** Same, when wall clock and CPU are one (a coding thread with a core to itself). */
+    public void coding(long values, double seconds, long rawBytes, long codedBytes) {
+        coding(values, seconds, seconds, rawBytes, codedBytes);
     }
 
     /** The encoder's time per value when it is the bottleneck (from its progress while it lags), per split. */
@@ -84,7 +106,7 @@ public final class SplitPlanner {
 
     /** Whether there is enough to predict both splits. */
     public synchronized boolean ready() {
-        return !Double.isNaN(stepSeconds) && !Double.isNaN(codeSecondsPerValue) && !transfers.isEmpty();
+        return !Double.isNaN(codeSecondsPerValue) && !transfers.isEmpty();
     }
 
     /** The better split for steps of {@code values} values ({@code rawBytes} raw), given the current one. */
@@ -92,6 +114,7 @@ public final class SplitPlanner {
         if (!ready()) {
             return new Plan(current, Double.NaN, Double.NaN, true, "not enough measurements yet");
         }
+        double stepSeconds = stepSeconds();
         double[] fit = fit();
         double latency = fit[0];
         double secondsPerByte = fit[1];
@@ -99,7 +122,10 @@ public final class SplitPlanner {
         double storage = Math.max(stepSeconds, Math.max(latency + rawBytes * secondsPerByte, encoderStorageSecondsPerValue * values));
         double trainer = Math.max(stepSeconds, Math.max(coding + latency + codedRatio * rawBytes * secondsPerByte,
                 encoderTrainerSecondsPerValue * values));
-        boolean withinBudget = coding <= cpuBudget * stepSeconds;
+        // the budget limits the coding thread's CPU per step (its wall time also counts waiting for a core); before the
+        // trainer's step time is known, it is held against the time the pipeline needs for a step
+        double codingCpu = codeCpuSecondsPerValue * values;
+        boolean withinBudget = codingCpu <= cpuBudget * (stepSeconds > 0 ? stepSeconds : Math.max(storage, coding));
         Split best;
         if (!withinBudget) {
             best = Split.STORAGE;
@@ -108,9 +134,9 @@ public final class SplitPlanner {
         } else {
             best = storage * (1 + hysteresis) < trainer ? Split.STORAGE : Split.TRAINER;
         }
-        String reason = String.format(Locale.ROOT, "step %.1f ms; send %.1f ms + %.3f ms/MB; coding %.1f ms/step (budget %.1f ms), ratio %.4f;"
-                        + " predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds, 1e3 * latency, 1e9 * secondsPerByte,
-                1e3 * coding, 1e3 * cpuBudget * stepSeconds, codedRatio, 1e3 * storage, 1e3 * trainer);
+        String reason = String.format(Locale.ROOT, "step %.1f ms; send %.1f ms + %.3f ms/MB; coding %.1f ms/step, %.1f ms of CPU (budget %.1f ms),"
+                        + " ratio %.4f; predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds, 1e3 * latency, 1e9 * secondsPerByte,
+                1e3 * coding, 1e3 * codingCpu, 1e3 * cpuBudget * stepSeconds, codedRatio, 1e3 * storage, 1e3 * trainer);
         return new Plan(best, storage, trainer, withinBudget, reason);
     }
 
