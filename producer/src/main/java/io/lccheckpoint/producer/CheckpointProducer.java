@@ -704,7 +704,7 @@ public final class CheckpointProducer implements AutoCloseable {
             return; // the encoder will dead-letter the step; nothing to learn here
         }
         int width = spec.dtype() == DType.FLOAT32 ? 4 : 8;
-        planner.coding(to, (System.nanoTime() - begin) / 1e9, (THREAD_CPU.getCurrentThreadCpuTime() - cpuBegin) / 1e9, (long) width * to,
+        planner.probe(to, (System.nanoTime() - begin) / 1e9, (THREAD_CPU.getCurrentThreadCpuTime() - cpuBegin) / 1e9, (long) width * to,
                 encoded.record().length);
     }
 

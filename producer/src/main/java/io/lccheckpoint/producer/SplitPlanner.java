@@ -37,6 +37,7 @@ public final class SplitPlanner {
     private final Deque<Double> intervals = new ArrayDeque<>();
     private double codeSecondsPerValue = Double.NaN;
     private double codeCpuSecondsPerValue = Double.NaN;
+    private boolean measuredCoding;
     private double codedRatio = Double.NaN;
     private double encoderStorageSecondsPerValue = 0;
     private double encoderTrainerSecondsPerValue = 0;
@@ -79,6 +80,19 @@ public final class SplitPlanner {
         codeSecondsPerValue = ewma(codeSecondsPerValue, seconds / values);
         codeCpuSecondsPerValue = ewma(codeCpuSecondsPerValue, cpuSeconds / values);
         codedRatio = ewma(codedRatio, (double) codedBytes / rawBytes);
+        measuredCoding = true;
+    }
+
+    /**
+     * A one-chunk probe under the storage split: it stands in until whole steps have been coded here, and is not mixed
+     * into their figures afterwards (a probe runs cold and is a small sample).
+     */
+    public synchronized void probe(long values, double seconds, double cpuSeconds, long rawBytes, long codedBytes) {
+        if (!measuredCoding) {
+            codeSecondsPerValue = seconds / values;
+            codeCpuSecondsPerValue = cpuSeconds / values;
+            codedRatio = (double) codedBytes / rawBytes;
+        }
     }
 
     /** Same, when wall clock and CPU are one (a coding thread with a core to itself). */
