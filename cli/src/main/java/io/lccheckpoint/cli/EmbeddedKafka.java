@@ -78,6 +78,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         return kafka;
     }
 
+    /**
+     * The encoder in this JVM against this broker, with its own application id, topic prefix and state directory (the
+     * commands that measure the pipeline start one this way).
+     */
+    public org.apache.kafka.streams.KafkaStreams startEncoder(String applicationId, String prefix) throws IOException {
+        Map<String, Object> config = new java.util.HashMap<>();
+        config.put("bootstrap.servers", bootstrapServers);
+        config.put("application.id", applicationId);
+        config.put("lcckpt.topic.prefix", prefix);
+        config.put("state.dir", Files.createTempDirectory("lcckpt-" + applicationId + "-").toString());
+        return io.lccheckpoint.encoder.EncoderApp.start(config);
+    }
+
     private static void run(List<String> command, Path log, Duration timeout) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) || process.exitValue() != 0) {

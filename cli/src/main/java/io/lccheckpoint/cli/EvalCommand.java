@@ -298,12 +298,7 @@ final class EvalCommand implements Callable<Integer> {
      */
     private static Overhead overhead(Model model, int steps) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(java.time.Duration.ofSeconds(90))) {
-            Path state = Files.createTempDirectory("lcckpt-eval-state-");
-            Map<String, Object> encoderConfig = new java.util.HashMap<>();
-            encoderConfig.put("bootstrap.servers", kafka.bootstrapServers());
-            encoderConfig.put("application.id", "lcckpt-eval-encoder");
-            encoderConfig.put("state.dir", state.toString());
-            org.apache.kafka.streams.KafkaStreams encoder = io.lccheckpoint.encoder.EncoderApp.start(encoderConfig);
+            org.apache.kafka.streams.KafkaStreams encoder = kafka.startEncoder("lcckpt-eval-encoder", "lcckpt");
             try {
                 double[] plainBefore = plainRun(model, steps);
                 Map<String, Object> producerConfig = new java.util.HashMap<>();

@@ -1,6 +1,5 @@
 package io.lccheckpoint.cli;
 
-import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoredState;
 import io.lccheckpoint.restorer.Restorer;
@@ -96,13 +95,7 @@ final class HapiCommand implements Callable<Integer> {
         long[] sizes = quick ? new long[] {10_000_000L} : new long[] {10_000_000L, 50_000_000L};
         double[] quotas = quick ? new double[] {5, 0} : new double[] {5, 25, 100, 0};
         String prefix = "hapi-split";
-        Path state = Files.createTempDirectory("lcckpt-hapi-encoder-");
-        Map<String, Object> encoderConfig = new HashMap<>();
-        encoderConfig.put("bootstrap.servers", kafka.bootstrapServers());
-        encoderConfig.put("application.id", prefix);
-        encoderConfig.put("lcckpt.topic.prefix", prefix);
-        encoderConfig.put("state.dir", state.toString());
-        KafkaStreams encoder = EncoderApp.start(encoderConfig);
+        KafkaStreams encoder = kafka.startEncoder(prefix, prefix);
         List<SplitRun> runs = new ArrayList<>();
         try {
             for (long parameters : sizes) {
@@ -332,13 +325,7 @@ final class HapiCommand implements Callable<Integer> {
         long parameters = 1_000_000;
         String prefix = "hapi-restore";
         String job = "restore-1m";
-        Path state = Files.createTempDirectory("lcckpt-hapi-restore-");
-        Map<String, Object> encoderConfig = new HashMap<>();
-        encoderConfig.put("bootstrap.servers", kafka.bootstrapServers());
-        encoderConfig.put("application.id", prefix);
-        encoderConfig.put("lcckpt.topic.prefix", prefix);
-        encoderConfig.put("state.dir", state.toString());
-        KafkaStreams encoder = EncoderApp.start(encoderConfig);
+        KafkaStreams encoder = kafka.startEncoder(prefix, prefix);
         try {
             Map<String, Object> config = new HashMap<>();
             config.put("bootstrap.servers", kafka.bootstrapServers());
