@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -91,6 +92,15 @@ class SplitIT {
 
     private static long run(String prefix, String job, String split, LongFunction<Split> splitAt, boolean drainEachStep, long[] switches)
             throws Exception {
+        Map<String, float[]> expected = new LinkedHashMap<>();
+        long bytes = publish(prefix, job, split, splitAt, drainEachStep, switches, expected);
+        awaitRestore(prefix, job, expected);
+        return bytes;
+    }
+
+    /** Publishes the synthetic training of {@link #STEPS} steps; {@code expected} receives what a restore of the last must give. */
+    private static long publish(String prefix, String job, String split, LongFunction<Split> splitAt, boolean drainEachStep, long[] switches,
+                                Map<String, float[]> expected) throws Exception {
         SyntheticTrainer trainer = new SyntheticTrainer(5, PipelineIT.model(10_000), CHUNK, CodecOptions.zeroRun(2));
         try (CheckpointProducer producer = new CheckpointProducer(producerConfig(prefix, job, split))) {
             trainer.state.forEach((name, values) -> producer.registerTensor(name, new long[] {values.length}, DType.FLOAT32));
@@ -110,11 +120,15 @@ class SplitIT {
             }
             producer.drain();
             switches[0] = producer.splitSwitches();
-            Restorer restorer = new Restorer(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", prefix));
-            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> PipelineIT.latestStep(restorer, job) == STEPS);
-            PipelineIT.assertBits(restorer.restoreLatest(job, null), trainer.expectedRestore());
+            expected.putAll(trainer.expectedRestore());
             return producer.bytesSent();
         }
+    }
+
+    private static void awaitRestore(String prefix, String job, Map<String, float[]> expected) {
+        Restorer restorer = new Restorer(Map.of("bootstrap.servers", kafka.bootstrapServers(), "lcckpt.topic.prefix", prefix));
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> PipelineIT.latestStep(restorer, job) == STEPS);
+        PipelineIT.assertBits(restorer.restoreLatest(job, null), expected);
     }
 
     /** Every encoded chunk and superstep of a job's chain, by (kind, tensor, chunk, step), as hex. */
@@ -202,20 +216,17 @@ class SplitIT {
         config.put("lcckpt.superstep.interval", 5);
         config.put("lcckpt.superstep.retain", 100);
         config.put("lcckpt.memory.budget", 3_000_000L);
+        // both jobs' steps are all on their topics before the encoder starts: its two threads (one task each) then work
+        // through a backlog at the same time, as an instance serving many trainers does, rather than taking turns on
+        // chunks as they trickle in
+        Map<String, float[]> expectedA = new LinkedHashMap<>();
+        Map<String, float[]> expectedB = new LinkedHashMap<>();
+        publish(prefix, "small-a", "storage", null, false, new long[1], expectedA);
+        publish(prefix, "small-b", "storage", null, false, new long[1], expectedB);
         KafkaStreams small = EncoderApp.start(config);
         try {
-            long[] switches = new long[1];
-            Thread other = new Thread(() -> {
-                try {
-                    run(prefix, "small-b", "storage", null, false, new long[1]);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            other.start();
-            run(prefix, "small-a", "storage", null, false, switches);
-            other.join(180_000);
-            assertThat(other.isAlive()).isFalse();
+            awaitRestore(prefix, "small-a", expectedA);
+            awaitRestore(prefix, "small-b", expectedB);
             double waits = metric(small, "memory-waits-total");
             double peak = metric(small, "memory-peak-bytes");
             assertThat(waits).as("chunks that waited for memory").isPositive();
@@ -251,7 +262,6 @@ class SplitIT {
             producer.publish(0, trainer.snapshot());
             for (long step = 1; step <= 43; step++) {
                 trainer.step();
-                Thread.sleep(20); // the trainer's compute: an encoder that keeps up, as in a real run, not one catching up on a burst
                 producer.publish(step, trainer.snapshot());
                 if (step == 12) {
                     expected.put(step, trainer.expectedRestore());

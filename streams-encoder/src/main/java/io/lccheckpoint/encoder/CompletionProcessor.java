@@ -60,7 +60,9 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         long state = totals.getLong(20) + notice.getStateBytes();
         boolean superstep = totals.get(28) != 0 || notice.getSuperstep();
         long first = totals.getLong(29);
-        long startTimestamp = first < 0 ? -1 : Math.min(first, record.timestamp());
+        // the earliest time a chunk of the step stamped on its outputs (read before its first output: not later than any)
+        long startTimestamp = first < 0 || notice.getStartTimestamp() < 0 ? -1 : Math.min(first, notice.getStartTimestamp());
+        long now = System.currentTimeMillis();
         if (count < notice.getChunks()) {
             totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0)).putLong(29, startTimestamp);
             store.put(key, totals.array());
@@ -69,12 +71,12 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         store.delete(key);
         StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state, startTimestamp);
         io.lccheckpoint.schema.CheckpointKey markerKey = Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep());
-        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, record.timestamp(), markerKey, marker);
-        Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, record.timestamp(), markerKey, marker);
+        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, now, markerKey, marker);
+        Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, now, markerKey, marker);
         LOG.info("job {} generation {} step {} complete: {} chunks, {} checkpoint bytes vs {} raw ({}x){}, {} bytes to the state changelog",
                 job, notice.getGeneration(), notice.getStep(), count, encoded, raw, String.format("%.1f", raw / (double) Math.max(1, encoded)),
                 superstep ? " incl. superstep" : "", state);
-        retain(record.timestamp(), job, notice.getGeneration(), notice.getStep(), superstep);
+        retain(now, job, notice.getGeneration(), notice.getStep(), superstep);
     }
 
     /** Keeps markers and manifests of restorable steps only: those at or after the oldest retained superstep. */

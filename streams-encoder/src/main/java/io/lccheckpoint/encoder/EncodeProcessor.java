@@ -64,6 +64,8 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private ChunkEncoder encoder;
     private final ChunkDecoder decoder = new ChunkDecoder();
     private Sensor deadLetters;
+    /** The time the record being processed stamps on its outputs. */
+    private long stamp;
 
     private final WorkingMemory working;
 
@@ -108,6 +110,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
     @Override
     public void process(Record<byte[], byte[]> record) {
+        // every output of this record carries the clock read once, here, before the first: so the step's start time in
+        // its progress notice is never later than any of its records (restore pushdown seeks to it)
+        stamp = System.currentTimeMillis();
         RecordMetadata source = context.recordMetadata().orElseThrow();
         String job = topics.jobOf(source.topic());
         SpecificRecord value;
@@ -125,7 +130,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 deadLetter(record, source, job, null, "manifest names job " + manifest.getJob() + " but came on job " + job + "'s topic");
                 return;
             }
-            Outputs.checkpoint(context, wire, record.timestamp(),
+            Outputs.checkpoint(context, wire, stamp,
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
         } else if (value instanceof RawDeltaChunk chunk) {
             int width = chunk.getDtype() == DType.FLOAT64 ? 8 : 4;
@@ -194,7 +199,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 state.supersteps.forEach(s -> fresh.olderRecords.add(new long[] {KIND_SUPERSTEP, state.generation, s}));
                 state.encodedSteps.forEach(s -> fresh.olderRecords.add(new long[] {KIND_ENCODED, state.generation, s}));
             }
-            long superstepBytes = writeSuperstep(record.timestamp(), job, chunk, fresh);
+            long superstepBytes = writeSuperstep(stamp, job, chunk, fresh);
             save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width);
             return;
         }
@@ -225,7 +230,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (encoded == null) {
             return;
         }
-        Outputs.checkpoint(context, wire, record.timestamp(), Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
+        Outputs.checkpoint(context, wire, stamp, Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
                 new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded)));
         long encodedBytes = encoded.length;
         state.lastStep = step;
@@ -234,11 +239,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (superstep) {
             state.lastSuperstep = step;
             state.supersteps.add(step);
-            encodedBytes += writeSuperstep(record.timestamp(), job, chunk, state);
-            applyRetention(record.timestamp(), job, chunk, state);
+            encodedBytes += writeSuperstep(stamp, job, chunk, state);
+            applyRetention(stamp, job, chunk, state);
         }
         if (!coded && chunk.getHandover()) {
-            handOver(record.timestamp(), job, chunk, state);
+            handOver(stamp, job, chunk, state);
         }
         save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width);
     }
@@ -400,13 +405,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                       long encodedBytes, boolean superstep, long rawBytes) {
         byte[] serialized = state.serialize();
         store.put(key, serialized);
-        Outputs.progress(context, record.timestamp(), job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
-                encodedBytes, rawBytes, superstep, (long) serialized.length, record.timestamp()));
+        Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
+                encodedBytes, rawBytes, superstep, (long) serialized.length, stamp));
     }
 
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
         deadLetters.record(1);
-        Outputs.deadLetter(context, wire, record.timestamp(), new DeadLetter(job,
+        Outputs.deadLetter(context, wire, stamp, new DeadLetter(job,
                 chunk == null ? null : chunk.getGeneration(), chunk == null ? null : chunk.getStep(),
                 chunk == null ? null : chunk.getTensor(), chunk == null ? null : chunk.getChunk(), reason,
                 source.topic(), source.partition(), source.offset(), record.value() == null ? null : ByteBuffer.wrap(record.value())));

@@ -59,14 +59,14 @@ final class Outputs {
     }
 
     /**
-     * Output records carry the time they were made, not the trainer's: within a partition that makes timestamps grow with
-     * offsets (transaction markers carry the commit's time too), so a restore can seek with offsetsForTimes to where a
-     * superstep's records start (restore pushdown) even when the encoder was catching up when it wrote them.
+     * Output records carry the time they were made (the processors read the clock once per input record, before its first
+     * output; not Streams' cached time, which all records of a poll loop share, nor the trainer's): within a partition
+     * that makes timestamps grow with offsets, so a restore can seek with offsetsForTimes to where a superstep's records
+     * start (restore pushdown) even when the encoder was catching up when it wrote them.
      */
-    private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long ignored) {
+    private static void forward(ProcessorContext<byte[], byte[]> context, String sink, String job, byte[] key, byte[] value, long timestamp) {
         RecordHeaders headers = new RecordHeaders();
         headers.add(JOB_HEADER, job.getBytes(StandardCharsets.UTF_8));
-        // the clock itself, not Streams' cached time (which all records of one poll loop share)
-        context.forward(new Record<>(key, value, System.currentTimeMillis(), headers), sink);
+        context.forward(new Record<>(key, value, timestamp, headers), sink);
     }
 }
