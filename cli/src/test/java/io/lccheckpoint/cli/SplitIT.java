@@ -263,7 +263,7 @@ class SplitIT {
             for (long step = 1; step <= 43; step++) {
                 trainer.step();
                 producer.publish(step, trainer.snapshot());
-                if (step == 12) {
+                if (step == 12 || step == 40) {
                     expected.put(step, trainer.expectedRestore());
                 }
             }
@@ -290,5 +290,11 @@ class SplitIT {
         PipelineIT.assertBits(older, expected.get(12L));
         assertThat(older.superstep()).isEqualTo(10);
         assertThat(older.bytesRead()).isLessThan(slow.bytesRead());
+        // exactly a superstep's step: its manifest was written just before the superstep's records, and is read too
+        var atSuperstep = pushdown.restore(job, 40, null);
+        PipelineIT.assertBits(atSuperstep, expected.get(40L));
+        assertThat(atSuperstep.superstep()).isEqualTo(40);
+        assertThat(atSuperstep.deltasApplied()).isZero();
+        assertThat(atSuperstep.bytesRead()).isLessThan(slow.bytesRead() / 5);
     }
 }

@@ -35,9 +35,12 @@ public final class SplitPlanner {
     private final double hysteresis;
     private final Deque<double[]> transfers = new ArrayDeque<>();
     private final Deque<Double> intervals = new ArrayDeque<>();
+    private static final int CODING_WINDOW = 5;
+
+    /** Recent steps coded here: {wall seconds per value, CPU seconds per value, coded/raw bytes}. */
+    private final Deque<double[]> codings = new ArrayDeque<>();
     private double codeSecondsPerValue = Double.NaN;
     private double codeCpuSecondsPerValue = Double.NaN;
-    private boolean measuredCoding;
     private double codedRatio = Double.NaN;
     private double encoderStorageSecondsPerValue = 0;
     private double encoderTrainerSecondsPerValue = 0;
@@ -60,7 +63,12 @@ public final class SplitPlanner {
         if (intervals.isEmpty()) {
             return 0;
         }
-        double[] sorted = intervals.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return median(intervals.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
         return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     }
 
@@ -77,10 +85,16 @@ public final class SplitPlanner {
      * {@code cpuSeconds} of the coding thread's CPU (what the budget limits), and made {@code codedBytes} of {@code rawBytes}.
      */
     public synchronized void coding(long values, double seconds, double cpuSeconds, long rawBytes, long codedBytes) {
-        codeSecondsPerValue = ewma(codeSecondsPerValue, seconds / values);
-        codeCpuSecondsPerValue = ewma(codeCpuSecondsPerValue, cpuSeconds / values);
-        codedRatio = ewma(codedRatio, (double) codedBytes / rawBytes);
-        measuredCoding = true;
+        codings.addLast(new double[] {seconds / values, cpuSeconds / values, (double) codedBytes / rawBytes});
+        if (codings.size() > CODING_WINDOW) {
+            codings.removeFirst();
+        }
+        // wall time and ratio: the median of the recent steps. CPU time: the least of them. The first steps coded after a
+        // switch run cold (interpreted code, buffers to allocate) and cost up to twice the steady state; CPU time, unlike
+        // wall time, is not inflated by waiting for a core, so the least recent figure is the steady state's
+        codeSecondsPerValue = median(codings.stream().mapToDouble(c -> c[0]).toArray());
+        codeCpuSecondsPerValue = codings.stream().mapToDouble(c -> c[1]).min().orElseThrow();
+        codedRatio = median(codings.stream().mapToDouble(c -> c[2]).toArray());
     }
 
     /**
@@ -88,7 +102,7 @@ public final class SplitPlanner {
      * into their figures afterwards (a probe runs cold and is a small sample).
      */
     public synchronized void probe(long values, double seconds, double cpuSeconds, long rawBytes, long codedBytes) {
-        if (!measuredCoding) {
+        if (codings.isEmpty()) {
             codeSecondsPerValue = seconds / values;
             codeCpuSecondsPerValue = cpuSeconds / values;
             codedRatio = (double) codedBytes / rawBytes;
@@ -137,9 +151,11 @@ public final class SplitPlanner {
         double trainer = Math.max(stepSeconds, Math.max(coding + latency + codedRatio * rawBytes * secondsPerByte,
                 encoderTrainerSecondsPerValue * values));
         // the budget limits the coding thread's CPU per step (its wall time also counts waiting for a core); before the
-        // trainer's step time is known, it is held against the time the pipeline needs for a step
+        // trainer's step time is known, it is held against the time the pipeline needs for a step. Leaving the trainer
+        // split for the budget takes the hysteresis margin too, so a figure hovering at the budget does not flip-flop
         double codingCpu = codeCpuSecondsPerValue * values;
-        boolean withinBudget = codingCpu <= cpuBudget * (stepSeconds > 0 ? stepSeconds : Math.max(storage, coding));
+        double budgetSeconds = cpuBudget * (stepSeconds > 0 ? stepSeconds : Math.max(storage, coding));
+        boolean withinBudget = codingCpu <= budgetSeconds * (current == Split.TRAINER ? 1 + hysteresis : 1);
         Split best;
         if (!withinBudget) {
             best = Split.STORAGE;
@@ -150,7 +166,7 @@ public final class SplitPlanner {
         }
         String reason = String.format(Locale.ROOT, "step %.1f ms; send %.1f ms + %.3f ms/MB; coding %.1f ms/step, %.1f ms of CPU (budget %.1f ms),"
                         + " ratio %.4f; predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds, 1e3 * latency, 1e9 * secondsPerByte,
-                1e3 * coding, 1e3 * codingCpu, 1e3 * cpuBudget * stepSeconds, codedRatio, 1e3 * storage, 1e3 * trainer);
+                1e3 * coding, 1e3 * codingCpu, 1e3 * budgetSeconds, codedRatio, 1e3 * storage, 1e3 * trainer);
         return new Plan(best, storage, trainer, withinBudget, reason);
     }
 

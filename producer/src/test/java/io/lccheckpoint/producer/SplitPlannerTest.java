@@ -12,12 +12,18 @@ class SplitPlannerTest {
 
     /** A planner that has seen transfers over a link of the given bandwidth and latency, and local coding at 150 M values/s. */
     private static SplitPlanner planner(double bytesPerSecond, double latency, double stepSeconds, double budget) {
+        SplitPlanner planner = link(bytesPerSecond, latency, stepSeconds, budget);
+        planner.coding(131_072, 131_072 / 150e6, 4 * 131_072, 4 * 131_072 / 30);
+        return planner;
+    }
+
+    /** The same without any coding measured yet. */
+    private static SplitPlanner link(double bytesPerSecond, double latency, double stepSeconds, double budget) {
         SplitPlanner planner = new SplitPlanner(budget, 0.1);
         planner.stepInterval(stepSeconds);
         for (long bytes : new long[] {RAW, RAW / 30, RAW, RAW / 30, RAW}) {
             planner.transfer(bytes, latency + bytes / bytesPerSecond);
         }
-        planner.coding(131_072, 131_072 / 150e6, 4 * 131_072, 4 * 131_072 / 30);
         return planner;
     }
 
@@ -46,6 +52,37 @@ class SplitPlannerTest {
         SplitPlanner.Plan plan = planner(5e6, 0.01, 0.2, 0.25).plan(Split.TRAINER, VALUES, RAW);
         assertThat(plan.trainerWithinBudget()).isFalse();
         assertThat(plan.split()).isEqualTo(Split.STORAGE);
+    }
+
+    @Test
+    void theFirstColdStepsCodedAfterASwitchDoNotRuleTheTrainerOut() {
+        // steady state: 90 ms of CPU per 200 ms step; the first two steps after the switch ran cold at 225 and 160 ms,
+        // over a budget of 100 ms (0.5 of a core). The least recent CPU figure is the steady one
+        SplitPlanner planner = link(5e6, 0.01, 0.2, 0.5);
+        planner.coding(VALUES, 0.7, 0.225, RAW, RAW / 400);
+        planner.coding(VALUES, 0.4, 0.160, RAW, RAW / 400);
+        assertThat(planner.plan(Split.TRAINER, VALUES, RAW).trainerWithinBudget()).isFalse();
+        planner.coding(VALUES, 0.1, 0.090, RAW, RAW / 400);
+        SplitPlanner.Plan plan = planner.plan(Split.TRAINER, VALUES, RAW);
+        assertThat(plan.trainerWithinBudget()).isTrue();
+        assertThat(plan.split()).isEqualTo(Split.TRAINER);
+        // wall time: the median of the window (0.4 s, not the cold 0.7 s nor the last 0.1 s) plus the send
+        assertThat(plan.trainerSeconds()).isCloseTo(0.4 + 0.01 + RAW / 400 / 5e6, Offset.offset(0.02));
+    }
+
+    @Test
+    void leavingTheTrainerForTheBudgetTakesTheHysteresisMargin() {
+        // 105 ms of CPU per 200 ms step against a budget of 100 ms: over it, but within the 10% margin once coding here
+        SplitPlanner planner = link(5e6, 0.01, 0.2, 0.5);
+        planner.coding(VALUES, 0.12, 0.105, RAW, RAW / 400);
+        assertThat(planner.plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.TRAINER);
+        assertThat(planner.plan(Split.STORAGE, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
+        planner.coding(VALUES, 0.12, 0.115, RAW, RAW / 400);
+        planner.coding(VALUES, 0.12, 0.115, RAW, RAW / 400);
+        planner.coding(VALUES, 0.12, 0.115, RAW, RAW / 400);
+        planner.coding(VALUES, 0.12, 0.115, RAW, RAW / 400);
+        planner.coding(VALUES, 0.12, 0.115, RAW, RAW / 400);
+        assertThat(planner.plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
     }
 
     @Test

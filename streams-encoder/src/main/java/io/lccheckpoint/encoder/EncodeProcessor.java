@@ -24,6 +24,7 @@ import io.lccheckpoint.schema.kafka.Topics;
 import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
@@ -66,6 +67,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private Sensor deadLetters;
     /** The time the record being processed stamps on its outputs. */
     private long stamp;
+    /**
+     * Per job, the last manifest this task wrote: {generation, step, stamp}. A step's manifest is written before its
+     * chunks, so when they come through the same task (one partition) the step's start time is the manifest's: a
+     * pushdown restore of exactly that step finds it. Held in memory only (after a restart, or with the manifest on another
+     * partition's task, the restorer's seek margin covers the few milliseconds between them).
+     */
+    private final Map<String, long[]> manifestStamps = new HashMap<>();
 
     private final WorkingMemory working;
 
@@ -132,6 +140,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             }
             Outputs.checkpoint(context, wire, stamp,
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
+            manifestStamps.put(job, new long[] {manifest.getGeneration(), manifest.getStep(), stamp});
         } else if (value instanceof RawDeltaChunk chunk) {
             int width = chunk.getDtype() == DType.FLOAT64 ? 8 : 4;
             int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2 : chunk.getValues().remaining() / width;
@@ -405,8 +414,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                       long encodedBytes, boolean superstep, long rawBytes) {
         byte[] serialized = state.serialize();
         store.put(key, serialized);
+        long[] manifest = manifestStamps.get(job);
+        long start = manifest != null && manifest[0] == chunk.getGeneration() && manifest[1] == chunk.getStep() ? Math.min(manifest[2], stamp) : stamp;
         Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
-                encodedBytes, rawBytes, superstep, (long) serialized.length, stamp));
+                encodedBytes, rawBytes, superstep, (long) serialized.length, start));
     }
 
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
