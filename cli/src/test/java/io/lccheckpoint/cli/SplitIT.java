@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.producer.CheckpointProducer;
+import io.lccheckpoint.producer.SplitPlanner;
 import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.restorer.Restorer;
 import io.lccheckpoint.schema.CheckpointKey;
@@ -41,6 +42,8 @@ class SplitIT {
     private static final String PREFIX = "split";
     private static final int CHUNK = 16_384;
     private static final int STEPS = 24;
+    /** split=auto: each job's last plan, if any. */
+    private static final Map<String, java.util.Optional<SplitPlanner.Plan>> PLANS = new java.util.concurrent.ConcurrentHashMap<>();
     private static KafkaCluster kafka;
     private static KafkaStreams encoder;
 
@@ -82,6 +85,7 @@ class SplitIT {
         config.put("lcckpt.chunk.values", CHUNK);
         config.put("lcckpt.topic.partitions", 2);
         config.put("lcckpt.split", split);
+        config.put("lcckpt.split.replan.steps", 3); // split=auto: plans often enough to switch within a short run
         return config;
     }
 
@@ -120,6 +124,7 @@ class SplitIT {
             }
             producer.drain();
             switches[0] = producer.splitSwitches();
+            PLANS.put(job, java.util.Optional.ofNullable(producer.lastPlan()));
             expected.putAll(trainer.expectedRestore());
             return producer.bytesSent();
         }
@@ -186,6 +191,9 @@ class SplitIT {
         LongFunction<Split> schedule = step -> step >= 3 && step < 9 || step >= 10 && step < 17 || step >= 23 ? Split.TRAINER : Split.STORAGE;
         run("switching", "storage", schedule, false, switches);
         assertThat(switches[0]).isEqualTo(5);
+        // auto: it starts with the state on both sides, plans at step 1 and re-plans; whatever it picks, the same chain
+        run("by-auto", "auto", null, false, switches);
+        assertThat(PLANS.get("by-auto")).isPresent();
 
         Map<String, String> reference = chain("by-storage");
         int chunks = 0;
@@ -197,6 +205,7 @@ class SplitIT {
         assertThat(reference.keySet().stream().filter(k -> k.startsWith(RecordKind.SUPERSTEP_CHUNK.name())).count()).isEqualTo(chunks * 5L);
         assertThat(chain("by-trainer")).isEqualTo(reference);
         assertThat(chain("switching")).isEqualTo(reference);
+        assertThat(chain("by-auto")).isEqualTo(reference);
         // the trainer split sends coded chunks: a few percent of the raw bytes (the initial state is raw in both)
         assertThat(trainerBytes).isLessThan(storageBytes / 4);
     }

@@ -71,7 +71,7 @@ public final class CheckpointProducer implements AutoCloseable {
 
     /** A step handed to the sender: a snapshot of the values; the sender computes the deltas and builds the records. */
     private record PendingStep(long generation, Long resumedFrom, long step, Map<String, Object> snapshot, boolean initial,
-                               CompletableFuture<StepReceipt> receipt, int permits, double interval, Split split) {
+                               CompletableFuture<StepReceipt> receipt, int permits, double interval, double period, Split split) {
     }
 
     /** A step's records as built: whether it asks the encoder for a handover, and what coding it cost. */
@@ -127,6 +127,10 @@ public final class CheckpointProducer implements AutoCloseable {
     private final EncoderWatcher watcher;
     private final Topics topicNames;
     private long lastPublishEnd;
+    private long lastPublishEntered;
+    /** split=auto, sender thread: the split the last step was built with, and how many steps in a row used it. */
+    private Split lastBuiltSplit;
+    private int builtInARow;
     private boolean afterInitial;
 
     private long generation;
@@ -265,6 +269,9 @@ public final class CheckpointProducer implements AutoCloseable {
         // the trainer's own time per step: from the end of the last publish (back-pressure excluded) to this one; not
         // after an initial state, which trainers often wait on (restored, loaded, or awaited to be safe)
         double interval = lastPublishEnd == 0 || afterInitial ? Double.NaN : (entered - lastPublishEnd) / 1e9;
+        // and the whole period, back-pressure included: what a step really takes under the split in use
+        double period = lastPublishEntered == 0 || afterInitial ? Double.NaN : (entered - lastPublishEntered) / 1e9;
+        lastPublishEntered = entered;
         checkValues(step, values);
         boolean initial = initialPending;
         afterInitial = initial;
@@ -287,7 +294,7 @@ public final class CheckpointProducer implements AutoCloseable {
         }
         nanosBlocked.add(System.nanoTime() - waitStart);
         CompletableFuture<StepReceipt> receipt = new CompletableFuture<>();
-        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits, interval,
+        queue.add(new PendingStep(generation, initial && resumedFrom >= 0 ? resumedFrom : null, step, snapshot, initial, receipt, permits, interval, period,
                 autoSplit ? null : requested));
         lastPublishEnd = System.nanoTime();
         return receipt;
@@ -343,6 +350,7 @@ public final class CheckpointProducer implements AutoCloseable {
                     Built records = buildRecords(step.generation(), step.resumedFrom(), step.step(), step.snapshot(), step.initial(),
                             step.split() != null ? step.split() : requested);
                     built.add(records);
+                    observe(step, records);
                     awaitHandover = records.handover() && !step.initial();
                 }
                 HandoverReader reader = awaitHandover ? new HandoverReader() : null;
@@ -409,6 +417,24 @@ public final class CheckpointProducer implements AutoCloseable {
         }
     }
 
+    /**
+     * split=auto: a step's whole period counts for the split it was built with once three steps in a row used it (the
+     * first periods after a switch still carry the other split's back-pressure).
+     */
+    private void observe(PendingStep step, Built built) {
+        if (!autoSplit || step.initial()) {
+            lastBuiltSplit = null;
+            builtInARow = 0;
+            return;
+        }
+        Split used = lastStepSplitOf(built);
+        builtInARow = used == lastBuiltSplit ? builtInARow + 1 : 1;
+        lastBuiltSplit = used;
+        if (builtInARow >= 3 && !Double.isNaN(step.period())) {
+            planner.observed(used, step.period());
+        }
+    }
+
     private static Split lastStepSplitOf(Built built) {
         return built.codedBytes() > 0 ? Split.TRAINER : Split.STORAGE;
     }
@@ -421,7 +447,8 @@ public final class CheckpointProducer implements AutoCloseable {
      */
     private final class EncoderWatcher implements Runnable {
         private static final double WINDOW_SECONDS = 3;
-        private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>(); // step -> values, chunks seen, generation
+        // step -> values, chunks seen, generation, the split's ordinal
+        private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>();
         private final Thread thread;
         private volatile boolean stop;
         private long windowStart;
@@ -438,7 +465,7 @@ public final class CheckpointProducer implements AutoCloseable {
 
         void committed(long generation, long step, long values, Split split) {
             if (values > 0) {
-                pending.put(step, new long[] {values, 0, generation});
+                pending.put(step, new long[] {values, 0, generation, split.ordinal()});
                 lastValues = values;
             }
         }
@@ -446,7 +473,9 @@ public final class CheckpointProducer implements AutoCloseable {
         /** At a plan: closes the window if it is long enough and tells the planner what it showed. */
         synchronized void sample(Split split) {
             long now = System.nanoTime();
-            if (windowStart == 0 || windowSplit != split) {
+            // a backlog holding steps of the other split (just after a switch) says nothing about this one's speed
+            boolean mixed = pending.values().stream().anyMatch(p -> p[3] != split.ordinal());
+            if (windowStart == 0 || windowSplit != split || mixed) {
                 open(now, split);
                 return;
             }
@@ -470,8 +499,10 @@ public final class CheckpointProducer implements AutoCloseable {
             windowSplit = split;
         }
 
-        private synchronized void completedValues(long values) {
-            windowValues += values;
+        private synchronized void completedValues(long values, long splitOrdinal) {
+            if (windowSplit != null && windowSplit.ordinal() == splitOrdinal) {
+                windowValues += values;
+            }
         }
 
         @Override
@@ -508,7 +539,7 @@ public final class CheckpointProducer implements AutoCloseable {
                             long[] state = pending.get(notice.getStep());
                             if (state != null && state[2] == notice.getGeneration() && ++state[1] == notice.getChunks()) {
                                 pending.remove(notice.getStep());
-                                completedValues(state[0]);
+                                completedValues(state[0], state[3]);
                             }
                         }
                     }
@@ -530,6 +561,30 @@ public final class CheckpointProducer implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+    }
+
+    /**
+     * split=auto, the first step after the initial state: probes the local coding on its first chunk (twice: the first
+     * runs cold) and plans with that and the initial state's transfer. Returns whether a plan was made.
+     */
+    private boolean firstPlan(Map<String, Object> values) {
+        probe(values);
+        probe(values);
+        if (!planner.ready()) {
+            return false;
+        }
+        long count = 0;
+        long rawBytes = 0;
+        for (TensorSpec spec : tensors.values()) {
+            count += spec.length();
+            rawBytes += (long) spec.length() * (spec.dtype() == DType.FLOAT32 ? 4 : 8);
+        }
+        SplitPlanner.Plan plan = planner.plan(current, count, rawBytes);
+        lastPlan = plan;
+        stepsSincePlan = 0;
+        LOG.info("job {}: first plan: split {} ({})", job, plan.split().name().toLowerCase(java.util.Locale.ROOT), plan.reason());
+        requested = plan.split();
+        return true;
     }
 
     /** split=auto: every {@code replanSteps} steps, asks the planner and requests the split it picks. */
@@ -581,6 +636,15 @@ public final class CheckpointProducer implements AutoCloseable {
      * residual folded in. Switching to the trainer marks the chunks for a handover, which {@link #send} then awaits.
      */
     private Built buildRecords(long generation, Long resumedFrom, long step, Map<String, Object> values, boolean initial, Split target) {
+        if (autoSplit && initial) {
+            // split=auto starts with both sides holding the initial state and a zero residual (as split=trainer does): the
+            // first plan, made when the next step is built, then takes either split at no cost, with no handover round
+            // trip (a step of 200 MB raw at 5 MB/s would otherwise be sent before the trainer could take over)
+            target = Split.TRAINER;
+            requested = Split.TRAINER;
+        } else if (autoSplit && lastPlan == null && firstPlan(values)) {
+            target = requested;
+        }
         int stepChunks = tensors.values().stream().mapToInt(TensorSpec::chunkCount).sum();
         List<ProducerRecord<ChunkKey, SpecificRecord>> records = new ArrayList<>(stepChunks + 1);
         List<TensorInfo> infos = new ArrayList<>();

@@ -16,7 +16,9 @@ import java.util.Locale;
  *       share the producer's sender thread, so they add up.</li>
  * </ul>
  * Sending is modelled as {@code latency + bytes / bandwidth}, fitted by least squares over the last transactions of
- * both splits (one split's transfers alone only give the slope through the origin). The trainer split is ruled out when
+ * both splits (one split's transfers alone only give the slope through the origin). What the model cannot see (cores
+ * shared with the broker and the encoder, a quota's bursts) shows in the periods observed while a split ran: a split's
+ * prediction is never below them while they are recent. The trainer split is ruled out when
  * its coding would take more than {@code cpuBudget} of a core per step. Thread-safe: the sender and the encoder watcher feed it. A switch needs the other side to be better by
  * {@code hysteresis}, since a switch to the trainer costs a handover round trip.
  */
@@ -42,6 +44,10 @@ public final class SplitPlanner {
     private double codeSecondsPerValue = Double.NaN;
     private double codeCpuSecondsPerValue = Double.NaN;
     private double codedRatio = Double.NaN;
+    /** Per split, the whole periods of recent steps that ran under it (back-pressure included), and the plan that last saw one. */
+    private final java.util.EnumMap<Split, Deque<Double>> observed = new java.util.EnumMap<>(Split.class);
+    private final java.util.EnumMap<Split, Integer> observedAtPlan = new java.util.EnumMap<>(Split.class);
+    private int plans;
     private double encoderStorageSecondsPerValue = 0;
     private double encoderTrainerSecondsPerValue = 0;
 
@@ -70,6 +76,32 @@ public final class SplitPlanner {
         double[] sorted = values.clone();
         java.util.Arrays.sort(sorted);
         return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+    }
+
+    /**
+     * A step that ran under {@code split} took {@code seconds} from one publish to the next, back-pressure included: what
+     * the model cannot see (cores shared with the broker and encoder, a quota's bursts) shows here. A split's prediction
+     * is never below the median of its last 8, for {@link #OBSERVED_PLANS} plans after the last one.
+     */
+    public synchronized void observed(Split split, double seconds) {
+        Deque<Double> periods = observed.computeIfAbsent(split, s -> new ArrayDeque<>());
+        periods.addLast(seconds);
+        if (periods.size() > 8) {
+            periods.removeFirst();
+        }
+        observedAtPlan.put(split, plans);
+    }
+
+    /** How many plans a split's observed periods keep counting after its last step: then the model alone may try it again. */
+    static final int OBSERVED_PLANS = 5;
+
+    /** The median observed period of a split, or 0 if there are fewer than 3 or they are stale. */
+    private double observedSeconds(Split split) {
+        Deque<Double> periods = observed.get(split);
+        if (periods == null || periods.size() < 3 || plans - observedAtPlan.get(split) > OBSERVED_PLANS) {
+            return 0;
+        }
+        return median(periods.stream().mapToDouble(Double::doubleValue).toArray());
     }
 
     /** One committed transaction: payload bytes and the seconds from its first send to the end of its commit. */
@@ -142,14 +174,19 @@ public final class SplitPlanner {
         if (!ready()) {
             return new Plan(current, Double.NaN, Double.NaN, true, "not enough measurements yet");
         }
+        plans++;
         double stepSeconds = stepSeconds();
         double[] fit = fit();
         double latency = fit[0];
         double secondsPerByte = fit[1];
         double coding = codeSecondsPerValue * values;
-        double storage = Math.max(stepSeconds, Math.max(latency + rawBytes * secondsPerByte, encoderStorageSecondsPerValue * values));
-        double trainer = Math.max(stepSeconds, Math.max(coding + latency + codedRatio * rawBytes * secondsPerByte,
+        double storageModel = Math.max(stepSeconds, Math.max(latency + rawBytes * secondsPerByte, encoderStorageSecondsPerValue * values));
+        double trainerModel = Math.max(stepSeconds, Math.max(coding + latency + codedRatio * rawBytes * secondsPerByte,
                 encoderTrainerSecondsPerValue * values));
+        double storageObserved = observedSeconds(Split.STORAGE);
+        double trainerObserved = observedSeconds(Split.TRAINER);
+        double storage = Math.max(storageModel, storageObserved);
+        double trainer = Math.max(trainerModel, trainerObserved);
         // the budget limits the coding thread's CPU per step (its wall time also counts waiting for a core); before the
         // trainer's step time is known, it is held against the time the pipeline needs for a step. Leaving the trainer
         // split for the budget takes the hysteresis margin too, so a figure hovering at the budget does not flip-flop
@@ -165,8 +202,9 @@ public final class SplitPlanner {
             best = storage * (1 + hysteresis) < trainer ? Split.STORAGE : Split.TRAINER;
         }
         String reason = String.format(Locale.ROOT, "step %.1f ms; send %.1f ms + %.3f ms/MB; coding %.1f ms/step, %.1f ms of CPU (budget %.1f ms),"
-                        + " ratio %.4f; predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds, 1e3 * latency, 1e9 * secondsPerByte,
-                1e3 * coding, 1e3 * codingCpu, 1e3 * budgetSeconds, codedRatio, 1e3 * storage, 1e3 * trainer);
+                        + " ratio %.4f; observed storage %.1f ms, trainer %.1f ms; predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds,
+                1e3 * latency, 1e9 * secondsPerByte, 1e3 * coding, 1e3 * codingCpu, 1e3 * budgetSeconds, codedRatio, 1e3 * storageObserved,
+                1e3 * trainerObserved, 1e3 * storage, 1e3 * trainer);
         return new Plan(best, storage, trainer, withinBudget, reason);
     }
 

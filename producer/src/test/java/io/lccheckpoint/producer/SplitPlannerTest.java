@@ -86,6 +86,35 @@ class SplitPlannerTest {
     }
 
     @Test
+    void whatTheModelCannotSeeShowsInTheObservedPeriods() {
+        // a fast link and 100 ms of coding under a 200 ms step: the model calls it a tie. Run under each split, the steps
+        // took 200 ms (storage) and 250 ms (trainer: coding competes with the broker and encoder for the cores)
+        SplitPlanner planner = link(1e9, 0.002, 0.2, 1.0);
+        planner.coding(VALUES, 0.1, 0.09, RAW, RAW / 400);
+        assertThat(planner.plan(Split.STORAGE, VALUES, RAW).storageSeconds()).isEqualTo(0.2);
+        for (int i = 0; i < 3; i++) {
+            planner.observed(Split.STORAGE, 0.2);
+            planner.observed(Split.TRAINER, 0.25);
+        }
+        SplitPlanner.Plan plan = planner.plan(Split.TRAINER, VALUES, RAW);
+        assertThat(plan.trainerSeconds()).isEqualTo(0.25);
+        assertThat(plan.split()).isEqualTo(Split.STORAGE);
+        assertThat(planner.plan(Split.STORAGE, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
+        // the trainer's periods go stale after a few plans without a step under it: the model alone speaks for it again
+        for (int i = 0; i < SplitPlanner.OBSERVED_PLANS; i++) {
+            planner.observed(Split.STORAGE, 0.2);
+            planner.plan(Split.STORAGE, VALUES, RAW);
+        }
+        assertThat(planner.plan(Split.STORAGE, VALUES, RAW).trainerSeconds()).isEqualTo(0.2);
+        // fewer than three periods are not a figure yet
+        SplitPlanner fresh = link(1e9, 0.002, 0.2, 1.0);
+        fresh.coding(VALUES, 0.1, 0.09, RAW, RAW / 400);
+        fresh.observed(Split.TRAINER, 0.9);
+        fresh.observed(Split.TRAINER, 0.9);
+        assertThat(fresh.plan(Split.TRAINER, VALUES, RAW).trainerSeconds()).isEqualTo(0.2);
+    }
+
+    @Test
     void aSlowEncoderMakesTheTrainerCodeEvenOnAFastLink() {
         SplitPlanner planner = planner(1e9, 0.002, 0.1, 1.0);
         planner.encoder(Split.STORAGE, 1 / 20e6); // the encoder codes 20 M values/s: 500 ms a step
