@@ -498,8 +498,9 @@ final class HapiCommand implements Callable<Integer> {
                 .append(" step time is the steady state: between the completions (at the encoder) of the middle step and the last one,")
                 .append(" so the first half (warm-up, and `auto`'s settling) is left out. CPU (per step over the whole run) from the")
                 .append(" threads' CPU time: the producer's sender and network threads")
-                .append(" (trainer side), the encoder's stream and producer threads (storage side). `auto` starts at the storage split,")
-                .append(" plans as soon as it has measurements and then every 3 steps.\n\n");
+                .append(" (trainer side), the encoder's stream and producer threads (storage side). `auto` starts with the initial state")
+                .append(" on both sides, makes its first plan when step 1 is built (from the initial state's transfer and a probe of the")
+                .append(" local coding) and then plans every 3 steps.\n\n");
         md.append("| parameters | quota | split | step time | steps | trainer CPU per step | network per step | encoder CPU per step | ends as |\n")
                 .append("|---:|---|---|---:|---:|---:|---:|---:|---|\n");
         for (SplitRun r : splits) {

@@ -371,7 +371,7 @@ public final class CheckpointProducer implements AutoCloseable {
                     for (long b : bytes) {
                         sent += b;
                     }
-                    planner.transfer(sent, (System.nanoTime() - sendStart) / 1e9);
+                    planner.transfer(lastStepSplitOf(built.get(built.size() - 1)), sent, (System.nanoTime() - sendStart) / 1e9);
                     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
                     for (int k = 0; k < part.size(); k++) {
                         PendingStep step = part.get(k);
@@ -440,20 +440,20 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /**
-     * split=auto: watches the encoder's progress topic for this job's steps. Over windows of at least a few seconds (the
-     * encoder commits about once a second, so its progress arrives in bursts): if the backlog of committed but not yet
-     * coded steps did not shrink, the encoder was the bottleneck and its time per value is the window over the values it
-     * completed; otherwise it kept up and is not a limit for the split that ran.
+     * split=auto: watches the encoder's progress topic for this job's steps. Over windows of at least 6 seconds (the
+     * encoder commits about once a second, so its progress arrives in bursts and a backlog of a few steps is normal): if
+     * it completed less than 70% of the values committed in the window, it was the bottleneck and its time per value is
+     * the window over the values it completed; otherwise it kept up and is not a limit for the split that ran.
      */
     private final class EncoderWatcher implements Runnable {
-        private static final double WINDOW_SECONDS = 3;
+        private static final double WINDOW_SECONDS = 6;
         // step -> values, chunks seen, generation, the split's ordinal
         private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>();
         private final Thread thread;
         private volatile boolean stop;
         private long windowStart;
         private long windowValues;
-        private int windowBacklog;
+        private long windowCommitted;
         private Split windowSplit;
         private long lastValues = 1;
 
@@ -467,6 +467,11 @@ public final class CheckpointProducer implements AutoCloseable {
             if (values > 0) {
                 pending.put(step, new long[] {values, 0, generation, split.ordinal()});
                 lastValues = values;
+                synchronized (this) {
+                    if (split == windowSplit) {
+                        windowCommitted += values;
+                    }
+                }
             }
         }
 
@@ -483,8 +488,7 @@ public final class CheckpointProducer implements AutoCloseable {
             if (seconds < WINDOW_SECONDS) {
                 return;
             }
-            int backlog = pending.size();
-            if (backlog >= 2 && backlog >= windowBacklog) {
+            if (windowCommitted > 0 && windowValues < 0.7 * windowCommitted) {
                 planner.encoder(split, seconds / Math.max(windowValues, lastValues));
             } else {
                 planner.encoderKeepsUp(split);
@@ -495,7 +499,7 @@ public final class CheckpointProducer implements AutoCloseable {
         private void open(long now, Split split) {
             windowStart = now;
             windowValues = 0;
-            windowBacklog = pending.size();
+            windowCommitted = 0;
             windowSplit = split;
         }
 

@@ -1,6 +1,8 @@
 package io.lccheckpoint.producer;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Deque;
 import java.util.Locale;
 
@@ -35,7 +37,8 @@ public final class SplitPlanner {
 
     private final double cpuBudget;
     private final double hysteresis;
-    private final Deque<double[]> transfers = new ArrayDeque<>();
+    /** The last transfers under each split: a run of small coded transfers alone would extrapolate a raw step's time badly. */
+    private final java.util.EnumMap<Split, Deque<double[]>> transfers = new java.util.EnumMap<>(Split.class);
     private final Deque<Double> intervals = new ArrayDeque<>();
     private static final int CODING_WINDOW = 5;
 
@@ -105,10 +108,16 @@ public final class SplitPlanner {
     }
 
     /** One committed transaction: payload bytes and the seconds from its first send to the end of its commit. */
-    public synchronized void transfer(long bytes, double seconds) {
-        transfers.addLast(new double[] {bytes, seconds});
-        if (transfers.size() > WINDOW) {
-            transfers.removeFirst();
+    public void transfer(long bytes, double seconds) {
+        transfer(Split.STORAGE, bytes, seconds);
+    }
+
+    /** Same, for a transaction of steps built under {@code split}; the fit keeps the last {@code WINDOW / 2} of each. */
+    public synchronized void transfer(Split split, long bytes, double seconds) {
+        Deque<double[]> recent = transfers.computeIfAbsent(split, s -> new ArrayDeque<>());
+        recent.addLast(new double[] {bytes, seconds});
+        if (recent.size() > WINDOW / 2) {
+            recent.removeFirst();
         }
     }
 
@@ -210,14 +219,16 @@ public final class SplitPlanner {
 
     /** Least squares {@code seconds = latency + bytes * slope} over the window; through the origin if the sizes do not vary. */
     synchronized double[] fit() {
-        double n = transfers.size();
+        List<double[]> all = new ArrayList<>();
+        transfers.values().forEach(all::addAll);
+        double n = all.size();
         double sx = 0;
         double sy = 0;
         double sxx = 0;
         double sxy = 0;
         double minX = Double.MAX_VALUE;
         double maxX = 0;
-        for (double[] t : transfers) {
+        for (double[] t : all) {
             sx += t[0];
             sy += t[1];
             sxx += t[0] * t[0];

@@ -115,6 +115,22 @@ class SplitPlannerTest {
     }
 
     @Test
+    void manySmallCodedTransfersDoNotHideWhatARawStepCosts() {
+        // two raw steps at 5 MB/s, then 40 coded ones of 100 KB (latency-bound): a raw step still costs ~8 s
+        SplitPlanner planner = new SplitPlanner(1.0, 0.1);
+        planner.stepInterval(0.2);
+        planner.transfer(Split.STORAGE, RAW, 0.01 + RAW / 5e6);
+        planner.transfer(Split.STORAGE, RAW, 0.01 + RAW / 5e6);
+        for (int i = 0; i < 40; i++) {
+            planner.transfer(Split.TRAINER, 100_000, 0.006 + (i % 3) * 0.001);
+        }
+        planner.coding(VALUES, 0.07, 0.06, RAW, RAW / 400);
+        SplitPlanner.Plan plan = planner.plan(Split.TRAINER, VALUES, RAW);
+        assertThat(plan.storageSeconds()).isCloseTo(8.0, Offset.offset(0.5));
+        assertThat(plan.split()).isEqualTo(Split.TRAINER);
+    }
+
+    @Test
     void aSlowEncoderMakesTheTrainerCodeEvenOnAFastLink() {
         SplitPlanner planner = planner(1e9, 0.002, 0.1, 1.0);
         planner.encoder(Split.STORAGE, 1 / 20e6); // the encoder codes 20 M values/s: 500 ms a step
