@@ -2,8 +2,9 @@ package io.lccheckpoint.producer;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Deque;
+import java.util.EnumMap;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -38,7 +39,7 @@ public final class SplitPlanner {
     private final double cpuBudget;
     private final double hysteresis;
     /** The last transfers under each split: a run of small coded transfers alone would extrapolate a raw step's time badly. */
-    private final java.util.EnumMap<Split, Deque<double[]>> transfers = new java.util.EnumMap<>(Split.class);
+    private final EnumMap<Split, Deque<double[]>> transfers = new EnumMap<>(Split.class);
     private final Deque<Double> intervals = new ArrayDeque<>();
     private static final int CODING_WINDOW = 5;
 
@@ -48,8 +49,8 @@ public final class SplitPlanner {
     private double codeCpuSecondsPerValue = Double.NaN;
     private double codedRatio = Double.NaN;
     /** Per split, the whole periods of recent steps that ran under it (back-pressure included), and the plan that last saw one. */
-    private final java.util.EnumMap<Split, Deque<Double>> observed = new java.util.EnumMap<>(Split.class);
-    private final java.util.EnumMap<Split, Integer> observedAtPlan = new java.util.EnumMap<>(Split.class);
+    private final EnumMap<Split, Deque<Double>> observed = new EnumMap<>(Split.class);
+    private final EnumMap<Split, Integer> observedAtPlan = new EnumMap<>(Split.class);
     private int plans;
     private double encoderStorageSecondsPerValue = 0;
     private double encoderTrainerSecondsPerValue = 0;
@@ -189,7 +190,10 @@ public final class SplitPlanner {
         double latency = fit[0];
         double secondsPerByte = fit[1];
         double coding = codeSecondsPerValue * values;
-        double storageModel = Math.max(stepSeconds, Math.max(latency + rawBytes * secondsPerByte, encoderStorageSecondsPerValue * values));
+        // under the storage split the encoder does all it does under the trainer split and the coding besides: if it is a
+        // limit for the trainer split, it is at least as much of one for the storage split (measured or not yet)
+        double encoderStorage = Math.max(encoderStorageSecondsPerValue, encoderTrainerSecondsPerValue) * values;
+        double storageModel = Math.max(stepSeconds, Math.max(latency + rawBytes * secondsPerByte, encoderStorage));
         double trainerModel = Math.max(stepSeconds, Math.max(coding + latency + codedRatio * rawBytes * secondsPerByte,
                 encoderTrainerSecondsPerValue * values));
         double storageObserved = observedSeconds(Split.STORAGE);
