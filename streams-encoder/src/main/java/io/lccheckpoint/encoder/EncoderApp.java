@@ -56,12 +56,17 @@ public final class EncoderApp {
         }
         int maxRequest = 3 * recordBytes + 4096;
         int partitions = settings.getInt(EncoderSettings.MEMORY_PARTITIONS_CONFIG);
+        // each stream thread has its own consumer and (exactly-once v2) producer, and the instance a restore consumer:
+        // a client setting's slice of the budget is shared among the clients that get the setting
+        int threads = Integer.parseInt(String.valueOf(settings.streamsSettings().getOrDefault(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1")));
+        int consumers = threads + 1;
         Map<String, Object> derived = new HashMap<>();
         derived.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, (long) (0.15 * budget));
         derived.put(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG, (int) Math.max(1, 0.25 * budget / ((long) recordBytes * partitions)));
-        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG), (int) Math.max(maxRequest, Math.min(Integer.MAX_VALUE, 0.10 * budget)));
-        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), (int) Math.max(1, 0.10 * budget / recordBytes));
-        derived.put(StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG), (long) Math.max(2L * maxRequest, 0.10 * budget));
+        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG),
+                (int) Math.max(maxRequest, Math.min(Integer.MAX_VALUE, 0.10 * budget / consumers)));
+        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), (int) Math.max(1, 0.10 * budget / recordBytes / threads));
+        derived.put(StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG), (long) Math.max(2L * maxRequest, 0.10 * budget / threads));
         derived.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class.getName());
         derived.put(BoundedRocksDb.BYTES_CONFIG, Long.toString((long) (0.10 * budget)));
         // what the user set explicitly wins

@@ -69,6 +69,21 @@ class EncoderMemoryTest {
     }
 
     @Test
+    void theClientsOfAllStreamThreadsShareTheirSliceOfTheBudget() {
+        long budget = 256L << 20;
+        Map<String, Object> one = EncoderApp.budgetedMemory(new EncoderSettings(Map.of()), budget, 1 << 20);
+        Map<String, Object> four = EncoderApp.budgetedMemory(new EncoderSettings(Map.of(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 4)), budget, 1 << 20);
+        String producerBuffer = StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.BUFFER_MEMORY_CONFIG);
+        String fetch = StreamsConfig.consumerPrefix(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_BYTES_CONFIG);
+        // one producer per thread (exactly-once v2), one consumer per thread and the restore consumer: their sum stays at 10%
+        assertThat((long) four.get(producerBuffer) * 4).isLessThanOrEqualTo((long) (0.10 * budget)).isLessThan((long) one.get(producerBuffer) * 4);
+        assertThat((long) (int) four.get(fetch) * 5).isLessThanOrEqualTo((long) (0.10 * budget));
+        assertThat((long) (int) one.get(fetch) * 2).isLessThanOrEqualTo((long) (0.10 * budget));
+        // the shares of the instance as a whole do not depend on the threads
+        assertThat(four.get(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG)).isEqualTo(one.get(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG));
+    }
+
+    @Test
     void chunksThatDoNotFitWaitAndThePoolIsNeverExceeded() throws Exception {
         WorkingMemory pool = new WorkingMemory(1000, 60_000);
         AtomicLong held = new AtomicLong();
