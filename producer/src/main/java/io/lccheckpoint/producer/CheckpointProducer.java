@@ -583,12 +583,19 @@ public final class CheckpointProducer implements AutoCloseable {
             count += spec.length();
             rawBytes += (long) spec.length() * (spec.dtype() == DType.FLOAT32 ? 4 : 8);
         }
-        SplitPlanner.Plan plan = planner.plan(current, count, rawBytes);
-        lastPlan = plan;
         stepsSincePlan = 0;
-        LOG.info("job {}: first plan: split {} ({})", job, plan.split().name().toLowerCase(java.util.Locale.ROOT), plan.reason());
-        requested = plan.split();
+        adopt(planner.plan(current, count, rawBytes));
         return true;
+    }
+
+    /** Records a plan and requests its split for the steps built from now on. */
+    private void adopt(SplitPlanner.Plan plan) {
+        lastPlan = plan;
+        if (plan.split() != requested) {
+            LOG.info("job {}: split {} -> {} ({})", job, requested.name().toLowerCase(java.util.Locale.ROOT),
+                    plan.split().name().toLowerCase(java.util.Locale.ROOT), plan.reason());
+            requested = plan.split();
+        }
     }
 
     /** split=auto: every {@code replanSteps} steps, asks the planner and requests the split it picks. */
@@ -602,13 +609,7 @@ public final class CheckpointProducer implements AutoCloseable {
         if (watcher != null) {
             watcher.sample(current);
         }
-        SplitPlanner.Plan plan = planner.plan(current, last.values(), last.rawBytes());
-        lastPlan = plan;
-        if (plan.split() != requested) {
-            LOG.info("job {}: split {} -> {} ({})", job, requested.name().toLowerCase(java.util.Locale.ROOT),
-                    plan.split().name().toLowerCase(java.util.Locale.ROOT), plan.reason());
-            requested = plan.split();
-        }
+        adopt(planner.plan(current, last.values(), last.rawBytes()));
     }
 
     private void checkValues(long step, Map<String, ?> values) {
