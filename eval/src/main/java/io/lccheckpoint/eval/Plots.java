@@ -63,6 +63,25 @@ public final class Plots {
         return save(chart, directory.resolve("breakdown.png"));
     }
 
+    /**
+     * Grouped bars: one group per label of {@code groups}, one bar per series (a series' list is parallel to the groups).
+     * With {@code logY} the value axis is logarithmic (values far apart, as step times under
+     * quotas are) and the values are drawn as markers: XChart's bars start at zero, which a log axis cannot show.
+     */
+    public static Path bars(String title, String xTitle, String yTitle, List<String> groups, Map<String, List<Double>> series, boolean logY, Path file)
+            throws IOException {
+        System.setProperty("java.awt.headless", "true");
+        CategoryChart chart = new CategoryChartBuilder().width(1100).height(520).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        style(chart);
+        chart.getStyler().setYAxisLogarithmic(logY);
+        if (logY) {
+            chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.CategorySeries.CategorySeriesRenderStyle.Scatter);
+            chart.getStyler().setMarkerSize(12);
+        }
+        series.forEach((name, values) -> chart.addSeries(name, groups, values));
+        return save(chart, file);
+    }
+
     private static void style(CategoryChart chart) {
         chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
         chart.getStyler().setXAxisLabelRotation(30);

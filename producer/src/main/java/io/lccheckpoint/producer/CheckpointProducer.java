@@ -583,7 +583,9 @@ public final class CheckpointProducer implements AutoCloseable {
             count += spec.length();
             rawBytes += (long) spec.length() * (spec.dtype() == DType.FLOAT32 ? 4 : 8);
         }
-        stepsSincePlan = 0;
+        // provisional (one transfer cannot see a quota's bursts, and the trainer's step time is not known yet): the next
+        // plan comes two steps later instead of replanSteps
+        stepsSincePlan = Math.max(0, replanSteps - 2);
         adopt(planner.plan(current, count, rawBytes));
         return true;
     }

@@ -58,7 +58,8 @@ public final class ProducerSettings extends AbstractConfig {
     private static final String SPLIT_REPLAN_STEPS_DOC = "split=auto: steps between two plans (and between two switches).";
 
     public static final String SPLIT_HYSTERESIS_CONFIG = "lcckpt.split.hysteresis";
-    private static final String SPLIT_HYSTERESIS_DOC = "split=auto: the other split must be predicted this much faster (0.1 = 10%) to switch.";
+    private static final String SPLIT_HYSTERESIS_DOC = "split=auto: the other split must be predicted this much faster (0.1 = 10%) to switch; twice this when it has not"
+            + " run in the last 5 plans (its prediction is the model's alone).";
 
     public static final String SPLIT_HANDOVER_TIMEOUT_CONFIG = "lcckpt.split.handover.timeout.ms";
     private static final String SPLIT_HANDOVER_TIMEOUT_DOC = "How long to wait for the encoder to hand a chunk's state over when switching"

@@ -21,9 +21,11 @@ import java.util.Locale;
  * Sending is modelled as {@code latency + bytes / bandwidth}, fitted by least squares over the last transactions of
  * both splits (one split's transfers alone only give the slope through the origin). What the model cannot see (cores
  * shared with the broker and the encoder, a quota's bursts) shows in the periods observed while a split ran: a split's
- * prediction is never below them while they are recent. The trainer split is ruled out when
- * its coding would take more than {@code cpuBudget} of a core per step. Thread-safe: the sender and the encoder watcher feed it. A switch needs the other side to be better by
- * {@code hysteresis}, since a switch to the trainer costs a handover round trip.
+ * prediction is never below them while they are recent. The trainer split is ruled out when its coding would take more
+ * than {@code cpuBudget} of a core per step. A switch needs the other side to be predicted faster by {@code hysteresis},
+ * or by twice that when it has not been observed recently (the model alone, and a switch to the trainer costs a
+ * handover round trip); a plan made before the trainer's step time is known keeps the current split unless the budget
+ * rules it out. Thread-safe: the sender and the encoder watcher feed it.
  */
 public final class SplitPlanner {
     /** Where the codec's stages run. */
@@ -206,13 +208,21 @@ public final class SplitPlanner {
         double codingCpu = codeCpuSecondsPerValue * values;
         double budgetSeconds = cpuBudget * (stepSeconds > 0 ? stepSeconds : Math.max(storage, coding));
         boolean withinBudget = codingCpu <= budgetSeconds * (current == Split.TRAINER ? 1 + hysteresis : 1);
+        // a split not observed recently is predicted by the model alone, and trying it costs a switch (back to the trainer,
+        // a handover round trip): it must win by twice the margin. Before the trainer's step time is known (the first plan)
+        // the predictions leave out the trainer's own compute, which may hide both splits' costs: the plan is provisional
+        // and only the budget moves it
+        Split other = current == Split.STORAGE ? Split.TRAINER : Split.STORAGE;
+        double margin = observedSeconds(other) > 0 ? hysteresis : 2 * hysteresis;
+        double currentSeconds = current == Split.STORAGE ? storage : trainer;
+        double otherSeconds = current == Split.STORAGE ? trainer : storage;
         Split best;
         if (!withinBudget) {
             best = Split.STORAGE;
-        } else if (current == Split.STORAGE) {
-            best = trainer * (1 + hysteresis) < storage ? Split.TRAINER : Split.STORAGE;
+        } else if (stepSeconds == 0) {
+            best = current;
         } else {
-            best = storage * (1 + hysteresis) < trainer ? Split.STORAGE : Split.TRAINER;
+            best = otherSeconds * (1 + margin) < currentSeconds ? other : current;
         }
         String reason = String.format(Locale.ROOT, "step %.1f ms; send %.1f ms + %.3f ms/MB; coding %.1f ms/step, %.1f ms of CPU (budget %.1f ms),"
                         + " ratio %.4f; observed storage %.1f ms, trainer %.1f ms; predicted storage %.1f ms, trainer %.1f ms", 1e3 * stepSeconds,

@@ -165,6 +165,41 @@ class SplitPlannerTest {
     }
 
     @Test
+    void theFirstPlanBeforeTheStepTimeIsKnownMovesOnlyForTheBudget() {
+        // a quota's burst made the initial state look fast: the pipeline alone predicts storage 3x faster, but the trainer's
+        // own compute, not known yet, may hide both. The provisional plan keeps the trainer split
+        SplitPlanner planner = new SplitPlanner(1.0, 0.1);
+        planner.transfer(Split.TRAINER, RAW, RAW / 480e6);
+        planner.probe(131_072, 131_072 / 40e6, 131_072 / 40e6, 4 * 131_072, 4 * 131_072 / 30);
+        SplitPlanner.Plan plan = planner.plan(Split.TRAINER, VALUES, RAW);
+        assertThat(plan.storageSeconds() * 2).isLessThan(plan.trainerSeconds());
+        assertThat(plan.split()).isEqualTo(Split.TRAINER);
+        // a budget it cannot keep moves it at once
+        SplitPlanner tight = new SplitPlanner(0.1, 0.1);
+        tight.transfer(Split.TRAINER, RAW, RAW / 480e6);
+        tight.probe(131_072, 131_072 / 40e6, 131_072 / 40e6, 4 * 131_072, 4 * 131_072 / 30);
+        assertThat(tight.plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
+    }
+
+    @Test
+    void aSplitNotObservedRecentlyMustWinByTwiceTheMargin() {
+        // storage predicted 15% faster than the trainer split the job runs: more than the 10% margin, less than twice it
+        SplitPlanner planner = new SplitPlanner(2.0, 0.1);
+        planner.stepInterval(0.2);
+        planner.transfer(Split.STORAGE, RAW, RAW / 1e9);
+        planner.transfer(Split.TRAINER, RAW / 30, RAW / 30 / 1e9);
+        planner.coding(VALUES, 0.23, RAW, RAW / 30);
+        SplitPlanner.Plan unseen = planner.plan(Split.TRAINER, VALUES, RAW);
+        assertThat(unseen.trainerSeconds() / unseen.storageSeconds()).isBetween(1.1, 1.2);
+        assertThat(unseen.split()).isEqualTo(Split.TRAINER);
+        // once storage has run recently and was observed at what the model predicts, the plain margin applies
+        for (int k = 0; k < 3; k++) {
+            planner.observed(Split.STORAGE, 0.2);
+        }
+        assertThat(planner.plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
+    }
+
+    @Test
     void theSendModelIsFittedFromBothSplitsTransfers() {
         SplitPlanner planner = new SplitPlanner(1.0, 0.1);
         planner.transfer(1_000_000, 0.05 + 1_000_000 / 25e6);
