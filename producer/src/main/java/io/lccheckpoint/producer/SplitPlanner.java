@@ -21,7 +21,8 @@ import java.util.Locale;
  * Sending is modelled as {@code latency + bytes / bandwidth}, fitted by least squares over the last transactions of
  * both splits (one split's transfers alone only give the slope through the origin). What the model cannot see (cores
  * shared with the broker and the encoder, a quota's bursts) shows in the periods observed while a split ran: a split's
- * prediction is never below them while they are recent. The trainer split is ruled out when its coding would take more
+ * prediction is never below them while they are recent, and a split without recent observations has its model scaled by
+ * how much slower than its model the other split was observed. The trainer split is ruled out when its coding would take more
  * than {@code cpuBudget} of a core per step. A switch needs the other side to be predicted faster by {@code hysteresis},
  * or by twice that when it has not been observed recently (the model alone, and a switch to the trainer costs a
  * handover round trip); a plan made before the trainer's step time is known keeps the current split unless the budget
@@ -200,8 +201,11 @@ public final class SplitPlanner {
                 encoderTrainerSecondsPerValue * values));
         double storageObserved = observedSeconds(Split.STORAGE);
         double trainerObserved = observedSeconds(Split.TRAINER);
-        double storage = Math.max(storageModel, storageObserved);
-        double trainer = Math.max(trainerModel, trainerObserved);
+        // what the model cannot see weighs on a split not observed recently as much as on the one observed: its model is
+        // scaled by the observed split's observed/model ratio (else an optimistic model is held against a measured period,
+        // and on cores shared with broker and encoder the split not running always looks better)
+        double storage = storageObserved > 0 ? Math.max(storageModel, storageObserved) : storageModel * unseen(trainerModel, trainerObserved);
+        double trainer = trainerObserved > 0 ? Math.max(trainerModel, trainerObserved) : trainerModel * unseen(storageModel, storageObserved);
         // the budget limits the coding thread's CPU per step (its wall time also counts waiting for a core); before the
         // trainer's step time is known, it is held against the time the pipeline needs for a step. Leaving the trainer
         // split for the budget takes the hysteresis margin too, so a figure hovering at the budget does not flip-flop
@@ -229,6 +233,11 @@ public final class SplitPlanner {
                 1e3 * latency, 1e9 * secondsPerByte, 1e3 * coding, 1e3 * codingCpu, 1e3 * budgetSeconds, codedRatio, 1e3 * storageObserved,
                 1e3 * trainerObserved, 1e3 * storage, 1e3 * trainer);
         return new Plan(best, storage, trainer, withinBudget, reason);
+    }
+
+    /** How much slower than its model the other split was observed (1 when it was not, or was not slower). */
+    private static double unseen(double otherModel, double otherObserved) {
+        return otherObserved > 0 && otherModel > 0 ? Math.max(1, otherObserved / otherModel) : 1;
     }
 
     /** Least squares {@code seconds = latency + bytes * slope} over the window; through the origin if the sizes do not vary. */
