@@ -80,14 +80,16 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /**
      * The encoder in this JVM against this broker, with its own application id, topic prefix and state directory (the
-     * commands that measure the pipeline start one this way).
+     * commands that measure the pipeline start one this way). Close it before the broker: the state directory is deleted
+     * with the broker's data.
      */
     public org.apache.kafka.streams.KafkaStreams startEncoder(String applicationId, String prefix) throws IOException {
         Map<String, Object> config = new java.util.HashMap<>();
         config.put("bootstrap.servers", bootstrapServers);
         config.put("application.id", applicationId);
         config.put("lcckpt.topic.prefix", prefix);
-        config.put("state.dir", Files.createTempDirectory("lcckpt-" + applicationId + "-").toString());
+        // inside the broker's directory: deleted with it (a 50M-parameter job leaves gigabytes of RocksDB files)
+        config.put("state.dir", Files.createTempDirectory(directory, "streams-" + applicationId + "-").toString());
         return io.lccheckpoint.encoder.EncoderApp.start(config);
     }
 

@@ -581,6 +581,8 @@ final class HapiCommand implements Callable<Integer> {
                         ? "the encoder exited (" + child.exitValue() + ")" : "not complete after " + (jobs + 3) + " minutes";
                 if (budget) {
                     say("the encoder's log and any heap dump are kept in %s", directory);
+                } else {
+                    deleteTree(directory);
                 }
                 return new MemoryRun(budget, jobs, false, seconds, 0, failure, "");
             }
