@@ -130,6 +130,7 @@ final class BenchCommand implements Callable<Integer> {
             markers = awaitStep(restorer, job, encodeSteps);
         } finally {
             encoder.close(Duration.ofSeconds(60));
+            TempDirectories.delete(state);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         double raw = 4.0 * encodeParams * encodeSteps;
@@ -158,6 +159,7 @@ final class BenchCommand implements Callable<Integer> {
             awaitStep(restorer, job, restoreSteps);
         } finally {
             encoder.close(Duration.ofSeconds(60));
+            TempDirectories.delete(state);
         }
         model = null;
         System.gc();

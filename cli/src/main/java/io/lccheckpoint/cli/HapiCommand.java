@@ -239,9 +239,23 @@ final class HapiCommand implements Callable<Integer> {
                     (double) (producer.bytesSent() - bytesBefore) / step, encoderCpu / step,
                     producer.currentSplit().name().toLowerCase(Locale.ROOT), producer.splitSwitches());
             setQuota(kafka, clientId, 0);
+            expireRawDeltas(kafka, new Topics(prefix).rawDeltas(job));
             return run;
         } finally {
             completion.close();
+        }
+    }
+
+    /**
+     * A finished configuration's raw deltas are coded and committed: a retention of 1 s lets the broker drop them at its
+     * next retention check (the raw steps of a full run add up to tens of GB). The encoder, subscribed by pattern, goes on.
+     */
+    private static void expireRawDeltas(EmbeddedKafka kafka, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+            var resource = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, topic);
+            var op = new org.apache.kafka.clients.admin.AlterConfigOp(new org.apache.kafka.clients.admin.ConfigEntry("retention.ms", "1000"),
+                    org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET);
+            admin.incrementalAlterConfigs(Map.of(resource, List.of(op))).all().get();
         }
     }
 
@@ -582,7 +596,7 @@ final class HapiCommand implements Callable<Integer> {
                 if (budget) {
                     say("the encoder's log and any heap dump are kept in %s", directory);
                 } else {
-                    deleteTree(directory);
+                    TempDirectories.delete(directory);
                 }
                 return new MemoryRun(budget, jobs, false, seconds, 0, failure, "");
             }
@@ -590,22 +604,11 @@ final class HapiCommand implements Callable<Integer> {
             child.waitFor(60, TimeUnit.SECONDS);
             String memory = Files.readString(log).lines().filter(line -> line.contains("memory figures")).reduce((a, b) -> b)
                     .map(line -> line.substring(line.indexOf("memory figures") + "memory figures".length()).trim()).orElse("(no figures)");
-            deleteTree(directory);
+            TempDirectories.delete(directory);
             return new MemoryRun(budget, jobs, true, seconds, (double) jobs * parameters * steps / seconds, null, memory);
         } finally {
             completion.close();
             child.destroyForcibly();
-        }
-    }
-
-    /** Best effort: a completed run's state directory (RocksDB files) is not needed any more. */
-    private static void deleteTree(Path directory) {
-        try (var paths = Files.walk(directory)) {
-            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(path);
-            }
-        } catch (java.io.IOException | java.io.UncheckedIOException e) {
-            say("could not delete %s (%s); left in place", directory, e.getMessage());
         }
     }
 
