@@ -88,7 +88,7 @@ final class DemoCommand implements Callable<Integer> {
             encoderConfig.put("lcckpt.superstep.interval", superstepInterval);
             encoderConfig.put("lcckpt.codec.promotion.bits", promotionBits);
             KafkaStreams encoder = EncoderApp.start(encoderConfig);
-            Thread cleanup = new Thread(() -> deleteQuietly(stateDir), "lcckpt-demo-cleanup");
+            Thread cleanup = new Thread(() -> TempDirectories.delete(stateDir), "lcckpt-demo-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
             try {
                 run(kafka, train, test);
@@ -253,14 +253,6 @@ final class DemoCommand implements Callable<Integer> {
             throw new RestoreException("job " + JOB + ": no complete step after 60 s");
         }
         return latest;
-    }
-
-    private static void deleteQuietly(Path directory) {
-        try (var files = Files.walk(directory)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (java.io.IOException | java.io.UncheckedIOException ignored) {
-            // best effort on the way out
-        }
     }
 
     private static Map<String, Object> tensors(LogisticRegression model) {

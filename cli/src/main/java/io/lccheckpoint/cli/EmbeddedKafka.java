@@ -1,7 +1,6 @@
 package io.lccheckpoint.cli;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -31,7 +30,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.bootstrapServers = bootstrapServers;
         this.shutdownHook = new Thread(() -> {
             stop();
-            deleteDirectory();
+            TempDirectories.delete(directory);
         }, "lcckpt-embedded-kafka-stop");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
@@ -157,14 +156,6 @@ public final class EmbeddedKafka implements AutoCloseable {
         } catch (IllegalStateException shuttingDown) {
             // the hook is running or ran already
         }
-        deleteDirectory();
-    }
-
-    private void deleteDirectory() {
-        try (var files = Files.walk(directory)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        TempDirectories.delete(directory);
     }
 }

@@ -161,7 +161,7 @@ final class HapiCommand implements Callable<Integer> {
                             }
                             SplitRun run = splitRun(kafka, prefix, parameters, pattern, computeMillis, quota, split, round);
                             runs.add(run);
-                            say("%-12s %-8s %10.3f %8d %13.3f s %16.2f %15.3f s %s (%d switches)", quota == 0 ? "none" : String.format(Locale.ROOT, "%.0f MB/s", quota),
+                            say("%-12s %-8s %10.3f %8d %13.3f s %16.2f %15.3f s %s (%d switches)", quotaLabel(quota, "none"),
                                     split, run.stepSeconds(), run.steps(), run.trainerCpuPerStep(), run.networkBytesPerStep() / 1e6, run.encoderCpuPerStep(),
                                     run.finalSplit(), run.switches());
                         }
@@ -649,7 +649,7 @@ final class HapiCommand implements Callable<Integer> {
                 all.stream().sorted(java.util.Comparator.comparingInt(SplitRun::round))
                         .forEach(x -> each.append(each.length() == 0 ? "" : " / ").append(String.format(Locale.ROOT, "%.3f", x.stepSeconds())));
                 md.append(String.format(Locale.ROOT, "| %dM | %s | %s | %.3f s | %s | %d | %.3f s | %.2f MB | %.3f s | %s (%d switches) |%n", r.parameters() / 1_000_000,
-                        r.quotaMBps() == 0 ? "none" : String.format(Locale.ROOT, "%.0f MB/s", r.quotaMBps()), r.split(), r.stepSeconds(), each, r.steps(),
+                        quotaLabel(r.quotaMBps(), "none"), r.split(), r.stepSeconds(), each, r.steps(),
                         r.trainerCpuPerStep(), r.networkBytesPerStep() / 1e6, r.encoderCpuPerStep(), r.finalSplit(), r.switches()));
             }
         }
@@ -666,7 +666,7 @@ final class HapiCommand implements Callable<Integer> {
                 autoWithin++;
             } else {
                 misses.append(String.format(Locale.ROOT, " %dM at %s: auto %.3f s vs best %.3f s;", auto.parameters() / 1_000_000,
-                        auto.quotaMBps() == 0 ? "no quota" : String.format(Locale.ROOT, "%.0f MB/s", auto.quotaMBps()), auto.stepSeconds(), best));
+                        quotaLabel(auto.quotaMBps(), "no quota"), auto.stepSeconds(), best));
             }
             // the same criterion within each round alone (a fixed split skipped in a round counts with its first round)
             for (int round = 0; round < rounds; round++) {
@@ -691,8 +691,8 @@ final class HapiCommand implements Callable<Integer> {
         splitPlot(byConfig);
         long largest = splits.stream().mapToLong(SplitRun::parameters).max().orElse(0);
         double slowest = splits.stream().filter(r -> r.quotaMBps() > 0).mapToDouble(SplitRun::quotaMBps).min().orElse(0);
-        SplitRun storage = median(splits.stream().filter(r -> r.parameters() == largest && r.quotaMBps() == slowest && r.split().equals("storage")).toList());
-        SplitRun auto = median(splits.stream().filter(r -> r.parameters() == largest && r.quotaMBps() == slowest && r.split().equals("auto")).toList());
+        SplitRun storage = median(runsOf(splits, largest, slowest, "storage"));
+        SplitRun auto = median(runsOf(splits, largest, slowest, "auto"));
         if (storage != null && auto != null) {
             double speedup = storage.stepSeconds() / auto.stepSeconds();
             md.append(String.format(Locale.ROOT, "`auto` against `storage` at %.0f MB/s with %dM parameters: %.1fx faster per step (target >= 5x for 50M): %s.%n",
@@ -748,8 +748,7 @@ final class HapiCommand implements Callable<Integer> {
         Map<String, List<Double>> series = new LinkedHashMap<>();
         for (Map<String, List<SplitRun>> config : byConfig.values()) {
             SplitRun any = config.values().iterator().next().get(0);
-            groups.add(String.format(Locale.ROOT, "%dM, %s", any.parameters() / 1_000_000, any.quotaMBps() == 0 ? "no quota"
-                    : String.format(Locale.ROOT, "%.0f MB/s", any.quotaMBps())));
+            groups.add(String.format(Locale.ROOT, "%dM, %s", any.parameters() / 1_000_000, quotaLabel(any.quotaMBps(), "no quota")));
             for (String split : List.of("storage", "trainer", "auto")) {
                 series.computeIfAbsent(split, k -> new ArrayList<>()).add(median(config.get(split)).stepSeconds());
             }
@@ -804,8 +803,19 @@ final class HapiCommand implements Callable<Integer> {
         return sorted.length % 2 == 1 ? sorted[sorted.length / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
     }
 
+    /** A configuration's runs of one split, in the order they ran. */
+    private static List<SplitRun> runsOf(List<SplitRun> runs, long parameters, double quota, String split) {
+        return runs.stream().filter(r -> r.parameters() == parameters && r.quotaMBps() == quota && r.split().equals(split)).toList();
+    }
+
+    /** A configuration's first run of one split (the first round's), or null. */
     private static SplitRun find(List<SplitRun> runs, long parameters, double quota, String split) {
-        return runs.stream().filter(r -> r.parameters() == parameters && r.quotaMBps() == quota && r.split().equals(split)).findFirst().orElse(null);
+        return runsOf(runs, parameters, quota, split).stream().findFirst().orElse(null);
+    }
+
+    /** "5 MB/s", or {@code none} for no quota. */
+    private static String quotaLabel(double megabytesPerSecond, String none) {
+        return megabytesPerSecond == 0 ? none : String.format(Locale.ROOT, "%.0f MB/s", megabytesPerSecond);
     }
 
     private static void say(String format, Object... arguments) {

@@ -27,6 +27,13 @@ class SplitPlannerTest {
         return planner;
     }
 
+    /** Three periods observed under {@code split}: enough for the planner to count them. */
+    private static void observeThree(SplitPlanner planner, Split split, double seconds) {
+        for (int k = 0; k < 3; k++) {
+            planner.observed(split, seconds);
+        }
+    }
+
     @Test
     void aSlowLinkMakesTheTrainerCode() {
         SplitPlanner.Plan plan = planner(5e6, 0.01, 0.2, 1.0).plan(Split.STORAGE, VALUES, RAW);
@@ -193,9 +200,7 @@ class SplitPlannerTest {
         assertThat(unseen.trainerSeconds() / unseen.storageSeconds()).isBetween(1.1, 1.2);
         assertThat(unseen.split()).isEqualTo(Split.TRAINER);
         // once storage has run recently and was observed at what the model predicts, the plain margin applies
-        for (int k = 0; k < 3; k++) {
-            planner.observed(Split.STORAGE, 0.2);
-        }
+        observeThree(planner, Split.STORAGE, 0.2);
         assertThat(planner.plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
     }
 
@@ -209,9 +214,7 @@ class SplitPlannerTest {
         planner.transfer(Split.TRAINER, 5 * RAW, 5 * RAW / 280e6);
         planner.transfer(Split.TRAINER, 5 * RAW / 230, 0.02);
         planner.coding(5 * VALUES, 0.52, 0.37, 5 * RAW, 5 * RAW / 230);
-        for (int k = 0; k < 3; k++) {
-            planner.observed(Split.TRAINER, 1.35);
-        }
+        observeThree(planner, Split.TRAINER, 1.35);
         SplitPlanner.Plan plan = planner.plan(Split.TRAINER, 5 * VALUES, 5 * RAW);
         assertThat(plan.trainerSeconds()).isEqualTo(1.35);
         assertThat(plan.storageSeconds()).isCloseTo(1.35, Offset.offset(0.01));
@@ -222,9 +225,7 @@ class SplitPlannerTest {
         slowCoding.transfer(Split.TRAINER, RAW, RAW / 1e9);
         slowCoding.transfer(Split.TRAINER, RAW / 30, 0.001);
         slowCoding.coding(VALUES, 0.5, RAW, RAW / 30);
-        for (int k = 0; k < 3; k++) {
-            slowCoding.observed(Split.TRAINER, 0.55);
-        }
+        observeThree(slowCoding, Split.TRAINER, 0.55);
         assertThat(slowCoding.plan(Split.TRAINER, VALUES, RAW).split()).isEqualTo(Split.STORAGE);
     }
 
