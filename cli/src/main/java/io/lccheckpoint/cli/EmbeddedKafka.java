@@ -19,13 +19,15 @@ import org.apache.kafka.clients.admin.Admin;
  * behind and its data directory goes with it. (A SIGKILL of this JVM cannot be caught: the broker would then stay.)
  */
 public final class EmbeddedKafka implements AutoCloseable {
-    private final Process process;
+    private Process process;
+    private final List<String> command;
     private final Path directory;
     private final String bootstrapServers;
     private final Thread shutdownHook;
 
-    private EmbeddedKafka(Process process, Path directory, String bootstrapServers) {
+    private EmbeddedKafka(Process process, List<String> command, Path directory, String bootstrapServers) {
         this.process = process;
+        this.command = command;
         this.directory = directory;
         this.bootstrapServers = bootstrapServers;
         this.shutdownHook = new Thread(() -> {
@@ -72,7 +74,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                 .replace('-', 'A'), "-c", properties.toString()), log, timeout);
         List<String> command = new ArrayList<>(List.of(java, "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", properties.toString()));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        EmbeddedKafka kafka = new EmbeddedKafka(process, directory, "127.0.0.1:" + port);
+        EmbeddedKafka kafka = new EmbeddedKafka(process, List.copyOf(command), directory, "127.0.0.1:" + port);
         kafka.awaitReady(timeout);
         return kafka;
     }
@@ -131,6 +133,23 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     public Path directory() {
         return directory;
+    }
+
+    /** The broker dies at once (SIGKILL), its data stays: for fault tests, followed by {@link #restart}. */
+    public synchronized void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** Starts the broker again on the same data and ports after {@link #kill}. */
+    public void restart(Duration timeout) throws IOException, InterruptedException {
+        synchronized (this) {
+            if (process.isAlive()) {
+                throw new IllegalStateException("the broker is running");
+            }
+            process = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(directory.resolve("kafka.log").toFile())).start();
+        }
+        awaitReady(timeout);
     }
 
     private synchronized void stop() {

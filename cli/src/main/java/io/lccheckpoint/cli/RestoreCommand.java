@@ -1,5 +1,6 @@
 package io.lccheckpoint.cli;
 
+import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;
 import io.lccheckpoint.restorer.Restorer;
 import io.lccheckpoint.restorer.SafetensorsWriter;
@@ -24,7 +25,8 @@ final class RestoreCommand implements Callable<Integer> {
         @Option(names = "--step", description = "The step to restore (must be complete and retained).")
         Long step;
 
-        @Option(names = "--latest", description = "The latest complete step (the default).")
+        @Option(names = "--latest", description = "The latest restorable step (the default); newer complete steps that cannot be rebuilt"
+                + " are passed over and named.")
         boolean latest;
     }
 
@@ -43,10 +45,18 @@ final class RestoreCommand implements Callable<Integer> {
                 System.err.printf("\r%-60s %5.1f%%", phase, total == 0 ? 100.0 : 100.0 * done / total);
             }
         };
-        RestoredState state = which.step == null ? restorer.restoreLatest(job, progress) : restorer.restore(job, which.step, progress);
+        RestoredState state;
+        try {
+            state = which.step == null ? restorer.restoreLatest(job, progress) : restorer.restore(job, which.step, progress);
+        } catch (RestoreException e) {
+            // a restore that cannot return the step says why, once, without a stack trace
+            System.err.println((terminal ? "\n" : "") + "lcckpt restore: " + e.getMessage());
+            return 1;
+        }
         if (terminal) {
             System.err.println();
         }
+        state.passedOver().forEach(note -> System.err.println("lcckpt restore: passed over " + note));
         SafetensorsWriter.write(state, out);
         Path summary = out.resolveSibling(out.getFileName() + ".json");
         SafetensorsWriter.writeSummary(state, summary);

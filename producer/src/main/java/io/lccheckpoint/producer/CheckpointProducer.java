@@ -338,7 +338,7 @@ public final class CheckpointProducer implements AutoCloseable {
             long start = System.nanoTime();
             try {
                 if (failure != null) {
-                    throw new KafkaException("not sent: an earlier step failed", failure);
+                    throw new KafkaException("not sent: an earlier step failed (" + failure.getMessage() + ")", failure);
                 }
                 while (next < batch.size() && !awaitHandover) {
                     PendingStep step = batch.get(next++);
@@ -397,7 +397,10 @@ public final class CheckpointProducer implements AutoCloseable {
                     replan(part.size(), built.get(built.size() - 1));
                 }
             } catch (RuntimeException e) {
-                failure = e;
+                // the first failure is the cause; later steps fail because of it and must not hide it
+                if (failure == null) {
+                    failure = e;
+                }
                 try {
                     producer.abortTransaction();
                 } catch (RuntimeException ignored) {

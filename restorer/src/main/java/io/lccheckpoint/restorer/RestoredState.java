@@ -2,6 +2,7 @@ package io.lccheckpoint.restorer;
 
 import io.lccheckpoint.schema.DType;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -11,9 +12,11 @@ import java.util.Map;
  * @param bytesRead      their key and value bytes
  * @param superstep      the superstep the chunks started from
  * @param deltasApplied  encoded chunk records applied on top of it
+ * @param passedOver     what the restore had to go around, in words: newer steps it could not restore (for the latest
+ *                       step) and corrupt supersteps it rebuilt past from an older one; empty when nothing was wrong
  */
 public record RestoredState(String job, long generation, long step, Map<String, Tensor> tensors, long recordsRead, long bytesRead,
-                            long superstep, long deltasApplied, Duration elapsed) {
+                            long superstep, long deltasApplied, Duration elapsed, List<String> passedOver) {
 
     public record Tensor(String name, long[] shape, DType dtype, Object values) {
         public float[] floats() {

@@ -81,15 +81,26 @@ public final class Restorer {
         kafka.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
     }
 
-    /** The step-complete markers of the job's retained steps, oldest generation and step first. */
+    /**
+     * The step-complete markers of the job's restorable steps, oldest generation and step first: a marker counts only if
+     * the topic still holds its manifest and, for every chunk, a superstep at or before it and the chunk's record of that
+     * step (a resumed run's older generation keeps markers whose chunks were removed).
+     */
     public List<StepComplete> completedSteps(String job) {
         Index index = read(job, (phase, done, total) -> { }, -1);
         List<StepComplete> steps = new ArrayList<>();
-        index.markers.values().forEach(markers -> steps.addAll(markers.values()));
+        index.markers.forEach((generation, markers) -> markers.values().forEach(marker -> {
+            if (index.restorable(generation, marker.getStep())) {
+                steps.add(marker);
+            }
+        }));
         return steps;
     }
 
-    /** The latest complete step of the newest generation. */
+    /**
+     * The latest restorable step of the newest generation: newer complete steps that cannot be rebuilt (a record
+     * missing or corrupt) are passed over and named in {@link RestoredState#passedOver()}.
+     */
     public RestoredState restoreLatest(String job, Progress progress) {
         return restore(job, OptionalLong.empty(), progress);
     }
@@ -108,7 +119,11 @@ public final class Restorer {
                 // encoder instances and brokers that disagree a little
                 Index partial = read(job, reporting, Math.max(0, from.getAsLong() - seekMarginMillis));
                 try {
-                    return rebuild(job, partial, wanted, progress, start);
+                    // the partial read rebuilds exactly the step asked for (or its newest), never passes a step over:
+                    // what it misses may lie before the seek, and the whole topic decides
+                    OptionalLong step = wanted.isPresent() || partial.markers.isEmpty() || partial.markers.lastEntry().getValue().isEmpty()
+                            ? wanted : OptionalLong.of(partial.markers.lastEntry().getValue().lastKey());
+                    return rebuild(job, partial, step, progress, start);
                 } catch (RestoreException e) {
                     reporting.update("the superstep's tail was not enough (" + e.getMessage() + "); reading the whole topic", 0, 1);
                 }
@@ -176,28 +191,100 @@ public final class Restorer {
 
     private static RestoredState rebuild(String job, Index index, OptionalLong wanted, Progress progress, long start) {
         String topic = "the checkpoint topic of job " + job;
-
-        // the step: the newest generation with a complete marker there (a resumed generation owns the steps after its start)
-        long generation = -1;
-        long step = -1;
+        if (wanted.isPresent()) {
+            // the newest generation with a complete marker there (a resumed generation owns the steps after its start)
+            for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
+                if (entry.getValue().containsKey(wanted.getAsLong())) {
+                    return rebuildStep(job, index, entry.getKey(), wanted.getAsLong(), progress, start, new ArrayList<>());
+                }
+            }
+            throw new RestoreException("job " + job + ": step " + wanted.getAsLong() + " is not a complete, retained step; restorable steps: "
+                    + index.describeSteps());
+        }
+        // the latest: newest generation first, newest step first; a step that cannot be rebuilt is passed over, named
+        List<String> passedOver = new ArrayList<>();
         for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
-            NavigableMap<Long, StepComplete> steps = entry.getValue();
-            if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
-                generation = entry.getKey();
-                step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
-                break;
+            for (long step : entry.getValue().descendingKeySet()) {
+                try {
+                    return rebuildStep(job, index, entry.getKey(), step, progress, start, passedOver);
+                } catch (RestoreException e) {
+                    passedOver.add("step " + step + " (generation " + entry.getKey() + "): " + e.getMessage());
+                }
             }
         }
-        if (step < 0) {
-            throw new RestoreException(wanted.isPresent()
-                    ? "job " + job + ": step " + wanted.getAsLong() + " is not a complete, retained step; complete steps: " + index.describeSteps()
-                    : "job " + job + ": no complete step in " + topic);
+        if (passedOver.isEmpty()) {
+            throw new RestoreException("job " + job + ": no complete step in " + topic
+                    + " (if the trainer published, look at the job's dead-letter topic and the encoder's <prefix>.encoder-dead-letters)");
         }
+        throw new RestoreException("job " + job + ": no complete step can be rebuilt:\n  " + String.join("\n  ", passedOver));
+    }
+
+    private static RestoredState rebuildStep(String job, Index index, long generation, long step, Progress progress, long start,
+                                             List<String> passedOver) {
         StepManifest manifest = index.manifests.get(List.of(generation, step));
         if (manifest == null) {
             throw new RestoreException("job " + job + ": the manifest of generation " + generation + " step " + step + " is missing");
         }
+        checkFits(job, step, manifest);
+        try {
+            return rebuildStep(job, index, manifest, generation, step, progress, start, passedOver);
+        } catch (OutOfMemoryError e) {
+            throw new RestoreException("job " + job + ": step " + step + " needs about " + neededBytes(manifest) / (1 << 20) + " MiB of heap for its "
+                    + "values, and more to read them; this JVM ran out at -Xmx" + Runtime.getRuntime().maxMemory() / (1 << 20) + "m: run it with a larger"
+                    + " -Xmx (JAVA_TOOL_OPTIONS=-Xmx...)", e);
+        }
+    }
 
+    /** Bytes of the restored values: what a manifest's shapes ask the restorer to allocate. */
+    private static long neededBytes(StepManifest manifest) {
+        long bytes = 0;
+        for (TensorInfo info : manifest.getTensors()) {
+            long length = 1;
+            for (long dimension : info.getShape()) {
+                length *= dimension;
+            }
+            bytes += length * (info.getDtype() == DType.FLOAT32 ? 4 : 8);
+        }
+        return bytes;
+    }
+
+    /**
+     * Before anything is allocated from a manifest's shapes: they must be sane, agree with the chunking, and fit in this
+     * JVM's heap (a clear error with the size needed, not an OutOfMemoryError).
+     */
+    private static void checkFits(String job, long step, StepManifest manifest) {
+        for (TensorInfo info : manifest.getTensors()) {
+            long length = 1;
+            for (long dimension : info.getShape()) {
+                if (dimension < 0 || (dimension > 0 && length > Integer.MAX_VALUE / dimension)) {
+                    throw new RestoreException("job " + job + ", step " + step + ", tensor " + info.getName() + ": the manifest's shape " + info.getShape()
+                            + " is not a tensor this restorer can hold (negative, or more than 2^31 values)");
+                }
+                length *= dimension;
+            }
+            long chunks = info.getChunkCount();
+            if (info.getChunkSize() <= 0 || chunks < 0 || (chunks - 1) * (long) info.getChunkSize() >= Math.max(1, length)
+                    || chunks * (long) info.getChunkSize() < length) {
+                throw new RestoreException("job " + job + ", step " + step + ", tensor " + info.getName() + ": the manifest's shape " + info.getShape()
+                        + " does not agree with its " + chunks + " chunks of " + info.getChunkSize() + " values");
+            }
+        }
+        long needed = neededBytes(manifest);
+        Runtime runtime = Runtime.getRuntime();
+        long available = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+        if (needed > available) {
+            System.gc();
+            available = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
+        }
+        if (needed > available) {
+            throw new RestoreException("job " + job + ": step " + step + " needs " + needed / (1 << 20) + " MiB of heap for its values, but only "
+                    + available / (1 << 20) + " MiB of -Xmx" + runtime.maxMemory() / (1 << 20) + "m are free: run with a larger -Xmx"
+                    + " (JAVA_TOOL_OPTIONS=-Xmx...)");
+        }
+    }
+
+    private static RestoredState rebuildStep(String job, Index index, StepManifest manifest, long generation, long step, Progress progress,
+                                             long start, List<String> passedOver) {
         Map<String, RestoredState.Tensor> tensors = new LinkedHashMap<>();
         ChunkDecoder decoder = new ChunkDecoder();
         long totalChunks = manifest.getTensors().stream().mapToLong(TensorInfo::getChunkCount).sum();
@@ -215,19 +302,34 @@ public final class Restorer {
             for (int chunk = 0; chunk < info.getChunkCount(); chunk++) {
                 String where = "job " + job + ", tensor " + info.getName() + ", chunk " + chunk + " (generation " + generation + ")";
                 NavigableMap<Long, SuperstepChunk> supersteps = index.supersteps.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>());
-                Map.Entry<Long, SuperstepChunk> base = supersteps.floorEntry(step);
-                if (base == null) {
+                NavigableMap<Long, EncodedChunkRecord> encoded = index.encoded.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>());
+                if (supersteps.floorKey(step) == null) {
                     throw new RestoreException(where + ": no superstep at or before step " + step + " (supersteps held: " + supersteps.keySet() + ")");
                 }
-                superstepUsed = Math.max(superstepUsed, base.getKey());
-                Object state = superstepValues(base.getValue(), info.getDtype(), where);
-                NavigableMap<Long, EncodedChunkRecord> chain = index.encoded.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>())
-                        .subMap(base.getKey(), false, step, true);
-                if (step != base.getKey() && !chain.containsKey(step)) {
+                if (step != supersteps.floorKey(step) && !encoded.containsKey(step)) {
                     throw new RestoreException(where + ": the encoded chunk of step " + step + " is missing");
                 }
-                long previous = base.getKey();
-                for (EncodedChunkRecord record : chain.values()) {
+                // the newest superstep at or before the step; a corrupt one is passed over for an older one when the
+                // chain from there is still held (every record after it carries the checksum of what it leads to)
+                Object state = null;
+                long base = -1;
+                List<String> corrupt = new ArrayList<>();
+                for (SuperstepChunk candidate : supersteps.headMap(step, true).descendingMap().values()) {
+                    try {
+                        state = superstepValues(candidate, info.getDtype(), where);
+                        base = candidate.getStep();
+                        break;
+                    } catch (RestoreException e) {
+                        corrupt.add(e.getMessage());
+                    }
+                }
+                if (state == null) {
+                    throw new RestoreException(String.join("; ", corrupt) + (corrupt.size() > 1 ? "" : " (no older superstep to rebuild from)"));
+                }
+                corrupt.forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
+                superstepUsed = Math.max(superstepUsed, base);
+                long previous = base;
+                for (EncodedChunkRecord record : encoded.subMap(base, false, step, true).values()) {
                     try {
                         byte[] bytes = bytes(record.getCodec());
                         if (state instanceof float[] floats) {
@@ -256,7 +358,7 @@ public final class Restorer {
             tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
         }
         return new RestoredState(job, generation, step, tensors, index.records, index.bytes, superstepUsed, deltas,
-                Duration.ofNanos(System.nanoTime() - start));
+                Duration.ofNanos(System.nanoTime() - start), List.copyOf(passedOver));
     }
 
     private static void checkLength(String where, int chunkLength, int offset, long tensorLength, TensorInfo info) {
@@ -337,10 +439,37 @@ public final class Restorer {
             }
         }
 
+        /** As far as the records held can tell without decoding: the manifest, a base superstep and the step's record per chunk. */
+        boolean restorable(long generation, long step) {
+            StepManifest manifest = manifests.get(List.of(generation, step));
+            if (manifest == null) {
+                return false;
+            }
+            for (TensorInfo info : manifest.getTensors()) {
+                for (int chunk = 0; chunk < info.getChunkCount(); chunk++) {
+                    NavigableMap<Long, SuperstepChunk> held = supersteps.get(chunkKey(info.getName(), chunk, generation));
+                    Long base = held == null ? null : held.floorKey(step);
+                    if (base == null) {
+                        return false;
+                    }
+                    NavigableMap<Long, EncodedChunkRecord> chain = encoded.get(chunkKey(info.getName(), chunk, generation));
+                    if (base != step && (chain == null || !chain.containsKey(step))) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }
+
         String describeSteps() {
             List<String> parts = new ArrayList<>();
-            markers.forEach((generation, steps) -> parts.add("generation " + generation + ": "
-                    + (steps.isEmpty() ? "none" : steps.firstKey() + ".." + steps.lastKey() + " (" + steps.size() + ")")));
+            markers.forEach((generation, steps) -> {
+                List<Long> restorable = steps.keySet().stream().filter(step -> restorable(generation, step)).toList();
+                if (!restorable.isEmpty()) {
+                    parts.add("generation " + generation + ": " + restorable.get(0) + ".." + restorable.get(restorable.size() - 1)
+                            + " (" + restorable.size() + ")");
+                }
+            });
             return parts.isEmpty() ? "none" : String.join("; ", parts);
         }
     }

@@ -77,6 +77,8 @@ public final class SafetensorsWriter {
         summary.put("recordsRead", state.recordsRead());
         summary.put("bytesRead", state.bytesRead());
         summary.put("restoreMillis", state.elapsed().toMillis());
+        var passedOver = summary.putArray("passedOver");
+        state.passedOver().forEach(passedOver::add);
         var tensors = summary.putArray("tensors");
         for (RestoredState.Tensor tensor : state.tensors().values()) {
             ObjectNode entry = tensors.addObject();

@@ -156,4 +156,75 @@ class RestorerTest {
         tombstoned.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 1L, 6L), null));
         assertThat(Restorer.rebuild(JOB, tombstoned, OptionalLong.empty()).step()).isEqualTo(5);
     }
+
+    @Test
+    void theLatestStepIsTheLatestRestorableOneAndTheNewerStepsPassedOverAreNamed() {
+        RestoredState latest = Restorer.rebuild(JOB, without(RecordKind.ENCODED_CHUNK, 2, 6), OptionalLong.empty());
+        assertThat(latest.step()).isEqualTo(5);
+        assertThat(latest.tensors().get("w").floats()).containsExactly(truth.get(5));
+        assertThat(latest.passedOver()).singleElement().asString().contains("step 6").contains("chunk 2").contains("encoded chunk of step 6 is missing");
+        assertThat(Restorer.rebuild(JOB, records, OptionalLong.empty()).passedOver()).isEmpty();
+    }
+
+    @Test
+    void aCorruptSuperstepIsPassedOverForAnOlderOneAndTheStepIsStillExact() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> withSuperstep = new ArrayList<>(records);
+        float[] atThree = truth.get(3);
+        for (int c = 0; c < 3; c++) {
+            float[] values = java.util.Arrays.copyOfRange(atThree, c * CHUNK, Math.min(LENGTH, (c + 1) * CHUNK));
+            ByteBuffer bytes = bytes(values);
+            long checksum = Checksums.xxh64(values);
+            if (c == 1) {
+                bytes.put(9, (byte) (bytes.get(9) ^ 4));
+            }
+            withSuperstep.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.SUPERSTEP_CHUNK, "w", c, 1L, 3L),
+                    new SuperstepChunk(JOB, 1L, 3L, "w", c, DType.FLOAT32, bytes, checksum)));
+        }
+        RestoredState state = Restorer.rebuild(JOB, withSuperstep, OptionalLong.of(5));
+        assertThat(state.tensors().get("w").floats()).containsExactly(truth.get(5));
+        // chunks 0 and 2 from superstep 3 (2 deltas each), chunk 1 from superstep 0 (5 deltas)
+        assertThat(state.deltasApplied()).isEqualTo(2 + 5 + 2);
+        assertThat(state.passedOver()).singleElement().asString().contains("chunk 1").contains("superstep of step 3 fails its checksum")
+                .contains("rebuilt from an older superstep");
+    }
+
+    @Test
+    void aManifestWhoseShapeCannotBeRightIsRefusedBeforeAnythingIsAllocated() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> huge = without(RecordKind.MANIFEST, -1, 6);
+        huge.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L),
+                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(1L << 20, 1L << 20), DType.FLOAT32, CHUNK, 3)))));
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, huge, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("tensor w").hasMessageContaining("more than 2^31 values");
+        List<Map.Entry<CheckpointKey, SpecificRecord>> wrong = without(RecordKind.MANIFEST, -1, 6);
+        wrong.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L),
+                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(10L), DType.FLOAT32, CHUNK, 3)))));
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, wrong, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("does not agree with its 3 chunks of 1000 values");
+    }
+
+    @Test
+    void aStepLargerThanTheHeapIsAClearErrorWithTheSizeNeeded() {
+        long values = Integer.MAX_VALUE - 8;
+        int chunk = 1 << 24;
+        List<Map.Entry<CheckpointKey, SpecificRecord>> big = without(RecordKind.MANIFEST, -1, 6);
+        big.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L), new StepManifest(JOB, 1L, 6L, null,
+                List.of(new TensorInfo("w", List.of(values), DType.FLOAT64, chunk, (int) ((values + chunk - 1) / chunk))))));
+        org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().maxMemory() < 8 * values, "a heap this large holds the step");
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, big, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("needs " + 8 * values / (1 << 20) + " MiB of heap").hasMessageContaining("-Xmx");
+    }
+
+    @Test
+    void stepsWhoseRecordsAreGoneAreNotOfferedAsRestorable() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> resumed = new ArrayList<>(records);
+        // an older generation's marker and manifest, its chunks tombstoned long ago (a resumed run)
+        resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 0L, 9L),
+                new StepManifest(JOB, 0L, 9L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)))));
+        resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 0L, 9L),
+                new StepComplete(JOB, 0L, 9L, 3, 0L, 0L, false, 0L, -1L)));
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(42))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("restorable steps: generation 1: 0..6 (7)").hasMessageNotContaining("generation 0");
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(9))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("no superstep at or before step 9");
+    }
 }

@@ -32,15 +32,28 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
     private ProcessorContext<byte[], byte[]> context;
     private KeyValueStore<String, byte[]> store;
 
-    CompletionProcessor(WireFormat wire, int superstepRetain) {
+    private final TaskHeartbeats heartbeats;
+    private String taskName;
+
+    CompletionProcessor(WireFormat wire, int superstepRetain, TaskHeartbeats heartbeats) {
         this.wire = wire;
         this.superstepRetain = superstepRetain;
+        this.heartbeats = heartbeats;
     }
 
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         this.store = context.getStateStore(STORE);
+        this.taskName = "complete " + context.taskId();
+        heartbeats.beat(taskName);
+        context.schedule(java.time.Duration.ofSeconds(1), org.apache.kafka.streams.processor.PunctuationType.WALL_CLOCK_TIME,
+                now -> heartbeats.beat(taskName));
+    }
+
+    @Override
+    public void close() {
+        heartbeats.remove(taskName);
     }
 
     @Override

@@ -76,9 +76,18 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private final Map<String, long[]> manifestStamps = new HashMap<>();
 
     private final WorkingMemory working;
+    private final TopicCheck topicCheck;
+    private final TaskHeartbeats heartbeats;
+    private String taskName;
 
-    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain, WorkingMemory working) {
+    /** A dead letter keeps the record it is about up to this size (a larger one stays at its source offset). */
+    static final int DEAD_LETTER_RECORD_LIMIT = 256 << 10;
+
+    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain, WorkingMemory working,
+                    TopicCheck topicCheck, TaskHeartbeats heartbeats) {
         this.working = working;
+        this.topicCheck = topicCheck;
+        this.heartbeats = heartbeats;
         this.topics = topics;
         this.wire = wire;
         this.codecOptions = codecOptions;
@@ -91,6 +100,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         this.context = context;
         this.store = context.getStateStore(STORE);
         this.encoder = new ChunkEncoder(codecOptions);
+        this.taskName = "encode " + context.taskId();
+        heartbeats.beat(taskName);
+        context.schedule(java.time.Duration.ofSeconds(1), org.apache.kafka.streams.processor.PunctuationType.WALL_CLOCK_TIME,
+                now -> heartbeats.beat(taskName));
         this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
         deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
                 Map.of("task-id", context.taskId().toString())), new CumulativeSum());
@@ -117,12 +130,22 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     @Override
+    public void close() {
+        heartbeats.remove(taskName);
+    }
+
+    @Override
     public void process(Record<byte[], byte[]> record) {
         // every output of this record carries the clock read once, here, before the first: so the step's start time in
         // its progress notice is never later than any of its records (restore pushdown seeks to it)
         stamp = System.currentTimeMillis();
         RecordMetadata source = context.recordMetadata().orElseThrow();
         String job = topics.jobOf(source.topic());
+        String missing = missingTopics(job);
+        if (missing != null) {
+            deadLetter(record, source, job, null, missing);
+            return;
+        }
         SpecificRecord value;
         try {
             if (record.value() == null) {
@@ -131,6 +154,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             value = wire.decode(record.value());
         } catch (SerializationException e) {
             deadLetter(record, source, job, null, "undecodable record: " + e.getMessage());
+            return;
+        }
+        String badKey = checkKey(record.key(), value, job);
+        if (badKey != null) {
+            deadLetter(record, source, job, value instanceof RawDeltaChunk chunk ? chunk : null, badKey);
             return;
         }
         if (value instanceof StepManifest manifest) {
@@ -252,6 +280,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             applyRetention(stamp, job, chunk, state);
         }
         if (!coded && chunk.getHandover()) {
+            if (!topicCheck.exists(topics.handover(job))) {
+                poison(record, source, job, chunk, key, state, "a handover was asked for but topic " + topics.handover(job) + " does not exist");
+                return;
+            }
             handOver(stamp, job, chunk, state);
         }
         save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width);
@@ -420,12 +452,62 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 encodedBytes, rawBytes, superstep, (long) serialized.length, start));
     }
 
+    /**
+     * Null if the record's key is the ChunkKey its value implies (docs: the raw-delta topic is keyed so that every step of
+     * a chunk lands in one partition, in order; a record keyed otherwise may overtake its chunk's earlier steps), else why not.
+     */
+    private String checkKey(byte[] keyBytes, SpecificRecord value, String job) {
+        if (!(value instanceof RawDeltaChunk) && !(value instanceof StepManifest)) {
+            return null;
+        }
+        if (keyBytes == null) {
+            return "record has no key: raw-delta records are keyed by ChunkKey{job, tensor, chunk} (a manifest by ChunkKey{job, \"\", -1})";
+        }
+        Object key;
+        try {
+            key = wire.decode(keyBytes);
+        } catch (SerializationException e) {
+            return "undecodable key: " + e.getMessage();
+        }
+        if (!(key instanceof ChunkKey chunkKey)) {
+            return "key is a " + ((SpecificRecord) key).getSchema().getName() + ", not a ChunkKey";
+        }
+        if (value instanceof RawDeltaChunk chunk && !(chunkKey.getJob().equals(chunk.getJob()) && chunkKey.getTensor().equals(chunk.getTensor())
+                && chunkKey.getChunk() == chunk.getChunk())) {
+            return "key names job " + chunkKey.getJob() + ", tensor " + chunkKey.getTensor() + ", chunk " + chunkKey.getChunk()
+                    + " but the record is job " + chunk.getJob() + ", tensor " + chunk.getTensor() + ", chunk " + chunk.getChunk();
+        }
+        if (value instanceof StepManifest manifest && !chunkKey.getJob().equals(manifest.getJob())) {
+            return "key names job " + chunkKey.getJob() + " but the manifest is job " + manifest.getJob();
+        }
+        return null;
+    }
+
+    /**
+     * Null if the job's checkpoint and index topics exist, else why its records cannot be coded: writing to a missing
+     * topic would hold the stream thread, and every job with it, for max.block.ms (issue #11).
+     */
+    private String missingTopics(String job) {
+        for (String topic : new String[] {topics.checkpoints(job), topics.index(job)}) {
+            if (!topicCheck.exists(topic)) {
+                return "job " + job + " has no topic " + topic + ": a job's topics are created before its first record"
+                        + " (the producer does it with lcckpt.create.topics=true; see the README's topics)";
+            }
+        }
+        return null;
+    }
+
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
         deadLetters.record(1);
+        byte[] value = record.value();
+        boolean kept = value != null && value.length <= DEAD_LETTER_RECORD_LIMIT;
+        String fullReason = value == null || kept ? reason : reason + " (the record, " + value.length + " bytes, stays at its source offset)";
+        String own = topics.deadLetters(job);
         Outputs.deadLetter(context, wire, stamp, new DeadLetter(job,
                 chunk == null ? null : chunk.getGeneration(), chunk == null ? null : chunk.getStep(),
-                chunk == null ? null : chunk.getTensor(), chunk == null ? null : chunk.getChunk(), reason,
-                source.topic(), source.partition(), source.offset(), record.value() == null ? null : ByteBuffer.wrap(record.value())));
+                chunk == null ? null : chunk.getTensor(), chunk == null ? null : chunk.getChunk(), fullReason,
+                source.topic(), source.partition(), source.offset(), kept ? ByteBuffer.wrap(value) : null),
+                topicCheck.exists(own) ? own : topics.encoderDeadLetters());
     }
 
     private static float[] floats(ByteBuffer bytes, int n) {

@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -41,8 +40,38 @@ public final class EncoderApp {
         }
         // new jobs' topics are found by the pattern subscription within this time
         properties.put(StreamsConfig.consumerPrefix(ConsumerConfig.METADATA_MAX_AGE_CONFIG), 5000);
+        outageDefaults().forEach(properties::put);
         properties.putAll(settings.streamsSettings());
+        checkStallBelowMaxBlock(settings, properties);
         return properties;
+    }
+
+    /**
+     * Reliability defaults (issue #11; the README's reliability section). The producer waits for brokers (a commit, a
+     * write, metadata) up to {@code max.block.ms} = 15 min, far beyond Streams' 60 s: a producer timeout is handled by
+     * Streams as a corrupted task, which under exactly-once v2 can commit one task's outputs without its offsets or the
+     * reverse, and so lose committed steps. Before the wait can time out, the encoder's stall watchdog
+     * ({@link EncoderSettings#STALL_EXIT_MS_CONFIG}, 10 min) exits. {@code max.poll.interval.ms} stays above
+     * {@code max.block.ms}, as Kafka's StreamsConfig asks. A SIGKILLed instance's partitions are taken over once its session
+     * expires: 10 s instead of 45.
+     */
+    static Map<String, Object> outageDefaults() {
+        return Map.of(
+                StreamsConfig.producerPrefix(ProducerConfig.MAX_BLOCK_MS_CONFIG), 900_000,
+                StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG), 960_000,
+                StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000,
+                StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 3_000,
+                StreamsConfig.PRODUCTION_EXCEPTION_HANDLER_CLASS_CONFIG, FailOnSendError.class.getName());
+    }
+
+    private static void checkStallBelowMaxBlock(EncoderSettings settings, Properties properties) {
+        Object maxBlock = properties.getOrDefault(StreamsConfig.producerPrefix(ProducerConfig.MAX_BLOCK_MS_CONFIG),
+                properties.get(ProducerConfig.MAX_BLOCK_MS_CONFIG));
+        long stall = settings.getLong(EncoderSettings.STALL_EXIT_MS_CONFIG);
+        if (maxBlock != null && Long.parseLong(String.valueOf(maxBlock)) <= stall) {
+            throw new org.apache.kafka.common.config.ConfigException(EncoderSettings.STALL_EXIT_MS_CONFIG, stall,
+                    "must be below the producer's max.block.ms (" + maxBlock + "): a producer timeout inside Kafka Streams can lose committed steps");
+        }
     }
 
     /**
@@ -74,29 +103,53 @@ public final class EncoderApp {
         return derived;
     }
 
-    /** Creates the progress topic if missing (the per-job topics are created by producers or by an operator). */
+    /**
+     * Creates the encoder's own topics if missing: the progress topic and the encoder's dead-letter topic (the per-job
+     * topics are created by producers or by an operator).
+     */
     public static void createTopics(EncoderSettings settings) {
         Topics topics = new Topics(settings.getString(EncoderSettings.TOPIC_PREFIX_CONFIG));
         // the admin client takes the connection and security settings among the Streams settings
         Map<String, Object> admin = new HashMap<>(settings.streamsSettings());
         admin.keySet().retainAll(org.apache.kafka.clients.admin.AdminClientConfig.configNames());
+        int recordBytes = settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG);
         try (Admin client = Admin.create(admin)) {
-            client.createTopics(List.of(new NewTopic(EncoderTopology.progressTopic(topics),
-                    Optional.of(settings.getInt(EncoderSettings.PROGRESS_PARTITIONS_CONFIG)), Optional.empty()))).all().get();
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof TopicExistsException)) {
-                throw new KafkaException("cannot create the encoder's progress topic", e.getCause());
+            var results = client.createTopics(List.of(
+                    new NewTopic(EncoderTopology.progressTopic(topics), Optional.of(settings.getInt(EncoderSettings.PROGRESS_PARTITIONS_CONFIG)), Optional.empty()),
+                    new NewTopic(topics.encoderDeadLetters(), Optional.of(1), Optional.empty()).configs(Topics.rawTopicConfig(recordBytes)))).values();
+            for (var result : results.entrySet()) {
+                try {
+                    result.getValue().get();
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof TopicExistsException)) {
+                        throw new KafkaException("cannot create the encoder's topic " + result.getKey() + ": " + e.getCause().getMessage(), e.getCause());
+                    }
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
     }
 
+    /** Starts an encoder in this JVM (the embedded commands and the tests); {@link EncoderService} runs one as a process. */
     public static KafkaStreams start(Map<String, ?> config) {
-        EncoderSettings settings = new EncoderSettings(config);
-        createTopics(settings);
-        KafkaStreams streams = new KafkaStreams(EncoderTopology.build(settings), streamsConfig(settings));
+        KafkaStreams streams = create(new EncoderSettings(config), new TaskHeartbeats(), (newState, oldState) -> { });
         streams.start();
+        return streams;
+    }
+
+    /** Creates the encoder's topics and its Streams client, not yet started; {@code listener} sees every state change. */
+    static KafkaStreams create(EncoderSettings settings, TaskHeartbeats heartbeats, KafkaStreams.StateListener listener) {
+        Properties properties = streamsConfig(settings);
+        createTopics(settings);
+        TopicCheck topicCheck = TopicCheck.admin(settings.streamsSettings());
+        KafkaStreams streams = new KafkaStreams(EncoderTopology.build(settings, topicCheck, heartbeats), properties);
+        streams.setStateListener((newState, oldState) -> {
+            if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
+                topicCheck.close();
+            }
+            listener.onChange(newState, oldState);
+        });
         return streams;
     }
 
@@ -158,7 +211,7 @@ public final class EncoderApp {
         }
     }
 
-    /** {@code java -cp ... io.lccheckpoint.encoder.EncoderApp encoder.properties} */
+    /** {@code java -cp ... io.lccheckpoint.encoder.EncoderApp encoder.properties}: as {@code lcckpt encoder --config}. */
     public static void main(String[] args) throws Exception {
         if (args.length != 1) {
             System.err.println("usage: EncoderApp <encoder.properties>");
@@ -170,14 +223,6 @@ public final class EncoderApp {
         }
         Map<String, Object> config = new HashMap<>();
         file.forEach((key, value) -> config.put((String) key, value));
-        KafkaStreams streams = start(config);
-        HeapSampler heap = new HeapSampler();
-        CountDownLatch done = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            System.out.println("lcckpt encoder memory figures " + memoryFigures(streams, new EncoderSettings(config), heap.peak()));
-            streams.close();
-            done.countDown();
-        }, "lcckpt-encoder-shutdown"));
-        done.await();
+        System.exit(EncoderService.run(config));
     }
 }

@@ -25,6 +25,9 @@ public final class EncoderSettings extends AbstractConfig {
     public static final String STATE_STORE_CONFIG = "lcckpt.state.store";
     public static final String MEMORY_BUDGET_CONFIG = "lcckpt.memory.budget";
     public static final String MEMORY_PARTITIONS_CONFIG = "lcckpt.memory.partitions";
+    public static final String HEALTH_PORT_CONFIG = "lcckpt.health.port";
+    public static final String HEALTH_ADDRESS_CONFIG = "lcckpt.health.address";
+    public static final String STALL_EXIT_MS_CONFIG = "lcckpt.stall.exit.ms";
 
     static final ConfigDef CONFIG = new ConfigDef()
             .define(TOPIC_PREFIX_CONFIG, Type.STRING, "lcckpt", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
@@ -50,7 +53,17 @@ public final class EncoderSettings extends AbstractConfig {
                     + " buffers 25%, fetches 10%, producer buffer 10%, RocksDB block cache and write buffers 10% (off-heap). Needs"
                     + " lcckpt.state.store=rocksdb. Settings the user gives explicitly win over the derived ones.")
             .define(MEMORY_PARTITIONS_CONFIG, Type.INT, 64, ConfigDef.Range.atLeast(1), Importance.LOW,
-                    "With a memory budget: the raw-delta partitions the input buffers are sized for (all jobs' together).");
+                    "With a memory budget: the raw-delta partitions the input buffers are sized for (all jobs' together).")
+            .define(HEALTH_PORT_CONFIG, Type.INT, -1, ConfigDef.Range.between(-1, 65535), Importance.MEDIUM,
+                    "Port of the health endpoint (-1: none; 0: any free port, logged): GET /health/live answers 200 unless the encoder"
+                    + " has failed (Streams state PENDING_ERROR, ERROR or NOT_RUNNING), GET /health/ready 200 only while Streams is"
+                    + " RUNNING; both give the state as JSON.")
+            .define(HEALTH_ADDRESS_CONFIG, Type.STRING, "0.0.0.0", Importance.LOW, "Address the health endpoint listens on.")
+            .define(STALL_EXIT_MS_CONFIG, Type.LONG, 600_000L, ConfigDef.Range.atLeast(1000), Importance.MEDIUM,
+                    "A stream thread stuck this long in one call (a commit or a write waiting for brokers that are gone) makes the"
+                    + " encoder exit with code 4, so a supervisor restarts it; must be below producer.max.block.ms (the"
+                    + " encoder's default 900000), so that Streams never handles a producer timeout itself (see the README's"
+                    + " reliability section).");
 
     public EncoderSettings(Map<String, ?> originals) {
         super(CONFIG, originals, false);

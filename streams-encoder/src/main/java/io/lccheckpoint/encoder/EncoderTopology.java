@@ -20,7 +20,7 @@ import org.apache.kafka.streams.state.Stores;
  * can run the same thing against a real one:
  * <pre>
  * &lt;prefix&gt;.*.raw-deltas ─► encode (chunk state) ─┬─► &lt;prefix&gt;.&lt;job&gt;.checkpoints   (encoded chunks, supersteps, tombstones)
- *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.dead-letters
+ *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.dead-letters (or &lt;prefix&gt;.encoder-dead-letters)
  *                                               ├─► &lt;prefix&gt;.&lt;job&gt;.handover      (chunk states for a trainer taking over the coding)
  *                                               └─► &lt;prefix&gt;.encoder-progress ─► complete (step progress) ─► checkpoints + index (markers)
  * </pre>
@@ -33,7 +33,12 @@ public final class EncoderTopology {
         return topics.encoderProgress();
     }
 
-    public static Topology build(EncoderSettings settings) {
+    /** For unit tests without a broker: every topic exists, nobody watches the heartbeats. */
+    static Topology build(EncoderSettings settings) {
+        return build(settings, TopicCheck.ALL_EXIST, new TaskHeartbeats());
+    }
+
+    static Topology build(EncoderSettings settings, TopicCheck topicCheck, TaskHeartbeats heartbeats) {
         Topics topics = new Topics(settings.getString(EncoderSettings.TOPIC_PREFIX_CONFIG));
         int retain = settings.getInt(EncoderSettings.SUPERSTEP_RETAIN_CONFIG);
         int interval = settings.getInt(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG);
@@ -51,32 +56,35 @@ public final class EncoderTopology {
 
         Topology topology = new Topology();
         topology.addSource("raw-deltas", new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.rawDeltaPattern());
-        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain, working), "raw-deltas");
+        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain, working, topicCheck, heartbeats), "raw-deltas");
         topology.addStateStore(chunkStore, "encode");
-        topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
-        topology.addSink(Outputs.DEAD_LETTER_SINK, byJob(topics, true), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
+        topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
+        // the processor picked the dead-letter topic (the job's, or the encoder's own when the job has none)
+        topology.addSink(Outputs.DEAD_LETTER_SINK, (key, value, context) -> header(context, Outputs.TOPIC_HEADER), new ByteArraySerializer(),
+                new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.HANDOVER_SINK, (key, value, context) -> topics.handover(job(context)), new ByteArraySerializer(),
                 new ByteArraySerializer(), "encode");
         topology.addSink(Outputs.PROGRESS_SINK, progressTopic(topics), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
 
         topology.addSource("progress", new ByteArrayDeserializer(), new ByteArrayDeserializer(), progressTopic(topics));
-        topology.addProcessor("complete", () -> new CompletionProcessor(settings.wireFormat(), retain), "progress");
+        topology.addProcessor("complete", () -> new CompletionProcessor(settings.wireFormat(), retain, heartbeats), "progress");
         topology.addStateStore(progressStore, "complete");
-        topology.addSink(Outputs.MARKER_SINK, byJob(topics, false), new ByteArraySerializer(), new ByteArraySerializer(), "complete");
+        topology.addSink(Outputs.MARKER_SINK, byJob(topics), new ByteArraySerializer(), new ByteArraySerializer(), "complete");
         topology.addSink(Outputs.INDEX_SINK, (key, value, context) -> topics.index(job(context)), new ByteArraySerializer(),
                 new ByteArraySerializer(), "complete");
         return topology;
     }
 
-    private static TopicNameExtractor<byte[], byte[]> byJob(Topics topics, boolean deadLetters) {
-        return (key, value, context) -> {
-            String job = job(context);
-            return deadLetters ? topics.deadLetters(job) : topics.checkpoints(job);
-        };
+    private static TopicNameExtractor<byte[], byte[]> byJob(Topics topics) {
+        return (key, value, context) -> topics.checkpoints(job(context));
     }
 
     private static String job(RecordContext context) {
-        Header header = context.headers().lastHeader(Outputs.JOB_HEADER);
+        return header(context, Outputs.JOB_HEADER);
+    }
+
+    private static String header(RecordContext context, String name) {
+        Header header = context.headers().lastHeader(name);
         return new String(header.value(), StandardCharsets.UTF_8);
     }
 }

@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
 /** How processors hand records to the sinks: the job travels in a header, from which the sink picks the job's topic. */
 final class Outputs {
     static final String JOB_HEADER = "lcckpt-job";
+    /** The dead-letter sink's topic, chosen by the processor. */
+    static final String TOPIC_HEADER = "lcckpt-topic";
     static final String CHECKPOINT_SINK = "checkpoint-sink";
     static final String DEAD_LETTER_SINK = "dead-letter-sink";
     static final String PROGRESS_SINK = "progress-sink";
@@ -50,12 +52,15 @@ final class Outputs {
         forward(context, PROGRESS_SINK, job, job.getBytes(StandardCharsets.UTF_8), SingleObjectSerde.encode(notice), timestamp);
     }
 
-    static void deadLetter(ProcessorContext<byte[], byte[]> context, WireFormat wire, long timestamp, DeadLetter letter) {
-        LOG.warn("dead letter: job {} generation {} step {} tensor {} chunk {}: {} (from {}-{}@{})", letter.getJob(), letter.getGeneration(),
+    static void deadLetter(ProcessorContext<byte[], byte[]> context, WireFormat wire, long timestamp, DeadLetter letter, String topic) {
+        LOG.warn("dead letter to {}: job {} generation {} step {} tensor {} chunk {}: {} (from {}-{}@{})", topic, letter.getJob(), letter.getGeneration(),
                 letter.getStep(), letter.getTensor(), letter.getChunk(), letter.getReason(), letter.getSourceTopic(),
                 letter.getSourcePartition(), letter.getSourceOffset());
         String job = letter.getJob() == null ? "unknown" : letter.getJob();
-        forward(context, DEAD_LETTER_SINK, job, job.getBytes(StandardCharsets.UTF_8), wire.encode(letter), timestamp);
+        RecordHeaders headers = new RecordHeaders();
+        headers.add(JOB_HEADER, job.getBytes(StandardCharsets.UTF_8));
+        headers.add(TOPIC_HEADER, topic.getBytes(StandardCharsets.UTF_8));
+        context.forward(new Record<>(job.getBytes(StandardCharsets.UTF_8), wire.encode(letter), timestamp, headers), DEAD_LETTER_SINK);
     }
 
     /**

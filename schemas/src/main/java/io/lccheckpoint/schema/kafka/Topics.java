@@ -18,6 +18,7 @@ import org.apache.kafka.common.config.TopicConfig;
  *   <li>{@code <prefix>.<job>.handover}: compacted; encoder → trainer when the trainer takes over the coding of its
  *       chunks (split switch); key ChunkKey; value ChunkStateHandover</li>
  * </ul>
+ * and the encoder's own {@code <prefix>.encoder-progress} and {@code <prefix>.encoder-dead-letters}.
  */
 public final class Topics {
     public static final String DEFAULT_PREFIX = "lcckpt";
@@ -63,6 +64,14 @@ public final class Topics {
     /** The encoder's internal progress topic (one per prefix): a notice per coded chunk, keyed by job. */
     public String encoderProgress() {
         return prefix + ".encoder-progress";
+    }
+
+    /**
+     * The encoder's own dead-letter topic (one per prefix, created when it starts): records it cannot route to a job's
+     * dead-letter topic (a stray topic matching the raw-delta pattern, a job whose topics were not all created).
+     */
+    public String encoderDeadLetters() {
+        return prefix + ".encoder-dead-letters";
     }
 
     public String handover(String job) {

@@ -1,0 +1,227 @@
+package io.lccheckpoint.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lccheckpoint.schema.DeadLetter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fault suite (issue #11), with real processes: a KRaft broker in a child JVM that is SIGKILLed and restarted on its
+ * data, the encoder as {@code lcckpt encoder} in a child JVM that is SIGKILLed or fails, a deterministic trainer in this
+ * JVM. Every scenario is compared with a crash-free control run of the same job: every live record of the checkpoint and
+ * index topics, byte for byte (the markers' wall-clock start time aside), and every retained step restored. The broker
+ * runs with {@code auto.create.topics.enable=false}, as production brokers do.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultsIT {
+    /** The long outage: at least 150 s (issue #11); {@code -Dlcckpt.faults.long.outage.seconds} shortens it for a quick local run. */
+    private static final int LONG_OUTAGE_SECONDS = Integer.getInteger("lcckpt.faults.long.outage.seconds", 150);
+    private static final Duration COMPLETE_WITHIN = Duration.ofMinutes(4);
+
+    @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS)
+    static Path work;
+    private static EmbeddedKafka kafka;
+    private static FaultHarness.Snapshot control;
+
+    @BeforeAll
+    static void startBrokerAndRunTheControl() throws Exception {
+        kafka = EmbeddedKafka.start(Duration.ofSeconds(60), Map.of("auto.create.topics.enable", "false"));
+        FaultHarness run = new FaultHarness(kafka, work, "control");
+        run.train(0, FaultHarness.LAST_STEP);
+        try (FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of())) {
+            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            assertThat(encoder.stop()).as("a SIGTERMed encoder closes cleanly: 143, the JVM's code for a SIGTERM").isEqualTo(143);
+        }
+        control = run.snapshot();
+        assertThat(control.restored()).hasSizeGreaterThan(10);
+        assertThat(control.deadLetters()).isEmpty();
+    }
+
+    @AfterAll
+    static void stopBroker() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void sigkilledEncoderLosesNothingAndCodesAgainSoonAfterARestart() throws Exception {
+        FaultHarness run = new FaultHarness(kafka, work, "sigkill");
+        int port = FaultHarness.freePort();
+        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of("lcckpt.health.port", port));
+        Thread trainer = run.trainWhileTheEncoderRuns(encoder, 300);
+        List<Double> recoveries = new ArrayList<>();
+        try {
+            for (int complete : new int[] {8, 30}) {
+                run.awaitComplete(complete, COMPLETE_WITHIN, encoder);
+                assertThat(health(port, "ready")).as("ready while running").isEqualTo(200);
+                assertThat(health(port, "live")).as("live while running").isEqualTo(200);
+                long before = run.latestComplete();
+                assertThat(before).as("the trainer is still publishing, so there is a next step to wait for").isLessThan(FaultHarness.LAST_STEP);
+                encoder.kill();
+                long killed = System.nanoTime();
+                encoder = run.startEncoder(Map.of("lcckpt.health.port", port));
+                run.awaitComplete(before + 1, COMPLETE_WITHIN, encoder);
+                recoveries.add((System.nanoTime() - killed) / 1e9);
+            }
+            trainer.join(COMPLETE_WITHIN.toMillis());
+            assertThat(run.trainerFailure()).isNull();
+            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            assertThat(encoder.stop()).isEqualTo(143);
+        } finally {
+            encoder.close();
+        }
+        System.out.printf("FaultsIT: from SIGKILL to the next step complete (restart at once): %s s%n", recoveries);
+        // the target is 15 s (README); 40 s only fails a regression to the old 45 s session timeout, not a slow machine
+        assertThat(recoveries).allSatisfy(seconds -> assertThat(seconds).isLessThan(40));
+        run.assertSameAs(control);
+    }
+
+    @Test
+    @Order(2)
+    void brokerKilledFor15SecondsWhileTheTrainerPublishes() throws Exception {
+        FaultHarness run = new FaultHarness(kafka, work, "outage15");
+        try (FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of())) {
+            Thread trainer = run.trainWhileTheEncoderRuns(encoder, 100);
+            run.awaitComplete(10, COMPLETE_WITHIN, encoder);
+            run.assertMidRun();
+            kafka.kill();
+            Thread.sleep(15_000);
+            kafka.restart(Duration.ofSeconds(120));
+            trainer.join(COMPLETE_WITHIN.toMillis());
+            assertThat(run.trainerFailure()).as("the trainer rides a 15 s outage with its default settings").isNull();
+            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            assertThat(encoder.isAlive()).as("the encoder rides a 15 s outage").isTrue();
+        }
+        run.assertSameAs(control);
+    }
+
+    @Test
+    @Order(3)
+    void brokerKilledForMinutesWhileBothSidesWorkLosesNoCommittedStep() throws Exception {
+        // a trainer that should ride an outage longer than its client's 60 s waits says so (README, reliability)
+        Map<String, Object> patient = Map.of("max.block.ms", 600_000, "delivery.timeout.ms", 600_000, "transaction.timeout.ms", 600_000);
+        FaultHarness run = new FaultHarness(kafka, work, "outage-long").trainerSettings(patient);
+        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of());
+        Thread trainer = run.trainWhileTheEncoderRuns(encoder, 100);
+        try {
+            run.awaitComplete(10, COMPLETE_WITHIN, encoder);
+            run.assertMidRun();
+            kafka.kill();
+            Thread.sleep(LONG_OUTAGE_SECONDS * 1000L);
+            kafka.restart(Duration.ofSeconds(120));
+            trainer.join(COMPLETE_WITHIN.toMillis());
+            assertThat(run.trainerFailure()).as("the trainer committed every step").isNull();
+            // the encoder rides the outage or exits loudly; a supervisor (here, the test) restarts one that exited
+            if (!encoder.awaitStepOrExit(run, FaultHarness.LAST_STEP, COMPLETE_WITHIN)) {
+                System.out.printf("FaultsIT: the encoder exited with %d after the outage; restarting it%n", encoder.exitCode());
+                assertThat(encoder.exitCode()).isNotZero();
+                encoder = run.startEncoder(Map.of());
+                run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            }
+            assertThat(encoder.stop()).isEqualTo(143);
+        } finally {
+            encoder.close();
+        }
+        run.assertSameAs(control);
+    }
+
+    @Test
+    @Order(4)
+    void aStreamsFailureEndsTheEncoderNonZeroWithOneLineAndARestartLosesNothing() throws Exception {
+        FaultHarness run = new FaultHarness(kafka, work, "fatal");
+        run.train(0, FaultHarness.LAST_STEP);
+        // the brokers refuse the first superstep: a write Streams cannot retry, so its stream thread dies
+        setCheckpointTopicMaxMessageBytes(run, "20000");
+        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of());
+        try {
+            int code = encoder.awaitExit(Duration.ofSeconds(90));
+            assertThat(code).isEqualTo(1);
+            List<String> why = encoder.log().lines().filter(line -> line.contains("lcckpt encoder exits with code 1")).toList();
+            assertThat(why).hasSize(1);
+            assertThat(why.get(0)).contains("RecordTooLargeException");
+            setCheckpointTopicMaxMessageBytes(run, Integer.toString(FaultHarness.RECORD_BYTES));
+            encoder = run.startEncoder(Map.of());
+            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            assertThat(encoder.stop()).isEqualTo(143);
+        } finally {
+            encoder.close();
+        }
+        run.assertSameAs(control);
+    }
+
+    @Test
+    @Order(5)
+    void aStrayRecordOnATopicWithoutJobTopicsStopsNoOtherJob() throws Exception {
+        FaultHarness run = new FaultHarness(kafka, work, "stray");
+        String strayTopic = "stray.nobody.raw-deltas";
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new NewTopic(strayTopic, 1, (short) 1))).all().get();
+        }
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(Map.of("bootstrap.servers", kafka.bootstrapServers()),
+                new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(strayTopic, "junk".getBytes(), new byte[] {1, 2, 3, 4, 5})).get();
+        }
+        run.train(0, FaultHarness.LAST_STEP);
+        try (FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of())) {
+            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            List<DeadLetter> letters = run.encoderDeadLetters(1, Duration.ofSeconds(60));
+            assertThat(letters).singleElement().satisfies(letter -> {
+                assertThat(letter.getSourceTopic()).isEqualTo(strayTopic);
+                assertThat(letter.getReason()).contains("job nobody has no topic stray.nobody.checkpoints");
+            });
+            assertThat(encoder.isAlive()).isTrue();
+            assertThat(encoder.stop()).isEqualTo(143);
+        }
+        run.assertSameAs(control);
+    }
+
+    private static void setCheckpointTopicMaxMessageBytes(FaultHarness run, String bytes) throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            ConfigResource topic = new ConfigResource(ConfigResource.Type.TOPIC, run.topics().checkpoints(FaultHarness.JOB));
+            admin.incrementalAlterConfigs(Map.of(topic, List.of(new AlterConfigOp(new ConfigEntry(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, bytes),
+                    AlterConfigOp.OpType.SET)))).all().get();
+        }
+    }
+
+    private static int health(int port, String what) throws Exception {
+        HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/" + what))
+                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+        return response.statusCode();
+    }
+
+    static String read(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+}
