@@ -73,6 +73,12 @@ final class BenchCommand implements Callable<Integer> {
             double[] restore = restoreVersusRawRead(bootstrap);
             say("restore of %,d parameters (%d MiB) from a superstep + %d deltas: %.2f s; raw read of the same bytes from Kafka: %.2f s; ratio %.2fx",
                     restoreParams, (4L * restoreParams) >> 20, restoreSteps, restore[0], restore[1], restore[0] / restore[1]);
+            long modelMiB = (4L * restoreParams) >> 20;
+            for (double factor : new double[] {1.5, 1.0}) {
+                long heap = (long) Math.ceil(factor * modelMiB) + 64;
+                String outcome = restoreInChildJvm(bootstrap, heap);
+                say("lcckpt restore --latest in a child JVM at -Xmx%dm (%.1fx the model's %d MiB + 64 MiB): %s", heap, factor, modelMiB, outcome);
+            }
             say("");
             say("targets (issue #3): encoder >= 50%% of raw produce: %s; restore <= 3x raw read: %s",
                     encode[0] >= 0.5 * produceMiBs ? "met" : String.format(Locale.ROOT, "MISSED (%.0f%%)", 100 * encode[0] / produceMiBs),
@@ -194,6 +200,32 @@ final class BenchCommand implements Callable<Integer> {
         }
         double rawSeconds = (System.nanoTime() - start) / 1e9;
         return new double[] {restoreSeconds, rawSeconds};
+    }
+
+    /**
+     * The restore heap (issue #11: at most 1.5x the model + 64 MiB): {@code lcckpt restore} of the restore run's job in a
+     * child JVM with this -Xmx, writing safetensors as a user would; "ok in N s" or why not.
+     */
+    private static String restoreInChildJvm(String bootstrap, long heapMiB) throws Exception {
+        Path out = Files.createTempDirectory("lcckpt-bench-restore-heap-");
+        Path log = out.resolve("restore.log");
+        try {
+            String javaCommand = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            long start = System.nanoTime();
+            Process process = new ProcessBuilder(javaCommand, "-Xmx" + heapMiB + "m", "-cp", System.getProperty("java.class.path"), Lcckpt.class.getName(),
+                    "restore", "--job", "bench-restore", "--latest", "--out", out.resolve("model.safetensors").toString(), "-b", bootstrap)
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            if (!process.waitFor(10, java.util.concurrent.TimeUnit.MINUTES)) {
+                process.destroyForcibly();
+                return "no answer in 10 minutes";
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            List<String> lines = Files.readAllLines(log);
+            return process.exitValue() == 0 ? String.format(Locale.ROOT, "ok in %.1f s", seconds)
+                    : "FAILED (exit " + process.exitValue() + ": " + (lines.isEmpty() ? "" : lines.get(lines.size() - 1)) + ")";
+        } finally {
+            TempDirectories.delete(out);
+        }
     }
 
     private static List<StepComplete> awaitStep(Restorer restorer, String job, long step) throws InterruptedException {

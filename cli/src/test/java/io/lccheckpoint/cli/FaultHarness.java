@@ -169,6 +169,11 @@ final class FaultHarness {
     }
 
     EncoderProcess startEncoder(Map<String, Object> extra) throws IOException {
+        return startEncoder(extra, "768m");
+    }
+
+    /** {@code lcckpt encoder} as ./lcckpt and docker-compose.yml run it (out of memory ends the JVM), with this -Xmx. */
+    EncoderProcess startEncoder(Map<String, Object> extra, String heap) throws IOException {
         int n = ++encoders;
         Path config = work.resolve(prefix + "-encoder-" + n + ".properties");
         StringBuilder text = new StringBuilder();
@@ -186,7 +191,7 @@ final class FaultHarness {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         // -Dlcckpt.faults.encoder.classpath runs another build's encoder (e.g. an older commit's lcckpt.jar) against this suite
         String classpath = System.getProperty("lcckpt.faults.encoder.classpath", "");
-        Process process = new ProcessBuilder(java, "-Xmx768m", "-XX:+ExitOnOutOfMemoryError", "-cp",
+        Process process = new ProcessBuilder(java, "-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError", "-cp",
                 classpath.isBlank() ? System.getProperty("java.class.path") : classpath,
                 "io.lccheckpoint.cli.Lcckpt", "encoder", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();

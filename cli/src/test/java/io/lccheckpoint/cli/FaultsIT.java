@@ -177,6 +177,27 @@ class FaultsIT {
     }
 
     @Test
+    @Order(6)
+    void anEncoderOutOfMemoryExitsWithCode3AndARestartWithMoreHeapLosesNothing() throws Exception {
+        FaultHarness run = new FaultHarness(kafka, work, "oom");
+        run.train(0, FaultHarness.LAST_STEP);
+        // a backlog of 55 MB of raw steps, fetched into a 40 MB heap (the case: a 50M-parameter job at -Xmx256m)
+        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of("consumer.max.partition.fetch.bytes", 16 << 20,
+                "buffered.records.per.partition", 5000), "40m");
+        try {
+            int code = encoder.awaitExit(Duration.ofSeconds(120));
+            assertThat(code).as("out of memory: exit code 3").isEqualTo(3);
+            assertThat(encoder.log()).containsAnyOf("Terminating due to java.lang.OutOfMemoryError", "lcckpt encoder exits with code 3");
+            encoder = run.startEncoder(Map.of());
+            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+            assertThat(encoder.stop()).isEqualTo(143);
+        } finally {
+            encoder.close();
+        }
+        run.assertSameAs(control);
+    }
+
+    @Test
     @Order(5)
     void aStrayRecordOnATopicWithoutJobTopicsStopsNoOtherJob() throws Exception {
         FaultHarness run = new FaultHarness(kafka, work, "stray");

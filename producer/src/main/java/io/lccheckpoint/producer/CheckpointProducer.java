@@ -138,6 +138,8 @@ public final class CheckpointProducer implements AutoCloseable {
     private long lastStep = -1;
     private boolean initialPending = true;
     private volatile Throwable failure;
+    /** The step the sender built last (its chunks' previousStep for the next one); the sender's thread only. */
+    private long lastBuiltStep = -1;
 
     public CheckpointProducer(Map<String, ?> config) {
         this.settings = new ProducerSettings(config);
@@ -665,7 +667,7 @@ public final class CheckpointProducer implements AutoCloseable {
             }
             infos.add(new TensorInfo(spec.name(), shape, spec.dtype(), chunkValues, spec.chunkCount()));
         }
-        StepManifest manifest = new StepManifest(job, generation, step, resumedFrom, infos);
+        StepManifest manifest = io.lccheckpoint.schema.StepDigest.sealed(new StepManifest(job, generation, step, resumedFrom, infos, null));
         // one timestamp for the whole step: the encoder's records keep it, so a restore can seek to a step's start exactly
         long timestamp = System.currentTimeMillis();
         records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, "", -1), manifest));
@@ -689,6 +691,9 @@ public final class CheckpointProducer implements AutoCloseable {
             switches.increment();
         }
         lastStepSplit = code ? Split.TRAINER : Split.STORAGE;
+        // every chunk says which step it follows, so the encoder can tell a gap (lost or forged records) from the chain
+        Long previousStep = initial ? null : lastBuiltStep;
+        lastBuiltStep = step;
         long values0 = 0;
         long rawBytes = 0;
         long codedBytes = 0;
@@ -740,7 +745,7 @@ public final class CheckpointProducer implements AutoCloseable {
                     bytes = chunkBytes(value, previous, from, to);
                 }
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
-                        spec.dtype(), initial, bytes, remaining, options, fold, handover);
+                        spec.dtype(), initial, bytes, remaining, options, fold, handover, previousStep);
                 records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, spec.name(), chunk), record));
             }
             lastPublished.put(spec.name(), value);

@@ -14,9 +14,12 @@ import java.util.Map;
  * @param deltasApplied  encoded chunk records applied on top of it
  * @param passedOver     what the restore had to go around, in words: newer steps it could not restore (for the latest
  *                       step) and corrupt supersteps it rebuilt past from an older one; empty when nothing was wrong
+ * @param digest         the step's content digest recomputed from what was rebuilt (StepDigest), checked against the
+ *                       marker's when the encoder recorded one
  */
 public record RestoredState(String job, long generation, long step, Map<String, Tensor> tensors, long recordsRead, long bytesRead,
-                            long superstep, long deltasApplied, Duration elapsed, List<String> passedOver) {
+                            long superstep, long deltasApplied, Duration elapsed, List<String> passedOver,
+                            long digest) {
 
     public record Tensor(String name, long[] shape, DType dtype, Object values) {
         public float[] floats() {

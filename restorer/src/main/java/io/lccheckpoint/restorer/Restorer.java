@@ -87,7 +87,7 @@ public final class Restorer {
      * step (a resumed run's older generation keeps markers whose chunks were removed).
      */
     public List<StepComplete> completedSteps(String job) {
-        Index index = read(job, (phase, done, total) -> { }, -1);
+        Index index = read(job, (phase, done, total) -> { }, -1, null);
         List<StepComplete> steps = new ArrayList<>();
         index.markers.forEach((generation, markers) -> markers.values().forEach(marker -> {
             if (index.restorable(generation, marker.getStep())) {
@@ -113,37 +113,40 @@ public final class Restorer {
         long start = System.nanoTime();
         Progress reporting = progress == null ? (phase, done, total) -> { } : progress;
         if (pushdown) {
-            OptionalLong from = baseSuperstepTimestamp(job, wanted);
-            if (from.isPresent()) {
+            Plan plan = plan(job, wanted);
+            if (plan != null) {
                 // the encoder stamps its records with the time it made them; the margin covers clocks of several
                 // encoder instances and brokers that disagree a little
-                Index partial = read(job, reporting, Math.max(0, from.getAsLong() - seekMarginMillis));
+                Index targeted = read(job, reporting, plan.fromTimestamp() < 0 ? -1 : Math.max(0, plan.fromTimestamp() - seekMarginMillis), plan);
                 try {
-                    // the partial read rebuilds exactly the step asked for (or its newest), never passes a step over:
-                    // what it misses may lie before the seek, and the whole topic decides
-                    OptionalLong step = wanted.isPresent() || partial.markers.isEmpty() || partial.markers.lastEntry().getValue().isEmpty()
-                            ? wanted : OptionalLong.of(partial.markers.lastEntry().getValue().lastKey());
-                    return rebuild(job, partial, step, progress, start);
+                    // exactly the step the index names: what a targeted read misses may lie before the seek or among the
+                    // records it left out, and the whole topic decides (and passes steps over if it must)
+                    return rebuild(job, targeted, OptionalLong.of(plan.step()), progress, start);
                 } catch (RestoreException e) {
-                    reporting.update("the superstep's tail was not enough (" + e.getMessage() + "); reading the whole topic", 0, 1);
+                    reporting.update("the targeted read was not enough (" + e.getMessage() + "); reading the whole topic", 0, 1);
                 }
             }
         }
-        Index index = read(job, reporting, -1);
+        Index index = read(job, reporting, -1, null);
         return rebuild(job, index, wanted, progress, start);
     }
 
     /**
-     * From the job's index topic: the first timestamp of the superstep the wanted (or latest) step is rebuilt from, or
-     * empty if the index cannot tell (missing topic, no marker, markers without timestamps).
+     * What a restore targets, from the job's small index topic: the generation and step (the one wanted, or the newest)
+     * and the first timestamp of its base superstep (-1 if unknown: the whole topic is read, still keeping only what
+     * the step needs).
      */
-    private OptionalLong baseSuperstepTimestamp(String job, OptionalLong wanted) {
+    record Plan(long generation, long step, long fromTimestamp) {
+    }
+
+    /** The plan, or null if the index topic cannot tell (missing, no marker for the step). */
+    private Plan plan(String job, OptionalLong wanted) {
         String topic = topics.index(job);
         TreeMap<Long, NavigableMap<Long, StepComplete>> markers = new TreeMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (partitions == null || partitions.isEmpty()) {
-                return OptionalLong.empty();
+                return null;
             }
             List<TopicPartition> assigned = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(assigned);
@@ -163,20 +166,31 @@ public final class Restorer {
                 }
             }
         } catch (org.apache.kafka.common.KafkaException e) {
-            return OptionalLong.empty();
+            return null;
         }
-        for (NavigableMap<Long, StepComplete> steps : markers.descendingMap().values()) {
+        for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : markers.descendingMap().entrySet()) {
+            NavigableMap<Long, StepComplete> steps = entry.getValue();
             if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
                 long step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
                 for (StepComplete marker : steps.headMap(step, true).descendingMap().values()) {
                     if (marker.getSuperstep()) {
-                        return marker.getStartTimestamp() < 0 ? OptionalLong.empty() : OptionalLong.of(marker.getStartTimestamp());
+                        return new Plan(entry.getKey(), step, marker.getStartTimestamp());
                     }
                 }
-                return OptionalLong.empty();
+                return new Plan(entry.getKey(), step, -1);
             }
         }
-        return OptionalLong.empty();
+        return null;
+    }
+
+    /** As {@link #rebuild(String, List, OptionalLong)}, with a targeted read's index (what the index topic named). */
+    static RestoredState rebuildTargeted(String job, List<Map.Entry<CheckpointKey, SpecificRecord>> records, long generation, long step) {
+        Index index = new Index(new Plan(generation, step, -1));
+        for (Map.Entry<CheckpointKey, SpecificRecord> record : records) {
+            index.records++;
+            index.accept(record.getKey(), record.getValue());
+        }
+        return rebuild(job, index, OptionalLong.of(step), null, System.nanoTime());
     }
 
     /** Rebuilds from records already read (key, value or null for a tombstone), in topic order: for tests without a broker. */
@@ -225,9 +239,24 @@ public final class Restorer {
         if (manifest == null) {
             throw new RestoreException("job " + job + ": the manifest of generation " + generation + " step " + step + " is missing");
         }
+        String altered = io.lccheckpoint.schema.StepDigest.checkManifest(manifest);
+        if (altered != null) {
+            throw new RestoreException("job " + job + ": " + altered);
+        }
         checkFits(job, step, manifest);
+        StepComplete marker = index.markers.get(generation).get(step);
+        long chunks = manifest.getTensors().stream().mapToLong(TensorInfo::getChunkCount).sum();
+        if (marker != null && marker.getChunks() != chunks) {
+            throw new RestoreException("job " + job + ": step " + step + "'s marker counts " + marker.getChunks() + " coded chunks, its manifest "
+                    + chunks + ": they do not describe the same step");
+        }
         try {
-            return rebuildStep(job, index, manifest, generation, step, progress, start, passedOver);
+            RestoredState state = rebuildStep(job, index, manifest, generation, step, progress, start, passedOver);
+            if (marker != null && marker.getDigest() != null && state.digest() != marker.getDigest()) {
+                throw new RestoreException(String.format("job %s: step %d rebuilt to content digest %016x, but the encoder recorded %016x for it:"
+                        + " a record of the step is not the one the encoder wrote", job, step, state.digest(), marker.getDigest()));
+            }
+            return state;
         } catch (OutOfMemoryError e) {
             throw new RestoreException("job " + job + ": step " + step + " needs about " + neededBytes(manifest) / (1 << 20) + " MiB of heap for its "
                     + "values, and more to read them; this JVM ran out at -Xmx" + Runtime.getRuntime().maxMemory() / (1 << 20) + "m: run it with a larger"
@@ -291,6 +320,8 @@ public final class Restorer {
         long chunksDone = 0;
         long deltas = 0;
         long superstepUsed = Long.MIN_VALUE;
+        long digest = 0;
+        index.corruptSupersteps.forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
         for (TensorInfo info : manifest.getTensors()) {
             long length = 1;
             long[] shape = new long[info.getShape().size()];
@@ -327,9 +358,17 @@ public final class Restorer {
                     throw new RestoreException(String.join("; ", corrupt) + (corrupt.size() > 1 ? "" : " (no older superstep to rebuild from)"));
                 }
                 corrupt.forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
+                if (index.target != null) {
+                    // a targeted read rebuilds this step only: the superstep's bytes can go as its values are rebuilt
+                    index.supersteps.remove(chunkKey(info.getName(), chunk, generation));
+                }
                 superstepUsed = Math.max(superstepUsed, base);
                 long previous = base;
                 for (EncodedChunkRecord record : encoded.subMap(base, false, step, true).values()) {
+                    if (record.getPreviousStep() != null && record.getPreviousStep() != previous) {
+                        throw new RestoreException(where + ": the record of step " + record.getStep() + " follows step " + record.getPreviousStep()
+                                + ", but the chain was rebuilt up to step " + previous + ": the records between them are missing");
+                    }
                     try {
                         byte[] bytes = bytes(record.getCodec());
                         if (state instanceof float[] floats) {
@@ -344,6 +383,8 @@ public final class Restorer {
                     previous = record.getStep();
                     deltas++;
                 }
+                digest += io.lccheckpoint.schema.StepDigest.chunkContribution(info.getName(), chunk,
+                        state instanceof float[] floats ? Checksums.xxh64(floats) : Checksums.xxh64((double[]) state));
                 int offset = chunk * info.getChunkSize();
                 if (state instanceof float[] floats) {
                     checkLength(where, floats.length, offset, length, info);
@@ -358,7 +399,7 @@ public final class Restorer {
             tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
         }
         return new RestoredState(job, generation, step, tensors, index.records, index.bytes, superstepUsed, deltas,
-                Duration.ofNanos(System.nanoTime() - start), List.copyOf(passedOver));
+                Duration.ofNanos(System.nanoTime() - start), List.copyOf(passedOver), digest);
     }
 
     private static void checkLength(String where, int chunkLength, int offset, long tensorLength, TensorInfo info) {
@@ -411,6 +452,10 @@ public final class Restorer {
 
     /** The job's topic as compaction would leave it: the last value per key, tombstones removing. */
     private static final class Index {
+        /** With a target, only what rebuilding that step can use is kept (a bounded heap); null keeps every record. */
+        final Plan target;
+        /** Supersteps that failed their checksum while read (targeted reads keep only valid ones). */
+        final List<String> corruptSupersteps = new ArrayList<>();
         final Map<List<Long>, StepManifest> manifests = new HashMap<>();
         final TreeMap<Long, NavigableMap<Long, StepComplete>> markers = new TreeMap<>();
         final Map<String, NavigableMap<Long, SuperstepChunk>> supersteps = new HashMap<>();
@@ -418,9 +463,25 @@ public final class Restorer {
         long records;
         long bytes;
 
+        Index() {
+            this(null);
+        }
+
+        Index(Plan target) {
+            this.target = target;
+        }
+
         void accept(CheckpointKey key, SpecificRecord value) {
             long generation = key.getGeneration();
             long step = key.getStep();
+            if (target != null && (key.getKind() == RecordKind.SUPERSTEP_CHUNK || key.getKind() == RecordKind.ENCODED_CHUNK)
+                    && (generation != target.generation() || step > target.step())) {
+                return;
+            }
+            if (target != null && key.getKind() == RecordKind.SUPERSTEP_CHUNK) {
+                acceptTargeted(key, (SuperstepChunk) value);
+                return;
+            }
             switch (key.getKind()) {
                 case MANIFEST -> put(manifests, List.of(generation, step), (StepManifest) value);
                 case STEP_COMPLETE -> put(markers.computeIfAbsent(generation, g -> new TreeMap<>()), step, (StepComplete) value);
@@ -437,6 +498,31 @@ public final class Restorer {
             } else {
                 map.put(key, value);
             }
+        }
+
+        /**
+         * A targeted read holds one superstep per chunk: the newest at or before the step whose checksum holds, checked as
+         * it is read (a corrupt newer one leaves the older in place, named). So a restore holds about one copy of the
+         * model in records, released chunk by chunk as the values are rebuilt.
+         */
+        private void acceptTargeted(CheckpointKey key, SuperstepChunk value) {
+            String chunk = chunkKey(key.getTensor(), key.getChunk(), key.getGeneration());
+            NavigableMap<Long, SuperstepChunk> held = supersteps.computeIfAbsent(chunk, k -> new TreeMap<>());
+            if (value == null) {
+                held.remove(key.getStep());
+                return;
+            }
+            if (!held.isEmpty() && held.lastKey() > key.getStep()) {
+                return;
+            }
+            try {
+                superstepValues(value, value.getDtype(), "tensor " + key.getTensor() + ", chunk " + key.getChunk() + " (generation " + key.getGeneration() + ")");
+            } catch (RestoreException e) {
+                corruptSupersteps.add(e.getMessage());
+                return;
+            }
+            held.clear();
+            held.put(key.getStep(), value);
         }
 
         /** As far as the records held can tell without decoding: the manifest, a base superstep and the step's record per chunk. */
@@ -475,9 +561,9 @@ public final class Restorer {
     }
 
     /** Reads the checkpoint topic from the first record at or after {@code fromTimestamp} (from the start if negative). */
-    private Index read(String job, Progress progress, long fromTimestamp) {
+    private Index read(String job, Progress progress, long fromTimestamp, Plan target) {
         String topic = topics.checkpoints(job);
-        Index index = new Index();
+        Index index = new Index(target);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(30));
             if (partitions == null || partitions.isEmpty()) {

@@ -53,14 +53,24 @@ public final class SafetensorsWriter {
         try (OutputStream stream = Files.newOutputStream(temporary)) {
             stream.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             stream.write(headerPadded);
+            // in slices of 1 MiB: a copy of the whole tensor would add its size to the restore's heap
+            ByteBuffer slice = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
             for (RestoredState.Tensor tensor : state.tensors().values()) {
-                ByteBuffer data = ByteBuffer.allocate((int) byteSize(tensor)).order(ByteOrder.LITTLE_ENDIAN);
                 if (tensor.dtype() == DType.FLOAT32) {
-                    data.asFloatBuffer().put(tensor.floats());
+                    float[] values = tensor.floats();
+                    for (int from = 0; from < values.length; from += slice.capacity() / 4) {
+                        int n = Math.min(slice.capacity() / 4, values.length - from);
+                        slice.clear().asFloatBuffer().put(values, from, n);
+                        stream.write(slice.array(), 0, 4 * n);
+                    }
                 } else {
-                    data.asDoubleBuffer().put(tensor.doubles());
+                    double[] values = tensor.doubles();
+                    for (int from = 0; from < values.length; from += slice.capacity() / 8) {
+                        int n = Math.min(slice.capacity() / 8, values.length - from);
+                        slice.clear().asDoubleBuffer().put(values, from, n);
+                        stream.write(slice.array(), 0, 8 * n);
+                    }
                 }
-                stream.write(data.array());
             }
         }
         Files.move(temporary, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -12,6 +12,7 @@ import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.StepDigest;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.SuperstepChunk;
 import io.lccheckpoint.schema.TensorInfo;
@@ -58,15 +59,21 @@ class RestorerTest {
                     delta[i] = (float) (random.nextGaussian() * 1e-3);
                 }
                 byte[] record = encoder.encode(delta, chunks.get(c)).record();
-                put(RecordKind.ENCODED_CHUNK, c, step, new EncodedChunkRecord(JOB, 1L, step, "w", c, ByteBuffer.wrap(record)));
+                put(RecordKind.ENCODED_CHUNK, c, step, new EncodedChunkRecord(JOB, 1L, step, "w", c, ByteBuffer.wrap(record), step - 1));
             }
             finishStep(step, chunks);
         }
     }
 
     private void finishStep(long step, List<ChunkState> chunks) {
-        put(RecordKind.MANIFEST, -1, step, new StepManifest(JOB, 1L, step, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3))));
-        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L, -1L));
+        // as the producer and the encoder write them: a sealed manifest, a marker with the step's content digest
+        put(RecordKind.MANIFEST, -1, step, StepDigest.sealed(new StepManifest(JOB, 1L, step, null,
+                List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)), null)));
+        long digest = 0;
+        for (int c = 0; c < chunks.size(); c++) {
+            digest += StepDigest.chunkContribution("w", c, Checksums.xxh64(chunks.get(c).approxFloat()));
+        }
+        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L, -1L, digest));
         float[] state = new float[LENGTH];
         for (int c = 0; c < chunks.size(); c++) {
             System.arraycopy(chunks.get(c).approxFloat(), 0, state, c * CHUNK, chunks.get(c).size());
@@ -104,7 +111,20 @@ class RestorerTest {
     void aGapInTheChainIsAnErrorNamingTensorChunkAndSteps() {
         assertThatThrownBy(() -> Restorer.rebuild(JOB, without(RecordKind.ENCODED_CHUNK, 1, 3), OptionalLong.of(5)))
                 .isInstanceOf(RestoreException.class)
-                .hasMessageContaining("tensor w, chunk 1").hasMessageContaining("step 4").hasMessageContaining("rebuilt up to step 2")
+                .hasMessageContaining("tensor w, chunk 1").hasMessageContaining("the record of step 4 follows step 3, but the chain was rebuilt up to step 2")
+                .hasMessageContaining("missing");
+        // records of writers that predate previousStep: the checksum still catches the gap
+        List<Map.Entry<CheckpointKey, SpecificRecord>> legacy = new ArrayList<>();
+        for (Map.Entry<CheckpointKey, SpecificRecord> entry : without(RecordKind.ENCODED_CHUNK, 1, 3)) {
+            if (entry.getValue() instanceof EncodedChunkRecord record) {
+                EncodedChunkRecord copy = EncodedChunkRecord.newBuilder(record).setPreviousStep(null).build();
+                legacy.add(new AbstractMap.SimpleEntry<>(entry.getKey(), copy));
+            } else {
+                legacy.add(entry);
+            }
+        }
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, legacy, OptionalLong.of(5))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("tensor w, chunk 1").hasMessageContaining("step 4 does not apply to the state rebuilt up to step 2")
                 .hasMessageContaining("missing or corrupt");
     }
 
@@ -123,7 +143,7 @@ class RestorerTest {
                 byte[] bytes = record.getCodec().array().clone();
                 bytes[bytes.length / 2] ^= 0x40;
                 corrupt.set(k, new AbstractMap.SimpleEntry<>(entry.getKey(),
-                        new EncodedChunkRecord(JOB, 1L, 4L, "w", 0, ByteBuffer.wrap(bytes))));
+                        new EncodedChunkRecord(JOB, 1L, 4L, "w", 0, ByteBuffer.wrap(bytes), 3L)));
             }
         }
         assertThatThrownBy(() -> Restorer.rebuild(JOB, corrupt, OptionalLong.of(6)))
@@ -189,15 +209,41 @@ class RestorerTest {
     }
 
     @Test
+    void aTargetedReadKeepsOneValidSuperstepPerChunkAndRebuildsTheSameBits() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> withSupersteps = new ArrayList<>(records);
+        for (int at : new int[] {3, 6}) {
+            for (int c = 0; c < 3; c++) {
+                float[] values = java.util.Arrays.copyOfRange(truth.get(at), c * CHUNK, Math.min(LENGTH, (c + 1) * CHUNK));
+                ByteBuffer bytes = bytes(values);
+                long checksum = Checksums.xxh64(values);
+                if (at == 3 && c == 2) {
+                    bytes.put(1, (byte) (bytes.get(1) ^ 8));
+                }
+                withSupersteps.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.SUPERSTEP_CHUNK, "w", c, 1L, (long) at),
+                        new SuperstepChunk(JOB, 1L, (long) at, "w", c, DType.FLOAT32, bytes, checksum)));
+            }
+        }
+        for (long step = 0; step <= 6; step++) {
+            RestoredState targeted = Restorer.rebuildTargeted(JOB, withSupersteps, 1L, step);
+            assertThat(targeted.tensors().get("w").floats()).as("step %d", step).containsExactly(truth.get((int) step));
+        }
+        // step 5: chunks 0 and 1 from superstep 3, chunk 2 (whose superstep 3 is corrupt) from 0; the superstep of 6 is
+        // beyond the step and was never held
+        RestoredState five = Restorer.rebuildTargeted(JOB, withSupersteps, 1L, 5);
+        assertThat(five.deltasApplied()).isEqualTo(2 + 2 + 5);
+        assertThat(five.passedOver()).singleElement().asString().contains("chunk 2").contains("superstep of step 3 fails its checksum");
+    }
+
+    @Test
     void aManifestWhoseShapeCannotBeRightIsRefusedBeforeAnythingIsAllocated() {
         List<Map.Entry<CheckpointKey, SpecificRecord>> huge = without(RecordKind.MANIFEST, -1, 6);
         huge.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L),
-                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(1L << 20, 1L << 20), DType.FLOAT32, CHUNK, 3)))));
+                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(1L << 20, 1L << 20), DType.FLOAT32, CHUNK, 3)), null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, huge, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("tensor w").hasMessageContaining("more than 2^31 values");
         List<Map.Entry<CheckpointKey, SpecificRecord>> wrong = without(RecordKind.MANIFEST, -1, 6);
         wrong.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L),
-                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(10L), DType.FLOAT32, CHUNK, 3)))));
+                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(10L), DType.FLOAT32, CHUNK, 3)), null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, wrong, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("does not agree with its 3 chunks of 1000 values");
     }
@@ -208,7 +254,7 @@ class RestorerTest {
         int chunk = 1 << 24;
         List<Map.Entry<CheckpointKey, SpecificRecord>> big = without(RecordKind.MANIFEST, -1, 6);
         big.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L), new StepManifest(JOB, 1L, 6L, null,
-                List.of(new TensorInfo("w", List.of(values), DType.FLOAT64, chunk, (int) ((values + chunk - 1) / chunk))))));
+                List.of(new TensorInfo("w", List.of(values), DType.FLOAT64, chunk, (int) ((values + chunk - 1) / chunk))), null)));
         org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().maxMemory() < 8 * values, "a heap this large holds the step");
         assertThatThrownBy(() -> Restorer.rebuild(JOB, big, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("needs " + 8 * values / (1 << 20) + " MiB of heap").hasMessageContaining("-Xmx");
@@ -219,12 +265,58 @@ class RestorerTest {
         List<Map.Entry<CheckpointKey, SpecificRecord>> resumed = new ArrayList<>(records);
         // an older generation's marker and manifest, its chunks tombstoned long ago (a resumed run)
         resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 0L, 9L),
-                new StepManifest(JOB, 0L, 9L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)))));
+                new StepManifest(JOB, 0L, 9L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)), null)));
         resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 0L, 9L),
-                new StepComplete(JOB, 0L, 9L, 3, 0L, 0L, false, 0L, -1L)));
+                new StepComplete(JOB, 0L, 9L, 3, 0L, 0L, false, 0L, -1L, null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(42))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("restorable steps: generation 1: 0..6 (7)").hasMessageNotContaining("generation 0");
         assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(9))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("no superstep at or before step 9");
+    }
+
+    @Test
+    void aManifestWithSwappedDimensionsFailsItsChecksumBeforeAnythingIsAllocated() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> altered = new ArrayList<>();
+        for (Map.Entry<CheckpointKey, SpecificRecord> entry : records) {
+            if (entry.getValue() instanceof StepManifest manifest && manifest.getStep() == 6) {
+                StepManifest swapped = StepManifest.newBuilder(manifest).build();
+                swapped.setTensors(List.of(new TensorInfo("w", List.of(50L, 50L), DType.FLOAT32, CHUNK, 3)));
+                altered.add(new AbstractMap.SimpleEntry<>(entry.getKey(), swapped));
+            } else {
+                altered.add(entry);
+            }
+        }
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, altered, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("the manifest of step 6 fails its checksum");
+        // --latest passes it over and says so
+        RestoredState latest = Restorer.rebuild(JOB, altered, OptionalLong.empty());
+        assertThat(latest.step()).isEqualTo(5);
+        assertThat(latest.passedOver()).singleElement().asString().contains("fails its checksum");
+    }
+
+    @Test
+    void aStepWhoseRecordsApplyCleanlyButAreNotTheEncodersFailsItsContentDigest() {
+        // another chunk record for step 6: coded on the true state of step 5, so it applies and passes its own checksum
+        float[] five = java.util.Arrays.copyOfRange(truth.get(5), 0, CHUNK);
+        float[] delta = new float[CHUNK];
+        java.util.Arrays.fill(delta, 0.25f);
+        byte[] other = new ChunkEncoder(CodecOptions.zeroRun(2)).encode(delta, ChunkState.float32(five)).record();
+        List<Map.Entry<CheckpointKey, SpecificRecord>> replaced = without(RecordKind.ENCODED_CHUNK, 0, 6);
+        replaced.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.ENCODED_CHUNK, "w", 0, 1L, 6L),
+                new EncodedChunkRecord(JOB, 1L, 6L, "w", 0, ByteBuffer.wrap(other), 5L)));
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, replaced, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("step 6 rebuilt to content digest").hasMessageContaining("not the one the encoder wrote");
+        RestoredState exact = Restorer.rebuild(JOB, records, OptionalLong.of(6));
+        assertThat(exact.digest()).isEqualTo(((StepComplete) records.stream().filter(e -> e.getKey().getKind() == RecordKind.STEP_COMPLETE
+                && e.getKey().getStep() == 6).findFirst().orElseThrow().getValue()).getDigest());
+    }
+
+    @Test
+    void aMarkerAndAManifestThatCountDifferentChunksAreRefused() {
+        List<Map.Entry<CheckpointKey, SpecificRecord>> miscounted = without(RecordKind.STEP_COMPLETE, -1, 6);
+        miscounted.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 1L, 6L),
+                new StepComplete(JOB, 1L, 6L, 2, 0L, 0L, false, 0L, -1L, null)));
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, miscounted, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("marker counts 2 coded chunks, its manifest 3");
     }
 }

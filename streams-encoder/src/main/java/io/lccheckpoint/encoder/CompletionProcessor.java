@@ -27,6 +27,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
     static final String STORE = "lcckpt-step-progress";
     private static final Logger LOG = LoggerFactory.getLogger(CompletionProcessor.class);
 
+    private static final int TOTALS_BYTES = 46;
     private final int superstepRetain;
     private final WireFormat wire;
     private ProcessorContext<byte[], byte[]> context;
@@ -62,11 +63,13 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         String job = new String(record.key(), StandardCharsets.UTF_8);
         String key = job + '\u0000' + notice.getGeneration() + '\u0000' + notice.getStep();
         byte[] stored = store.get(key);
-        ByteBuffer totals = stored == null ? ByteBuffer.allocate(4 + 8 * 3 + 1 + 8).order(ByteOrder.LITTLE_ENDIAN).putLong(29, Long.MAX_VALUE)
-                : ByteBuffer.wrap(stored.length == 29 ? java.util.Arrays.copyOf(stored, 37) : stored).order(ByteOrder.LITTLE_ENDIAN);
+        // count, encoded, raw, state bytes, superstep flag, first timestamp, digest, digest-known flag (little-endian)
+        ByteBuffer totals = stored == null ? ByteBuffer.allocate(TOTALS_BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(29, Long.MAX_VALUE).put(45, (byte) 1)
+                : ByteBuffer.wrap(java.util.Arrays.copyOf(stored, TOTALS_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
         if (stored != null && stored.length == 29) {
             totals.putLong(29, -1); // counted before the start timestamp was kept: unknown
         }
+        // counted before digests were kept (shorter totals), or a notice without one: the marker carries none
         int count = totals.getInt(0) + 1;
         long encoded = totals.getLong(4) + notice.getEncodedBytes();
         long raw = totals.getLong(12) + notice.getRawBytes();
@@ -75,14 +78,18 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         long first = totals.getLong(29);
         // the earliest time a chunk of the step stamped on its outputs (read before its first output: not later than any)
         long startTimestamp = first < 0 || notice.getStartTimestamp() < 0 ? -1 : Math.min(first, notice.getStartTimestamp());
+        boolean digestKnown = totals.get(45) != 0 && notice.getDigest() != null;
+        long digest = digestKnown ? totals.getLong(37) + notice.getDigest() : 0;
         long now = System.currentTimeMillis();
         if (count < notice.getChunks()) {
-            totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0)).putLong(29, startTimestamp);
+            totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0)).putLong(29, startTimestamp)
+                    .putLong(37, digest).put(45, (byte) (digestKnown ? 1 : 0));
             store.put(key, totals.array());
             return;
         }
         store.delete(key);
-        StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state, startTimestamp);
+        StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state, startTimestamp,
+                digestKnown ? digest : null);
         io.lccheckpoint.schema.CheckpointKey markerKey = Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep());
         Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, now, markerKey, marker);
         Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, now, markerKey, marker);

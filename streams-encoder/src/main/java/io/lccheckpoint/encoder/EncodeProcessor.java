@@ -18,6 +18,7 @@ import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.RemainingStages;
 import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.StepDigest;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.SuperstepChunk;
 import io.lccheckpoint.schema.kafka.Topics;
@@ -162,6 +163,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         if (value instanceof StepManifest manifest) {
+            String altered = StepDigest.checkManifest(manifest);
+            if (altered != null) {
+                deadLetter(record, source, job, null, altered);
+                return;
+            }
             if (!manifest.getJob().equals(job)) {
                 deadLetter(record, source, job, null, "manifest names job " + manifest.getJob() + " but came on job " + job + "'s topic");
                 return;
@@ -259,8 +265,18 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             deadLetter(record, source, job, chunk, (step == state.lastStep ? "duplicate step" : "out-of-order step") + " (last coded step " + state.lastStep + ")");
             return;
         }
+        if (chunk.getPreviousStep() != null && chunk.getPreviousStep() != state.lastStep) {
+            deadLetter(record, source, job, chunk, "step " + step + " follows step " + chunk.getPreviousStep() + ", but the chunk's last coded step is "
+                    + state.lastStep + ": a record between them was lost or refused (see earlier dead letters), or this one does not belong to"
+                    + " the chain; resume from step " + state.lastStep + " or earlier to start a new generation");
+            return;
+        }
         if (chunk.getDtype() != state.dtype) {
             deadLetter(record, source, job, chunk, "dtype mismatch: " + chunk.getDtype() + " but the chunk is " + state.dtype);
+            return;
+        }
+        if (!coded && chunk.getHandover() && !topicCheck.exists(topics.handover(job))) {
+            deadLetter(record, source, job, chunk, "a handover to the trainer was asked for, but topic " + topics.handover(job) + " does not exist");
             return;
         }
         byte[] encoded = coded ? acceptCoded(record, source, job, chunk, key, state, bytes) : codeRaw(record, source, job, chunk, key, state, bytes, n);
@@ -268,7 +284,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         Outputs.checkpoint(context, wire, stamp, Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
-                new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded)));
+                new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded), state.lastStep));
         long encodedBytes = encoded.length;
         state.lastStep = step;
         state.encodedSteps.add(step);
@@ -280,10 +296,6 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             applyRetention(stamp, job, chunk, state);
         }
         if (!coded && chunk.getHandover()) {
-            if (!topicCheck.exists(topics.handover(job))) {
-                poison(record, source, job, chunk, key, state, "a handover was asked for but topic " + topics.handover(job) + " does not exist");
-                return;
-            }
             handOver(stamp, job, chunk, state);
         }
         save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width);
@@ -448,8 +460,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         store.put(key, serialized);
         long[] manifest = manifestStamps.get(job);
         long start = manifest != null && manifest[0] == chunk.getGeneration() && manifest[1] == chunk.getStep() ? Math.min(manifest[2], stamp) : stamp;
+        // this chunk's share of the step's content digest: what it reconstructs to after the step
+        long checksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
         Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
-                encodedBytes, rawBytes, superstep, (long) serialized.length, start));
+                encodedBytes, rawBytes, superstep, (long) serialized.length, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum)));
     }
 
     /**

@@ -109,6 +109,37 @@ class EncoderTopologyTest {
     }
 
     @Test
+    void aForgedFutureStepIsRefusedAndTheTrainersRealStepsGoOn() {
+        publish(0, true, 0f);
+        publish(1, false, 0.001f);
+        publish(2, false, 0.002f);
+        kinds();
+        // a valid-looking chunk of step 85 while the chain is at 2 (issue #11): it says it follows 84
+        sendChunk(chunk(85, 0, false, ramp(N, 0.5f), 2), 0);
+        publish(3, false, 0.003f);
+        List<DeadLetter> letters = deadLetters.readRecordsToList().stream().map(r -> (DeadLetter) SingleObjectSerde.decode(r.value())).toList();
+        assertThat(letters).singleElement().satisfies(letter -> {
+            assertThat(letter.getStep()).isEqualTo(85);
+            assertThat(letter.getReason()).startsWith("step 85 follows step 84, but the chunk's last coded step is 2");
+        });
+        List<RecordKind> kinds = kinds();
+        assertThat(kinds).contains(RecordKind.STEP_COMPLETE);
+        assertThat(((StepComplete) value(RecordKind.STEP_COMPLETE)).getStep()).isEqualTo(3);
+        assertThat(((StepComplete) value(RecordKind.STEP_COMPLETE)).getDigest()).as("the step's content digest").isNotNull();
+        // a manifest altered after it was sealed is refused, naming the step
+        StepManifest altered = io.lccheckpoint.schema.StepDigest.sealed(new StepManifest(JOB, 1L, 4L, null,
+                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null));
+        altered.setTensors(List.of(new TensorInfo("w", List.of(2L, (long) N), DType.FLOAT32, N, 2)));
+        raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(altered));
+        assertThat(deadLetters.readRecordsToList()).singleElement().satisfies(letter ->
+                assertThat(((DeadLetter) SingleObjectSerde.decode(letter.value())).getReason()).startsWith("the manifest of step 4 fails its checksum"));
+        // the encoded records say which step they follow, so a restore can check the chain
+        EncodedChunkRecord three = (EncodedChunkRecord) value(RecordKind.ENCODED_CHUNK);
+        assertThat(three.getStep()).isEqualTo(3);
+        assertThat(three.getPreviousStep()).isEqualTo(2);
+    }
+
+    @Test
     void badRecordsGoToTheDeadLetterTopicAndTheChainGoesOn() {
         publish(0, true, 0f);
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "w", 0)), new byte[] {1, 2, 3});
@@ -209,7 +240,7 @@ class EncoderTopologyTest {
     void aTrainerCodedChunkIsStoredAsItCameAndARawDeltaAfterItMustCarryTheResidual() {
         io.lccheckpoint.codec.CodecOptions options = new EncoderSettings(Map.of()).codecOptions();
         // the trainer codes from the start (the initial state asks for the handover, which needs no record)
-        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)));
+        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(manifest));
         io.lccheckpoint.codec.ChunkState[] trainer = new io.lccheckpoint.codec.ChunkState[2];
         for (int c = 0; c < 2; c++) {
@@ -252,7 +283,7 @@ class EncoderTopologyTest {
     /** One step of a tensor "w" of two chunks; the manifest first, as the producer does. */
     private void publish(long step, boolean initial, float scale) {
         StepManifest manifest = new StepManifest(JOB, 1L, step, null,
-                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)));
+                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(manifest));
         for (int c = 0; c < 2; c++) {
             sendChunk(chunk(step, c, initial, initial ? ramp(N, 1f) : ramp(N, scale), 2), 0);
@@ -266,7 +297,8 @@ class EncoderTopologyTest {
     private static RawDeltaChunk chunk(long step, int chunk, boolean initial, float[] values, int stepChunks) {
         ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
-        return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, stepChunks, DType.FLOAT32, initial, bytes, io.lccheckpoint.schema.RemainingStages.ALL, null, false, false);
+        return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, stepChunks, DType.FLOAT32, initial, bytes, io.lccheckpoint.schema.RemainingStages.ALL, null, false, false,
+                initial ? null : step - 1);
     }
 
     private static float[] ramp(int n, float scale) {
