@@ -74,7 +74,7 @@ final class BenchCommand implements Callable<Integer> {
             say("restore of %,d parameters (%d MiB) from a superstep + %d deltas: %.2f s; raw read of the same bytes from Kafka: %.2f s; ratio %.2fx",
                     restoreParams, (4L * restoreParams) >> 20, restoreSteps, restore[0], restore[1], restore[0] / restore[1]);
             long modelMiB = (4L * restoreParams) >> 20;
-            for (double factor : new double[] {1.5, 1.0}) {
+            for (double factor : new double[] {1.5, 4.0}) {
                 long heap = (long) Math.ceil(factor * modelMiB) + 64;
                 String outcome = restoreInChildJvm(bootstrap, heap);
                 say("lcckpt restore --latest in a child JVM at -Xmx%dm (%.1fx the model's %d MiB + 64 MiB): %s", heap, factor, modelMiB, outcome);
@@ -221,8 +221,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             List<String> lines = Files.readAllLines(log);
+            String why = lines.stream().filter(line -> line.startsWith("lcckpt restore:") || line.contains("Exception") || line.contains("Error"))
+                    .findFirst().orElse(lines.isEmpty() ? "" : lines.get(lines.size() - 1));
             return process.exitValue() == 0 ? String.format(Locale.ROOT, "ok in %.1f s", seconds)
-                    : "FAILED (exit " + process.exitValue() + ": " + (lines.isEmpty() ? "" : lines.get(lines.size() - 1)) + ")";
+                    : "FAILED (exit " + process.exitValue() + ": " + why.strip() + ")";
         } finally {
             TempDirectories.delete(out);
         }

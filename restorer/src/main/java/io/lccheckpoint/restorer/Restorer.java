@@ -77,8 +77,11 @@ public final class Restorer {
         kafka.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         kafka.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         kafka.remove(ConsumerConfig.GROUP_ID_CONFIG);
-        kafka.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 << 20);
-        kafka.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 << 20);
+        // the restore's heap is one copy of the model plus these buffers (issue #11: 1.5x the model + 64 MiB at most): a
+        // fetch of at most 16 MiB, and few records parsed out of it at a time (superstep records are up to a few MiB each)
+        kafka.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 << 20);
+        kafka.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 << 20);
+        kafka.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 16);
     }
 
     /**
@@ -110,6 +113,16 @@ public final class Restorer {
     }
 
     private RestoredState restore(String job, OptionalLong wanted, Progress progress) {
+        try {
+            return restoreOrRunOutOfMemory(job, wanted, progress);
+        } catch (OutOfMemoryError e) {
+            throw new RestoreException("job " + job + ": ran out of heap at -Xmx" + Runtime.getRuntime().maxMemory() / (1 << 20) + "m: a restore"
+                    + " holds about twice the step's values (the superstep records read and the values rebuilt) plus 64 MiB of"
+                    + " fetch buffers; run it with a larger -Xmx (JAVA_TOOL_OPTIONS=-Xmx...)", e);
+        }
+    }
+
+    private RestoredState restoreOrRunOutOfMemory(String job, OptionalLong wanted, Progress progress) {
         long start = System.nanoTime();
         Progress reporting = progress == null ? (phase, done, total) -> { } : progress;
         if (pushdown) {
