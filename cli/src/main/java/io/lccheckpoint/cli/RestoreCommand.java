@@ -40,9 +40,14 @@ final class RestoreCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Restorer restorer = new Restorer(kafka.settings());
         boolean terminal = System.console() != null;
+        String[] lastPhase = {""};
         Restorer.Progress progress = (phase, done, total) -> {
             if (terminal) {
                 System.err.printf("\r%-60s %5.1f%%", phase, total == 0 ? 100.0 : 100.0 * done / total);
+            } else if (!phase.equals(lastPhase[0])) {
+                // in a log: each phase once (which topic is read, a fallback to the whole topic)
+                lastPhase[0] = phase;
+                System.err.println("lcckpt restore: " + phase);
             }
         };
         RestoredState state;

@@ -296,6 +296,40 @@ class PipelineFailuresIT {
         }
     }
 
+    @Test
+    void aTrainerWhoseStepsFailReportsTheFirstCauseNotAFollowOnError() throws Exception {
+        String prefix = "first-cause";
+        String job = "first-cause";
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(prefix, job))) {
+            producer.registerTensor("w", new long[] {20_000}, DType.FLOAT32);
+            // the brokers refuse the job's raw chunks from now on: every step fails when it is sent
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+                var topic = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, new Topics(prefix).rawDeltas(job));
+                admin.incrementalAlterConfigs(Map.of(topic, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                        new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", "1024"), org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+                        .all().get();
+            }
+            float[] values = new float[20_000];
+            List<java.util.concurrent.CompletableFuture<CheckpointProducer.StepReceipt>> receipts = new ArrayList<>();
+            for (long step = 0; step <= 3; step++) {
+                values[0] = step;
+                receipts.add(producer.publish(step, Map.of("w", values.clone())));
+            }
+            producer.drain();
+            Throwable first = org.assertj.core.api.Assertions.catchThrowable(() -> receipts.get(0).join()).getCause();
+            assertThat(first).hasMessageContaining("step 0 was not committed");
+            // every later failure names the first cause, and so does the trainer's next publish
+            for (int k = 1; k < receipts.size(); k++) {
+                int step = k;
+                assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> receipts.get(step).join()).getCause())
+                        .hasMessageContaining(first.getCause().getMessage());
+            }
+            Throwable next = org.assertj.core.api.Assertions.catchThrowable(() -> producer.publish(4, Map.of("w", values)));
+            assertThat(next).isInstanceOf(IllegalStateException.class).hasCause(first.getCause())
+                    .hasMessageContaining(first.getCause().getMessage());
+        }
+    }
+
     private static void sendRaw(String prefix, String job, byte[] value) {
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", kafka.bootstrapServers());

@@ -21,13 +21,46 @@ public record RestoredState(String job, long generation, long step, Map<String, 
                             long superstep, long deltasApplied, Duration elapsed, List<String> passedOver,
                             long digest) {
 
-    public record Tensor(String name, long[] shape, DType dtype, Object values) {
-        public float[] floats() {
-            return (float[]) values;
+    /**
+     * A tensor's values as the chunks they were rebuilt in (float[] for FLOAT32, double[] for FLOAT64, in order): a
+     * restore then holds one copy of the model, with no tensor-sized array next to its records.
+     */
+    public record Tensor(String name, long[] shape, DType dtype, List<Object> chunks) {
+        /** A tensor held in one array (one chunk). */
+        public static Tensor of(String name, long[] shape, DType dtype, Object values) {
+            return new Tensor(name, shape, dtype, List.of(values));
         }
 
+        public long length() {
+            long length = 0;
+            for (Object chunk : chunks) {
+                length += chunk instanceof float[] f ? f.length : ((double[]) chunk).length;
+            }
+            return length;
+        }
+
+        /** The values in one new array (a copy of the whole tensor: for small models and tests). */
+        public float[] floats() {
+            float[] values = new float[Math.toIntExact(length())];
+            int offset = 0;
+            for (Object chunk : chunks) {
+                float[] part = (float[]) chunk;
+                System.arraycopy(part, 0, values, offset, part.length);
+                offset += part.length;
+            }
+            return values;
+        }
+
+        /** The values in one new array (a copy of the whole tensor: for small models and tests). */
         public double[] doubles() {
-            return (double[]) values;
+            double[] values = new double[Math.toIntExact(length())];
+            int offset = 0;
+            for (Object chunk : chunks) {
+                double[] part = (double[]) chunk;
+                System.arraycopy(part, 0, values, offset, part.length);
+                offset += part.length;
+            }
+            return values;
         }
     }
 }

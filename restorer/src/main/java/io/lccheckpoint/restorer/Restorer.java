@@ -117,8 +117,8 @@ public final class Restorer {
             return restoreOrRunOutOfMemory(job, wanted, progress);
         } catch (OutOfMemoryError e) {
             throw new RestoreException("job " + job + ": ran out of heap at -Xmx" + Runtime.getRuntime().maxMemory() / (1 << 20) + "m: a restore"
-                    + " holds about twice the step's values (the superstep records read and the values rebuilt) plus 64 MiB of"
-                    + " fetch buffers; run it with a larger -Xmx (JAVA_TOOL_OPTIONS=-Xmx...)", e);
+                    + " holds about one copy of the step's values plus fetch buffers (16 MiB), with ParallelGC (./lcckpt restore uses it;"
+                    + " G1 needs about twice as much); run it with a larger -Xmx (JAVA_TOOL_OPTIONS=-Xmx...)", e);
         }
     }
 
@@ -256,7 +256,7 @@ public final class Restorer {
         if (altered != null) {
             throw new RestoreException("job " + job + ": " + altered);
         }
-        checkFits(job, step, manifest);
+        checkFits(job, step, manifest, index.target != null ? index.heldSuperstepBytes(generation) : 0);
         StepComplete marker = index.markers.get(generation).get(step);
         long chunks = manifest.getTensors().stream().mapToLong(TensorInfo::getChunkCount).sum();
         if (marker != null && marker.getChunks() != chunks) {
@@ -294,7 +294,7 @@ public final class Restorer {
      * Before anything is allocated from a manifest's shapes: they must be sane, agree with the chunking, and fit in this
      * JVM's heap (a clear error with the size needed, not an OutOfMemoryError).
      */
-    private static void checkFits(String job, long step, StepManifest manifest) {
+    private static void checkFits(String job, long step, StepManifest manifest, long released) {
         for (TensorInfo info : manifest.getTensors()) {
             long length = 1;
             for (long dimension : info.getShape()) {
@@ -311,7 +311,8 @@ public final class Restorer {
                         + " does not agree with its " + chunks + " chunks of " + info.getChunkSize() + " values");
             }
         }
-        long needed = neededBytes(manifest);
+        // what the restore adds to the heap: the values, less the superstep bytes a targeted read releases as it goes
+        long needed = Math.max(0, neededBytes(manifest) - released);
         Runtime runtime = Runtime.getRuntime();
         long available = runtime.maxMemory() - (runtime.totalMemory() - runtime.freeMemory());
         if (needed > available) {
@@ -342,7 +343,7 @@ public final class Restorer {
                 shape[d] = info.getShape().get(d);
                 length *= shape[d];
             }
-            Object values = info.getDtype() == DType.FLOAT32 ? new float[(int) length] : new double[(int) length];
+            List<Object> values = new ArrayList<>(info.getChunkCount());
             for (int chunk = 0; chunk < info.getChunkCount(); chunk++) {
                 String where = "job " + job + ", tensor " + info.getName() + ", chunk " + chunk + " (generation " + generation + ")";
                 NavigableMap<Long, SuperstepChunk> supersteps = index.supersteps.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>());
@@ -399,14 +400,10 @@ public final class Restorer {
                 digest += io.lccheckpoint.schema.StepDigest.chunkContribution(info.getName(), chunk,
                         state instanceof float[] floats ? Checksums.xxh64(floats) : Checksums.xxh64((double[]) state));
                 int offset = chunk * info.getChunkSize();
-                if (state instanceof float[] floats) {
-                    checkLength(where, floats.length, offset, length, info);
-                    System.arraycopy(floats, 0, values, offset, floats.length);
-                } else {
-                    double[] doubles = (double[]) state;
-                    checkLength(where, doubles.length, offset, length, info);
-                    System.arraycopy(doubles, 0, values, offset, doubles.length);
-                }
+                checkLength(where, state instanceof float[] floats ? floats.length : ((double[]) state).length, offset, length, info);
+                // the chunk's rebuilt array is the tensor's (no copy): with its superstep's bytes released above, the
+                // heap holds about one copy of the model as the restore goes
+                values.add(state);
                 progress(progress, "rebuilding", ++chunksDone, totalChunks);
             }
             tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
@@ -536,6 +533,19 @@ public final class Restorer {
             }
             held.clear();
             held.put(key.getStep(), value);
+        }
+
+        /** Bytes of the superstep values held for a generation (a targeted read releases them as it rebuilds). */
+        long heldSuperstepBytes(long generation) {
+            long bytes = 0;
+            for (NavigableMap<Long, SuperstepChunk> held : supersteps.values()) {
+                for (SuperstepChunk superstep : held.values()) {
+                    if (superstep.getGeneration() == generation) {
+                        bytes += superstep.getValues().remaining();
+                    }
+                }
+            }
+            return bytes;
         }
 
         /** As far as the records held can tell without decoding: the manifest, a base superstep and the step's record per chunk. */

@@ -3,7 +3,6 @@ package io.lccheckpoint.restorer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.schema.DType;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -14,6 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
+import net.jpountz.xxhash.StreamingXXHash64;
+import net.jpountz.xxhash.XXHashFactory;
 
 /**
  * Writes a restored state as safetensors (readable by PyTorch's {@code safetensors.torch.load_file}): an 8-byte
@@ -53,24 +54,8 @@ public final class SafetensorsWriter {
         try (OutputStream stream = Files.newOutputStream(temporary)) {
             stream.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             stream.write(headerPadded);
-            // in slices of 1 MiB: a copy of the whole tensor would add its size to the restore's heap
-            ByteBuffer slice = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
             for (RestoredState.Tensor tensor : state.tensors().values()) {
-                if (tensor.dtype() == DType.FLOAT32) {
-                    float[] values = tensor.floats();
-                    for (int from = 0; from < values.length; from += slice.capacity() / 4) {
-                        int n = Math.min(slice.capacity() / 4, values.length - from);
-                        slice.clear().asFloatBuffer().put(values, from, n);
-                        stream.write(slice.array(), 0, 4 * n);
-                    }
-                } else {
-                    double[] values = tensor.doubles();
-                    for (int from = 0; from < values.length; from += slice.capacity() / 8) {
-                        int n = Math.min(slice.capacity() / 8, values.length - from);
-                        slice.clear().asDoubleBuffer().put(values, from, n);
-                        stream.write(slice.array(), 0, 8 * n);
-                    }
-                }
+                forEachSlice(tensor, (bytes, length) -> stream.write(bytes, 0, length));
             }
         }
         Files.move(temporary, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -96,12 +81,41 @@ public final class SafetensorsWriter {
             entry.put("dtype", tensor.dtype().name());
             var shape = entry.putArray("shape");
             Arrays.stream(tensor.shape()).forEach(shape::add);
-            entry.put("xxh64", String.format("%016x", tensor.dtype() == DType.FLOAT32 ? Checksums.xxh64(tensor.floats()) : Checksums.xxh64(tensor.doubles())));
+            // XXH64 (seed 0) of the tensor's little-endian bytes (docs/FORMAT.md §5), streamed: no copy of the tensor
+            try (StreamingXXHash64 hash = XXHashFactory.fastestJavaInstance().newStreamingHash64(0)) {
+                forEachSlice(tensor, (bytes, length) -> hash.update(bytes, 0, length));
+                entry.put("xxh64", String.format("%016x", hash.getValue()));
+            }
         }
         Files.write(out, JSON.writeValueAsString(summary).getBytes(StandardCharsets.UTF_8));
     }
 
     private static long byteSize(RestoredState.Tensor tensor) {
-        return (long) (tensor.dtype() == DType.FLOAT32 ? 4 : 8) * (tensor.dtype() == DType.FLOAT32 ? tensor.floats().length : tensor.doubles().length);
+        return (long) (tensor.dtype() == DType.FLOAT32 ? 4 : 8) * tensor.length();
+    }
+
+    private interface SliceConsumer {
+        void accept(byte[] bytes, int length) throws IOException;
+    }
+
+    /** The tensor's little-endian bytes in slices of at most 1 MiB, chunk by chunk (a whole copy would double the heap). */
+    private static void forEachSlice(RestoredState.Tensor tensor, SliceConsumer consumer) throws IOException {
+        ByteBuffer slice = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        for (Object chunk : tensor.chunks()) {
+            if (chunk instanceof float[] values) {
+                for (int from = 0; from < values.length; from += slice.capacity() / 4) {
+                    int n = Math.min(slice.capacity() / 4, values.length - from);
+                    slice.clear().asFloatBuffer().put(values, from, n);
+                    consumer.accept(slice.array(), 4 * n);
+                }
+            } else {
+                double[] values = (double[]) chunk;
+                for (int from = 0; from < values.length; from += slice.capacity() / 8) {
+                    int n = Math.min(slice.capacity() / 8, values.length - from);
+                    slice.clear().asDoubleBuffer().put(values, from, n);
+                    consumer.accept(slice.array(), 8 * n);
+                }
+            }
+        }
     }
 }

@@ -32,8 +32,10 @@ class SafetensorsWriterTest {
             wide[i] = Double.longBitsToDouble(random.nextLong());
         }
         Map<String, RestoredState.Tensor> tensors = new LinkedHashMap<>();
-        tensors.put("big", new RestoredState.Tensor("big", new long[] {big.length}, DType.FLOAT32, big));
-        tensors.put("wide", new RestoredState.Tensor("wide", new long[] {wide.length}, DType.FLOAT64, wide));
+        // in chunks, as a restore rebuilds them (one of them larger than the writer's 1 MiB slice)
+        tensors.put("big", new RestoredState.Tensor("big", new long[] {big.length}, DType.FLOAT32,
+                List.of(java.util.Arrays.copyOfRange(big, 0, 262_144), java.util.Arrays.copyOfRange(big, 262_144, big.length))));
+        tensors.put("wide", RestoredState.Tensor.of("wide", new long[] {wide.length}, DType.FLOAT64, wide));
         RestoredState state = new RestoredState("j", 1, 7, tensors, 0, 0, 0, 0, Duration.ZERO, List.of(), 0);
         Path out = directory.resolve("model.safetensors");
         SafetensorsWriter.write(state, out);
@@ -53,5 +55,10 @@ class SafetensorsWriterTest {
                 throw new AssertionError("wide[" + i + "] differs");
             }
         }
+        // the summary's streamed XXH64 is the state checksum of the whole tensor
+        Path summary = directory.resolve("model.json");
+        SafetensorsWriter.writeSummary(state, summary);
+        assertThat(Files.readString(summary)).contains(String.format("%016x", io.lccheckpoint.codec.Checksums.xxh64(big)))
+                .contains(String.format("%016x", io.lccheckpoint.codec.Checksums.xxh64(wide)));
     }
 }
