@@ -198,6 +198,14 @@ final class FaultHarness {
         return new EncoderProcess(process, log);
     }
 
+    /** What a supervisor does after the encoder exited: a new one, every step complete, then a clean stop (SIGTERM: 143). */
+    void restartAndFinish(Duration timeout) throws Exception {
+        try (EncoderProcess encoder = startEncoder(Map.of())) {
+            awaitComplete(LAST_STEP, timeout, encoder);
+            assertThat(encoder.stop()).isEqualTo(143);
+        }
+    }
+
     /** Waits until step {@code step} is complete (its marker is on the index topic); fails at once if the encoder exits. */
     void awaitComplete(long step, Duration timeout, EncoderProcess encoder) {
         long deadline = System.nanoTime() + timeout.toNanos();

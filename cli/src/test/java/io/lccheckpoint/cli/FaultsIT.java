@@ -128,9 +128,8 @@ class FaultsIT {
         // a trainer that should ride an outage longer than its client's 60 s waits says so (README, reliability)
         Map<String, Object> patient = Map.of("max.block.ms", 600_000, "delivery.timeout.ms", 600_000, "transaction.timeout.ms", 600_000);
         FaultHarness run = new FaultHarness(kafka, work, "outage-long").trainerSettings(patient);
-        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of());
-        Thread trainer = run.trainWhileTheEncoderRuns(encoder, 100);
-        try {
+        try (FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of())) {
+            Thread trainer = run.trainWhileTheEncoderRuns(encoder, 100);
             run.awaitComplete(10, COMPLETE_WITHIN, encoder);
             run.assertMidRun();
             kafka.kill();
@@ -139,15 +138,13 @@ class FaultsIT {
             trainer.join(COMPLETE_WITHIN.toMillis());
             assertThat(run.trainerFailure()).as("the trainer committed every step").isNull();
             // the encoder rides the outage or exits loudly; a supervisor (here, the test) restarts one that exited
-            if (!encoder.awaitStepOrExit(run, FaultHarness.LAST_STEP, COMPLETE_WITHIN)) {
+            if (encoder.awaitStepOrExit(run, FaultHarness.LAST_STEP, COMPLETE_WITHIN)) {
+                assertThat(encoder.stop()).isEqualTo(143);
+            } else {
                 System.out.printf("FaultsIT: the encoder exited with %d after the outage; restarting it%n", encoder.exitCode());
                 assertThat(encoder.exitCode()).isNotZero();
-                encoder = run.startEncoder(Map.of());
-                run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
+                run.restartAndFinish(COMPLETE_WITHIN);
             }
-            assertThat(encoder.stop()).isEqualTo(143);
-        } finally {
-            encoder.close();
         }
         run.assertSameAs(control);
     }
@@ -159,20 +156,14 @@ class FaultsIT {
         run.train(0, FaultHarness.LAST_STEP);
         // the brokers refuse the first superstep: a write Streams cannot retry, so its stream thread dies
         setCheckpointTopicMaxMessageBytes(run, "20000");
-        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of());
-        try {
-            int code = encoder.awaitExit(Duration.ofSeconds(90));
-            assertThat(code).isEqualTo(1);
+        try (FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of())) {
+            assertThat(encoder.awaitExit(Duration.ofSeconds(90))).isEqualTo(1);
             List<String> why = encoder.log().lines().filter(line -> line.contains("lcckpt encoder exits with code 1")).toList();
             assertThat(why).hasSize(1);
             assertThat(why.get(0)).contains("RecordTooLargeException");
-            setCheckpointTopicMaxMessageBytes(run, Integer.toString(FaultHarness.RECORD_BYTES));
-            encoder = run.startEncoder(Map.of());
-            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
-            assertThat(encoder.stop()).isEqualTo(143);
-        } finally {
-            encoder.close();
         }
+        setCheckpointTopicMaxMessageBytes(run, Integer.toString(FaultHarness.RECORD_BYTES));
+        run.restartAndFinish(COMPLETE_WITHIN);
         run.assertSameAs(control);
     }
 
@@ -182,18 +173,12 @@ class FaultsIT {
         FaultHarness run = new FaultHarness(kafka, work, "oom");
         run.train(0, FaultHarness.LAST_STEP);
         // a backlog of 55 MB of raw steps, fetched into a 40 MB heap (the case: a 50M-parameter job at -Xmx256m)
-        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of("consumer.max.partition.fetch.bytes", 16 << 20,
-                "buffered.records.per.partition", 5000), "40m");
-        try {
-            int code = encoder.awaitExit(Duration.ofSeconds(120));
-            assertThat(code).as("out of memory: exit code 3").isEqualTo(3);
+        try (FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of("consumer.max.partition.fetch.bytes", 16 << 20,
+                "buffered.records.per.partition", 5000), "40m")) {
+            assertThat(encoder.awaitExit(Duration.ofSeconds(120))).as("out of memory: exit code 3").isEqualTo(3);
             assertThat(encoder.log()).containsAnyOf("Terminating due to java.lang.OutOfMemoryError", "lcckpt encoder exits with code 3");
-            encoder = run.startEncoder(Map.of());
-            run.awaitComplete(FaultHarness.LAST_STEP, COMPLETE_WITHIN, encoder);
-            assertThat(encoder.stop()).isEqualTo(143);
-        } finally {
-            encoder.close();
         }
+        run.restartAndFinish(COMPLETE_WITHIN);
         run.assertSameAs(control);
     }
 
