@@ -46,10 +46,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         this.store = context.getStateStore(STORE);
-        this.taskName = "complete " + context.taskId();
-        heartbeats.beat(taskName);
-        context.schedule(java.time.Duration.ofSeconds(1), org.apache.kafka.streams.processor.PunctuationType.WALL_CLOCK_TIME,
-                now -> heartbeats.beat(taskName));
+        this.taskName = heartbeats.watch(context, "complete");
     }
 
     @Override

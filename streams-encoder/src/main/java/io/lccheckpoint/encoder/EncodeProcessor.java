@@ -101,10 +101,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         this.context = context;
         this.store = context.getStateStore(STORE);
         this.encoder = new ChunkEncoder(codecOptions);
-        this.taskName = "encode " + context.taskId();
-        heartbeats.beat(taskName);
-        context.schedule(java.time.Duration.ofSeconds(1), org.apache.kafka.streams.processor.PunctuationType.WALL_CLOCK_TIME,
-                now -> heartbeats.beat(taskName));
+        this.taskName = heartbeats.watch(context, "encode");
         this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
         deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
                 Map.of("task-id", context.taskId().toString())), new CumulativeSum());

@@ -27,6 +27,17 @@ final class TaskHeartbeats {
         this(System::currentTimeMillis);
     }
 
+    /**
+     * Watches a processor's task from its {@code init}: a beat now and one every second from a wall-clock punctuator.
+     * Returns the name to {@link #remove} in its {@code close}.
+     */
+    String watch(org.apache.kafka.streams.processor.api.ProcessorContext<?, ?> context, String role) {
+        String task = role + " " + context.taskId();
+        beat(task);
+        context.schedule(java.time.Duration.ofSeconds(1), org.apache.kafka.streams.processor.PunctuationType.WALL_CLOCK_TIME, now -> beat(task));
+        return task;
+    }
+
     void beat(String task) {
         lastBeat.put(task, clock.getAsLong());
     }

@@ -127,6 +127,24 @@ class EncoderRoutingTest {
     }
 
     @Test
+    void everyProcessorsTaskBeatsFromItsWallClockPunctuator() {
+        AtomicLong now = new AtomicLong(0);
+        TaskHeartbeats heartbeats = new TaskHeartbeats(now::get);
+        EncoderSettings settings = new EncoderSettings(Map.of());
+        Properties properties = EncoderApp.streamsConfig(settings);
+        properties.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        try (TopologyTestDriver driver = new TopologyTestDriver(EncoderTopology.build(settings, TopicCheck.ALL_EXIST, heartbeats), properties)) {
+            now.set(5_000);
+            assertThat(heartbeats.longestSilenceMs()).as("silent while the thread does not come round").isEqualTo(5_000);
+            driver.advanceWallClockTime(java.time.Duration.ofSeconds(1));
+            assertThat(heartbeats.longestSilenceMs()).as("every task beat when the thread came round").isZero();
+        }
+        assertThat(heartbeats.longestSilenceMs()).as("closed tasks no longer count").isZero();
+        now.set(60_000);
+        assertThat(heartbeats.longestSilenceMs()).isZero();
+    }
+
+    @Test
     void theEncoderWaitsForBrokersLongerThanItsWatchdogAndFailsOnAnyWriteError() {
         Properties properties = EncoderApp.streamsConfig(new EncoderSettings(Map.of()));
         long maxBlock = ((Number) properties.get(StreamsConfig.producerPrefix("max.block.ms"))).longValue();
