@@ -66,7 +66,6 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         if (stored != null && stored.length == 29) {
             totals.putLong(29, -1); // counted before the start timestamp was kept: unknown
         }
-        // counted before digests were kept (shorter totals), or a notice without one: the marker carries none
         int count = totals.getInt(0) + 1;
         long encoded = totals.getLong(4) + notice.getEncodedBytes();
         long raw = totals.getLong(12) + notice.getRawBytes();
@@ -75,6 +74,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         long first = totals.getLong(29);
         // the earliest time a chunk of the step stamped on its outputs (read before its first output: not later than any)
         long startTimestamp = first < 0 || notice.getStartTimestamp() < 0 ? -1 : Math.min(first, notice.getStartTimestamp());
+        // counted before digests were kept (shorter totals), or a notice without one: the marker carries none
         boolean digestKnown = totals.get(45) != 0 && notice.getDigest() != null;
         long digest = digestKnown ? totals.getLong(37) + notice.getDigest() : 0;
         long now = System.currentTimeMillis();
