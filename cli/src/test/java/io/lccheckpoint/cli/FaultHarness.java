@@ -66,8 +66,17 @@ final class FaultHarness {
     private volatile Throwable trainerFailure;
     private final Map<String, Object> trainerSettings = new java.util.HashMap<>();
     private int encoders;
+    private final long lastStep;
+    /** The split the trainer asks for at each step, or null for the producer's default (storage). */
+    private final java.util.function.LongFunction<io.lccheckpoint.producer.SplitPlanner.Split> split;
 
     FaultHarness(EmbeddedKafka kafka, Path work, String prefix) {
+        this(kafka, work, prefix, LAST_STEP, null);
+    }
+
+    FaultHarness(EmbeddedKafka kafka, Path work, String prefix, long lastStep, java.util.function.LongFunction<io.lccheckpoint.producer.SplitPlanner.Split> split) {
+        this.lastStep = lastStep;
+        this.split = split;
         this.kafka = kafka;
         this.work = work;
         this.prefix = prefix;
@@ -111,12 +120,12 @@ final class FaultHarness {
     Thread trainWhileTheEncoderRuns(EncoderProcess encoder, long paceMillis) {
         train(0, 0);
         awaitComplete(0, Duration.ofMinutes(2), encoder);
-        return trainInBackground(1, LAST_STEP, paceMillis);
+        return trainInBackground(1, lastStep, paceMillis);
     }
 
     /** The fault is about to hit mid-run: the encoder has many steps still to code. */
     void assertMidRun() {
-        assertThat(latestComplete()).as("steps complete when the fault hits (it must hit mid-run)").isLessThan(LAST_STEP - 20);
+        assertThat(latestComplete()).as("steps complete when the fault hits (it must hit mid-run)").isLessThan(lastStep - 20);
     }
 
     private void train(long from, long to, long paceMillis) {
@@ -138,12 +147,15 @@ final class FaultHarness {
                 }
                 Map<String, Object> snapshot = new LinkedHashMap<>();
                 state.forEach((name, values) -> snapshot.put(name, values.clone()));
+                if (split != null) {
+                    producer.requestSplit(split.apply(step));
+                }
                 receipts.add(producer.publish(step, snapshot));
             }
             for (CompletableFuture<CheckpointProducer.StepReceipt> receipt : receipts) {
                 receipt.get(10, TimeUnit.MINUTES);
             }
-            if (to == LAST_STEP) {
+            if (to == lastStep) {
                 producer.close();
             }
         } catch (Exception e) {
@@ -201,7 +213,7 @@ final class FaultHarness {
     /** What a supervisor does after the encoder exited: a new one, every step complete, then a clean stop (SIGTERM: 143). */
     void restartAndFinish(Duration timeout) throws Exception {
         try (EncoderProcess encoder = startEncoder(Map.of())) {
-            awaitComplete(LAST_STEP, timeout, encoder);
+            awaitComplete(lastStep, timeout, encoder);
             assertThat(encoder.stop()).isEqualTo(143);
         }
     }
@@ -219,6 +231,48 @@ final class FaultHarness {
                         + encoder.tail());
             }
         }
+    }
+
+    long lastStep() {
+        return lastStep;
+    }
+
+    /** Records the broker holds on the job's raw-delta topic now (from each partition's log start to its end). */
+    long retainedRawRecords() {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topics.rawDeltas(JOB), Duration.ofSeconds(30)).stream()
+                    .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
+            Map<TopicPartition, Long> start = consumer.beginningOffsets(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            return partitions.stream().mapToLong(partition -> end.get(partition) - start.get(partition)).sum();
+        }
+    }
+
+    /** Bytes the broker's log directories hold for every partition of a topic (no segment was compacted or deleted if it is young). */
+    long topicBytes(String topic) throws Exception {
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            long bytes = 0;
+            for (var byDirectory : admin.describeLogDirs(List.of(1)).allDescriptions().get().values()) {
+                for (var directory : byDirectory.values()) {
+                    for (var partition : directory.replicaInfos().entrySet()) {
+                        if (partition.getKey().topic().equals(topic)) {
+                            bytes += partition.getValue().size();
+                        }
+                    }
+                }
+            }
+            return bytes;
+        }
+    }
+
+    /** The encoder's changelog topic of the chunks' books (application id: the prefix's encoder). */
+    String chunkBookChangelog() {
+        return prefix + "-encoder-lcckpt-chunk-state-changelog";
+    }
+
+    /** Bytes of one full state (float32). */
+    static long modelBytes() {
+        return 4L * MODEL.values().stream().mapToInt(Integer::intValue).sum();
     }
 
     long latestComplete() {

@@ -216,6 +216,92 @@ class FaultsIT {
         }
     }
 
+    /**
+     * Issue #12: the encoder keeps no full-size state in a changelog; an instance that takes over rebuilds it from the
+     * books and the logs. 160 steps with the split switching storage → trainer → storage, the encoder SIGKILLed three
+     * times (once in each phase): every live record and every restored step is the crash-free run's. From the broker: the
+     * changelog holds books (and a residual per superstep while the encoder holds it), not a state per step; the raw-delta
+     * topic keeps about one superstep interval.
+     */
+    @Test
+    @Order(7)
+    void encoderStateIsRebuiltFromTheLogsAcrossSplitSwitchesAndKills() throws Exception {
+        long last = 160;
+        java.util.function.LongFunction<io.lccheckpoint.producer.SplitPlanner.Split> split = step -> step >= 60 && step < 120
+                ? io.lccheckpoint.producer.SplitPlanner.Split.TRAINER : io.lccheckpoint.producer.SplitPlanner.Split.STORAGE;
+        FaultHarness controlRun = new FaultHarness(kafka, work, "rebuild-control", last, split);
+        try (FaultHarness.EncoderProcess encoder = controlRun.startEncoder(Map.of())) {
+            Thread trainer = controlRun.trainWhileTheEncoderRuns(encoder, 0);
+            trainer.join(COMPLETE_WITHIN.toMillis());
+            assertThat(controlRun.trainerFailure()).isNull();
+            controlRun.awaitComplete(last, COMPLETE_WITHIN, encoder);
+            assertThat(encoder.stop()).isEqualTo(143);
+        }
+        FaultHarness.Snapshot expected = controlRun.snapshot();
+
+        FaultHarness run = new FaultHarness(kafka, work, "rebuild", last, split);
+        FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of());
+        Thread trainer = run.trainWhileTheEncoderRuns(encoder, 150);
+        java.util.concurrent.atomic.AtomicLong mostRetained = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread sampler = new Thread(() -> {
+            while (sampling.get()) {
+                mostRetained.accumulateAndGet(run.retainedRawRecords(), Math::max);
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
+        sampler.start();
+        List<Double> recoveries = new ArrayList<>();
+        try {
+            for (int complete : new int[] {30, 90, 135}) {
+                run.awaitComplete(complete, COMPLETE_WITHIN, encoder);
+                long before = run.latestComplete();
+                assertThat(before).as("the trainer is still publishing").isLessThan(last);
+                encoder.kill();
+                long killed = System.nanoTime();
+                encoder = run.startEncoder(Map.of());
+                run.awaitComplete(before + 1, COMPLETE_WITHIN, encoder);
+                recoveries.add((System.nanoTime() - killed) / 1e9);
+                assertThat(encoder.log()).as("the new encoder rebuilt the chunks' states from the logs").contains("rebuilt");
+            }
+            trainer.join(COMPLETE_WITHIN.toMillis());
+            assertThat(run.trainerFailure()).isNull();
+            run.awaitComplete(last, COMPLETE_WITHIN, encoder);
+            // the trimmer deletes what no rebuild needs once the encoder's commit covers it (checked every 5 s)
+            long recordsPerStep = 13 + 1;
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (run.retainedRawRecords() > 12 * recordsPerStep && System.nanoTime() < deadline) {
+                Thread.sleep(500);
+            }
+            sampling.set(false);
+            sampler.join();
+            long retained = run.retainedRawRecords();
+            assertThat(encoder.stop()).isEqualTo(143);
+            run.assertSameAs(expected);
+
+            long model = FaultHarness.modelBytes();
+            long changelog = run.topicBytes(run.chunkBookChangelog());
+            long controlChangelog = controlRun.topicBytes(controlRun.chunkBookChangelog());
+            System.out.printf("FaultsIT rebuild: from SIGKILL to the next step complete %s s; chunk-book changelog %,d bytes (control %,d) for %d steps"
+                            + " of a %,d-byte model; raw-delta records retained at most %d during the run, %d at the end (%d per step)%n",
+                    recoveries, changelog, controlChangelog, last, model, mostRetained.get(), retained, recordsPerStep);
+            // before issue #12 the changelog took ũ and r at every step: 2 x model x steps
+            assertThat(controlChangelog).as("changelog bytes of the crash-free run").isLessThan(2 * model * last / 10);
+            // supersteps every 10 steps, the residual in the book at those of the storage split (2/3 of the run), plus small books
+            assertThat(controlChangelog).isLessThan((last / 10 + 1) * model + 100_000);
+            assertThat(retained).as("raw-delta records left: about one superstep interval (10 steps)").isLessThanOrEqualTo(12 * recordsPerStep);
+            assertThat(mostRetained.get()).as("raw-delta records retained during the run: bounded, not growing with the run")
+                    .isLessThan(60 * recordsPerStep);
+        } finally {
+            sampling.set(false);
+            encoder.close();
+        }
+    }
+
     private static int health(int port, String what) throws Exception {
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/" + what))

@@ -8,12 +8,40 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * What the encoder keeps per chunk in its state store: the codec's {@link ChunkState} (reconstruction and residual)
- * and the bookkeeping of the chunk's chain (generation, last step, supersteps kept, steps whose records a later
- * superstep will make obsolete). Serialized little-endian, version byte first (version 1, before the split flag, still reads).
+ * What the encoder knows of one chunk: the codec's {@link ChunkState} (reconstruction ũ and residual r) and the
+ * bookkeeping of the chunk's chain (generation, last step, supersteps kept, steps whose records a later superstep makes
+ * obsolete, earlier generations still to tombstone).
+ *
+ * <p>It is stored in two forms (DESIGN.md §8, issue #12):
+ * <ul>
+ *   <li>{@link Form#WORK}, at every step, in the task's local store, which has no changelog: bookkeeping, ũ and r.</li>
+ *   <li>{@link Form#BOOK}, only at the chunk's anchors (its generation's initial state and each superstep), in the
+ *       changelogged store: the bookkeeping, where the anchor is, the checksum of ũ there, and the residual there when the
+ *       encoder holds it ({@link Residual#STORED}). A few hundred bytes per chunk, plus 4 or 8 bytes per value once per
+ *       superstep interval while the encoder holds the residual.</li>
+ * </ul>
+ * After a fail-over the work form is rebuilt from the book, the anchor's superstep on the checkpoint topic and the
+ * chunk's raw-delta records after the anchor (EncodeProcessor#rebuild). Serialized little-endian, version byte first;
+ * versions 1 and 2 (the full state at every step, before issue #12) still read.
  */
 final class ChunkRecordState {
-    private static final int VERSION = 2;
+    private static final int VERSION = 3;
+
+    enum Form { BOOK, WORK }
+
+    /**
+     * The residual at the anchor: zero (a generation's initial state), stored in the book, or held by the trainer
+     * (split=trainer: not the encoder's to rebuild).
+     */
+    enum Residual { ZERO, STORED, ON_TRAINER }
+
+    /** A superstep kept, with the time its records were stamped: where a rebuild starts reading the checkpoint topic. */
+    record Superstep(long step, long stamp) {
+    }
+
+    /** Records of an earlier generation, tombstoned once the current one keeps its full set of supersteps. */
+    record OlderGeneration(long generation, List<Long> supersteps, StepRuns encodedSteps) {
+    }
 
     long generation;
     long lastStep;
@@ -21,91 +49,199 @@ final class ChunkRecordState {
     /** The trainer codes this chunk and holds its residual (split=trainer); the residual kept here is stale meanwhile. */
     boolean residualOnTrainer;
     DType dtype;
+    int size;
     long lastSuperstep;
-    final List<Long> supersteps = new ArrayList<>();
-    final List<Long> encodedSteps = new ArrayList<>();
-    /** Records of earlier generations, tombstoned once this generation keeps its full set of supersteps: kind, generation, step. */
-    final List<long[]> olderRecords = new ArrayList<>();
+    final List<Superstep> supersteps = new ArrayList<>();
+    StepRuns encodedSteps = new StepRuns();
+    final List<OlderGeneration> older = new ArrayList<>();
+    /** The anchor: the chunk's newest superstep (its initial state or a superstep), whose records a rebuild starts from. */
+    long anchorStep = -1;
+    /** The anchor record's offset on the chunk's raw-delta partition: a rebuild replays the records after it. */
+    long anchorOffset = -1;
+    /** The time the anchor's superstep record was stamped with: where a rebuild looks for it on the checkpoint topic. */
+    long anchorStamp;
+    /** XXH64 of ũ at the anchor: the superstep a rebuild finds must be this one. */
+    long anchorChecksum;
+    Residual anchorResidual = Residual.ZERO;
+    /** A book that carries ũ at the anchor as well (written when a legacy state is upgraded: its anchor is no superstep). */
+    boolean approxInBook;
+    /** ũ and r: always in the work form; in a book, r if {@link Residual#STORED} and ũ if {@link #approxInBook}, both at the anchor. */
     ChunkState chunk;
+    /** A version 1 or 2 record: the full state, written at every step by encoders before issue #12. */
+    boolean legacy;
 
     int size() {
-        return chunk.size();
+        return size;
     }
 
-    byte[] serialize() {
+    /** The first raw-delta offset a rebuild of this chunk reads. */
+    long rawNeededFrom() {
+        return anchorOffset + 1;
+    }
+
+    byte[] serialize(Form form) {
         int width = dtype == DType.FLOAT32 ? 4 : 8;
-        int bytes = 1 + 8 * 4 + 1 + 1 + 4 + 4 + 8 * supersteps.size() + 4 + 8 * encodedSteps.size() + 4 + 24 * olderRecords.size()
-                + (residualOnTrainer ? 1 : 2) * width * size();
-        ByteBuffer buffer = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        buffer.put((byte) VERSION).putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep);
-        buffer.put((byte) dtype.ordinal()).put((byte) (residualOnTrainer ? 1 : 0)).putInt(size());
-        buffer.putInt(supersteps.size());
-        supersteps.forEach(buffer::putLong);
-        buffer.putInt(encodedSteps.size());
-        encodedSteps.forEach(buffer::putLong);
-        buffer.putInt(olderRecords.size());
-        for (long[] record : olderRecords) {
-            buffer.putLong(record[0]).putLong(record[1]).putLong(record[2]);
+        int arrays = form == Form.WORK ? (residualOnTrainer ? 1 : 2) : (anchorResidual == Residual.STORED ? 1 : 0) + (approxInBook ? 1 : 0);
+        int olderBytes = 4;
+        for (OlderGeneration generation : older) {
+            olderBytes += 8 + 4 + 8 * generation.supersteps().size() + generation.encodedSteps().serializedSize();
         }
-        // while the trainer holds the residual, the one here is stale: it is not stored (half the changelog per step)
-        if (dtype == DType.FLOAT32) {
-            buffer.asFloatBuffer().put(chunk.approxFloat());
-            buffer.position(buffer.position() + 4 * size());
+        int bytes = 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16 * supersteps.size() + encodedSteps.serializedSize() + olderBytes + 2 + 8 * 4
+                + arrays * width * size;
+        ByteBuffer buffer = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.put((byte) VERSION).put((byte) form.ordinal());
+        buffer.putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep);
+        buffer.put((byte) dtype.ordinal()).put((byte) (residualOnTrainer ? 1 : 0)).putInt(size);
+        buffer.putInt(supersteps.size());
+        supersteps.forEach(superstep -> buffer.putLong(superstep.step()).putLong(superstep.stamp()));
+        encodedSteps.writeTo(buffer);
+        buffer.putInt(older.size());
+        for (OlderGeneration generation : older) {
+            buffer.putLong(generation.generation()).putInt(generation.supersteps().size());
+            generation.supersteps().forEach(buffer::putLong);
+            generation.encodedSteps().writeTo(buffer);
+        }
+        buffer.put((byte) anchorResidual.ordinal()).put((byte) (approxInBook ? 1 : 0));
+        buffer.putLong(anchorStep).putLong(anchorOffset).putLong(anchorStamp).putLong(anchorChecksum);
+        if (form == Form.WORK) {
+            putValues(buffer, true);
             if (!residualOnTrainer) {
-                buffer.asFloatBuffer().put(chunk.residualFloat());
+                putValues(buffer, false);
             }
         } else {
-            buffer.asDoubleBuffer().put(chunk.approxDouble());
-            buffer.position(buffer.position() + 8 * size());
-            if (!residualOnTrainer) {
-                buffer.asDoubleBuffer().put(chunk.residualDouble());
+            if (approxInBook) {
+                putValues(buffer, true);
+            }
+            if (anchorResidual == Residual.STORED) {
+                putValues(buffer, false);
             }
         }
         return buffer.array();
     }
 
+    private void putValues(ByteBuffer buffer, boolean approx) {
+        if (dtype == DType.FLOAT32) {
+            buffer.asFloatBuffer().put(approx ? chunk.approxFloat() : chunk.residualFloat());
+            buffer.position(buffer.position() + 4 * size);
+        } else {
+            buffer.asDoubleBuffer().put(approx ? chunk.approxDouble() : chunk.residualDouble());
+            buffer.position(buffer.position() + 8 * size);
+        }
+    }
+
+    /**
+     * Reads either form. A book's {@link #chunk} holds what the book stores at the anchor (ũ if {@link #approxInBook}, r
+     * if {@link Residual#STORED}, zeros for the other), or is null if it stores neither.
+     */
     static ChunkRecordState deserialize(byte[] bytes) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int version = buffer.get();
-        if (version != 1 && version != VERSION) {
-            throw new IllegalStateException("chunk state version " + version + " is not 1 or " + VERSION);
+        if (version == 1 || version == 2) {
+            return deserializeLegacy(buffer, version);
         }
+        if (version != VERSION) {
+            throw new IllegalStateException("chunk state version " + version + " is not 1, 2 or " + VERSION);
+        }
+        Form form = Form.values()[buffer.get()];
         ChunkRecordState state = new ChunkRecordState();
         state.generation = buffer.getLong();
         state.lastStep = buffer.getLong();
         state.poisonedAt = buffer.getLong();
         state.lastSuperstep = buffer.getLong();
         state.dtype = DType.values()[buffer.get()];
-        state.residualOnTrainer = version >= 2 && buffer.get() != 0;
-        int n = buffer.getInt();
+        state.residualOnTrainer = buffer.get() != 0;
+        state.size = buffer.getInt();
         for (int i = buffer.getInt(); i > 0; i--) {
-            state.supersteps.add(buffer.getLong());
+            state.supersteps.add(new Superstep(buffer.getLong(), buffer.getLong()));
+        }
+        state.encodedSteps = StepRuns.readFrom(buffer);
+        for (int i = buffer.getInt(); i > 0; i--) {
+            long generation = buffer.getLong();
+            List<Long> supersteps = new ArrayList<>();
+            for (int j = buffer.getInt(); j > 0; j--) {
+                supersteps.add(buffer.getLong());
+            }
+            state.older.add(new OlderGeneration(generation, supersteps, StepRuns.readFrom(buffer)));
+        }
+        state.anchorResidual = Residual.values()[buffer.get()];
+        state.approxInBook = buffer.get() != 0;
+        state.anchorStep = buffer.getLong();
+        state.anchorOffset = buffer.getLong();
+        state.anchorStamp = buffer.getLong();
+        state.anchorChecksum = buffer.getLong();
+        if (form == Form.WORK) {
+            state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
+        } else if (state.approxInBook) {
+            state.chunk = readValues(buffer, state.dtype, state.size, state.anchorResidual == Residual.STORED);
+        } else if (state.anchorResidual == Residual.STORED) {
+            // the residual alone: read into the first slot, then swapped into the residual's, with a zero ũ
+            ChunkState residualOnly = readValues(buffer, state.dtype, state.size, false);
+            state.chunk = state.dtype == DType.FLOAT32
+                    ? ChunkState.ofFloat32(residualOnly.residualFloat(), residualOnly.approxFloat())
+                    : ChunkState.ofFloat64(residualOnly.residualDouble(), residualOnly.approxDouble());
+        }
+        return state;
+    }
+
+    /** Reads n values into ũ, and n more into r if {@code residual} (else r is zero). */
+    private static ChunkState readValues(ByteBuffer buffer, DType dtype, int n, boolean residual) {
+        if (dtype == DType.FLOAT32) {
+            float[] approx = new float[n];
+            float[] rest = new float[n];
+            buffer.asFloatBuffer().get(approx);
+            buffer.position(buffer.position() + 4 * n);
+            if (residual) {
+                buffer.asFloatBuffer().get(rest);
+                buffer.position(buffer.position() + 4 * n);
+            }
+            return ChunkState.ofFloat32(approx, rest);
+        }
+        double[] approx = new double[n];
+        double[] rest = new double[n];
+        buffer.asDoubleBuffer().get(approx);
+        buffer.position(buffer.position() + 8 * n);
+        if (residual) {
+            buffer.asDoubleBuffer().get(rest);
+            buffer.position(buffer.position() + 8 * n);
+        }
+        return ChunkState.ofFloat64(approx, rest);
+    }
+
+    /** Versions 1 and 2: the full state as the changelog carried it at every step (issue #3 to #11). */
+    private static ChunkRecordState deserializeLegacy(ByteBuffer buffer, int version) {
+        ChunkRecordState state = new ChunkRecordState();
+        state.legacy = true;
+        state.generation = buffer.getLong();
+        state.lastStep = buffer.getLong();
+        state.poisonedAt = buffer.getLong();
+        state.lastSuperstep = buffer.getLong();
+        state.dtype = DType.values()[buffer.get()];
+        state.residualOnTrainer = version >= 2 && buffer.get() != 0;
+        state.size = buffer.getInt();
+        for (int i = buffer.getInt(); i > 0; i--) {
+            // the time of a legacy superstep is unknown: a rebuild reads the checkpoint topic from its start
+            state.supersteps.add(new Superstep(buffer.getLong(), 0));
         }
         for (int i = buffer.getInt(); i > 0; i--) {
             state.encodedSteps.add(buffer.getLong());
         }
+        List<long[]> olderRecords = new ArrayList<>();
         for (int i = buffer.getInt(); i > 0; i--) {
-            state.olderRecords.add(new long[] {buffer.getLong(), buffer.getLong(), buffer.getLong()});
+            olderRecords.add(new long[] {buffer.getLong(), buffer.getLong(), buffer.getLong()});
         }
-        if (state.dtype == DType.FLOAT32) {
-            float[] approx = new float[n];
-            float[] residual = new float[n];
-            buffer.asFloatBuffer().get(approx);
-            buffer.position(buffer.position() + 4 * n);
-            if (!state.residualOnTrainer) {
-                buffer.asFloatBuffer().get(residual);
+        for (long[] record : olderRecords) {
+            OlderGeneration generation = state.older.stream().filter(g -> g.generation() == record[1]).findFirst().orElseGet(() -> {
+                OlderGeneration added = new OlderGeneration(record[1], new ArrayList<>(), new StepRuns());
+                state.older.add(added);
+                return added;
+            });
+            if (record[0] == EncodeProcessor.KIND_SUPERSTEP) {
+                generation.supersteps().add(record[2]);
+            } else {
+                generation.encodedSteps().add(record[2]);
             }
-            state.chunk = ChunkState.ofFloat32(approx, residual);
-        } else {
-            double[] approx = new double[n];
-            double[] residual = new double[n];
-            buffer.asDoubleBuffer().get(approx);
-            buffer.position(buffer.position() + 8 * n);
-            if (!state.residualOnTrainer) {
-                buffer.asDoubleBuffer().get(residual);
-            }
-            state.chunk = ChunkState.ofFloat64(approx, residual);
         }
+        state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
         return state;
     }
 }

@@ -26,8 +26,8 @@ import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.errors.SerializationException;
@@ -40,7 +40,7 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueStore;
 
 /**
- * Codes each raw chunk (DESIGN.md §2-§4): keeps the chunk's residual and reconstruction in a state store, writes the
+ * Codes each raw chunk (DESIGN.md §2-§4): keeps the chunk's residual and reconstruction in a local state store, writes the
  * encoded chunk, a superstep when the step crosses a multiple of the interval (and always at a generation's initial
  * state), tombstones what retention no longer needs, and tells the completion processor. Anything it cannot use goes
  * to the job's dead-letter topic with the reason; the state is left untouched and the app goes on.
@@ -49,9 +49,25 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * reconstruction (for supersteps) and stored as it came; the trainer then holds the residual. A raw delta asking for a
  * {@code handover} is coded here and the chunk's state is handed to the trainer; a raw delta after coded ones must carry
  * the trainer's residual folded in. Whichever side codes, the chain is the same bytes.
+ *
+ * <p>What it stores (DESIGN.md §8, issue #12): each chunk's working state (ũ, r, bookkeeping) goes to {@link #WORK_STORE}
+ * at every step, a store without a changelog; its book ({@link ChunkRecordState.Form#BOOK}: bookkeeping, and the residual
+ * while the encoder holds it) goes to the changelogged {@link #STORE} only at the chunk's anchors: its initial state and
+ * its supersteps. An instance that takes over a task rebuilds the working states ({@link #rebuild}): each chunk's state
+ * at its anchor (the book, and ũ from the anchor's superstep), then the raw-delta records after it, replayed through this
+ * same code with every output held back. A local store is trusted only by the incarnation that wrote it ({@link #start}).
  */
 final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]> {
+    /** The chunks' books: changelogged, written only at events. */
     static final String STORE = "lcckpt-chunk-state";
+    /** The chunks' working states: local, no changelog, written at every step. */
+    static final String WORK_STORE = "lcckpt-chunk-work";
+    /** Key of the incarnation token, in both stores (chunk keys start with a job name, which cannot hold this character). */
+    static final String TOKEN_KEY = "\u0001incarnation";
+    /** Key prefix of the offsets a replay passes over, per raw-delta topic (see {@link #skip}). */
+    static final String SKIPPED_KEY_PREFIX = "\u0001skipped\u0000";
+    /** How often a task offers the raw-delta trimmer what its chunks no longer need, besides after every event. */
+    static final long TRIM_OFFER_MS = 2000;
     static final long KIND_ENCODED = 0;
     static final long KIND_SUPERSTEP = 1;
 
@@ -62,7 +78,12 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private final WireFormat wire;
 
     private ProcessorContext<byte[], byte[]> context;
-    private KeyValueStore<String, byte[]> store;
+    private KeyValueStore<String, byte[]> books;
+    private KeyValueStore<String, byte[]> work;
+    private boolean started;
+    /** Per raw-delta topic of this task's partition, per chunk key: the first offset a rebuild of the chunk reads. */
+    private final Map<String, Map<String, Long>> rawNeeded = new HashMap<>();
+    private final Map<String, Long> lastTrimOffer = new HashMap<>();
     private ChunkEncoder encoder;
     private final ChunkDecoder decoder = new ChunkDecoder();
     private Sensor deadLetters;
@@ -79,14 +100,31 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private final WorkingMemory working;
     private final TopicCheck topicCheck;
     private final TaskHeartbeats heartbeats;
+    private final ChainRebuilder.Logs logs;
+    private final RawTrimmer trimmer;
+    private ChainRebuilder rebuilder;
+    /** While a rebuild replays: the states being rebuilt (store key → state); outputs and store writes are held back. */
+    private Map<String, ChunkRecordState> replaying;
     private String taskName;
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EncodeProcessor.class);
 
-    /** A dead letter keeps the record it is about up to this size (a larger one stays at its source offset). */
-    static final int DEAD_LETTER_RECORD_LIMIT = 256 << 10;
+    /**
+     * A dead letter keeps the record it is about whole up to this many bytes, and the first this many bytes of a larger one:
+     * the raw-delta topic is trimmed, so the dead letter is the evidence (issue #12). It leaves room below the record size
+     * the job's topics take ({@link EncoderSettings#MAX_RECORD_BYTES_CONFIG}) for the rest of the dead letter.
+     */
+    static int deadLetterRecordLimit(int maxRecordBytes) {
+        return maxRecordBytes - (16 << 10);
+    }
+
+    private final int deadLetterLimit;
 
     EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain, WorkingMemory working,
-                    TopicCheck topicCheck, TaskHeartbeats heartbeats) {
+                    TopicCheck topicCheck, TaskHeartbeats heartbeats, ChainRebuilder.Logs logs, RawTrimmer trimmer, int maxRecordBytes) {
+        this.deadLetterLimit = deadLetterRecordLimit(maxRecordBytes);
         this.working = working;
+        this.logs = logs;
+        this.trimmer = trimmer;
         this.topicCheck = topicCheck;
         this.heartbeats = heartbeats;
         this.topics = topics;
@@ -99,9 +137,12 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     @Override
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
-        this.store = context.getStateStore(STORE);
+        this.books = context.getStateStore(STORE);
+        this.work = context.getStateStore(WORK_STORE);
         this.encoder = new ChunkEncoder(codecOptions);
         this.taskName = heartbeats.watch(context, "encode");
+        String beatAs = taskName;
+        this.rebuilder = new ChainRebuilder(logs, wire, () -> heartbeats.beat(beatAs));
         this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
         deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
                 Map.of("task-id", context.taskId().toString())), new CumulativeSum());
@@ -137,11 +178,15 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         // every output of this record carries the clock read once, here, before the first: so the step's start time in
         // its progress notice is never later than any of its records (restore pushdown seeks to it)
         stamp = System.currentTimeMillis();
+        if (!started) {
+            start();
+        }
         RecordMetadata source = context.recordMetadata().orElseThrow();
         String job = topics.jobOf(source.topic());
         String missing = missingTopics(job);
         if (missing != null) {
             deadLetter(record, source, job, null, missing);
+            skip(source);
             return;
         }
         SpecificRecord value;
@@ -187,9 +232,225 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             } finally {
                 working.release(taken);
             }
+            offerTrim(source);
         } else {
             deadLetter(record, source, job, null, "unexpected record type " + value.getSchema().getName() + " on a raw-delta topic");
         }
+    }
+
+    /**
+     * The first record of this incarnation of the task: its local working states are trusted only if the incarnation
+     * that wrote them is the last one that processed the task. Each incarnation writes a fresh token to both stores; the
+     * changelogged one tells who came last. (Under exactly-once Streams wipes a task's local state after any unclean
+     * close, so what is left after a clean one matches the committed offsets; but the task may have run elsewhere since.)
+     */
+    private void start() {
+        started = true;
+        byte[] booked = books.get(TOKEN_KEY);
+        byte[] local = work.get(TOKEN_KEY);
+        if (local == null || !java.util.Arrays.equals(local, booked)) {
+            int stale = 0;
+            try (var all = work.all()) {
+                while (all.hasNext()) {
+                    work.delete(all.next().key);
+                    stale++;
+                }
+            }
+            if (stale > 0) {
+                LOG.info("task {}: dropping the local chunk states an earlier run of the task left: it has run elsewhere since", context.taskId());
+            }
+        }
+        byte[] token = ByteBuffer.allocate(16).putLong(System.nanoTime()).putLong(new java.security.SecureRandom().nextLong()).array();
+        books.put(TOKEN_KEY, token);
+        work.put(TOKEN_KEY, token);
+        try (var all = books.all()) {
+            while (all.hasNext()) {
+                var entry = all.next();
+                if (entry.key.charAt(0) != TOKEN_KEY.charAt(0)) {
+                    String job = entry.key.substring(0, entry.key.indexOf('\u0000'));
+                    rawNeeded.computeIfAbsent(topics.rawDeltas(job), topic -> new HashMap<>())
+                            .put(entry.key, ChunkRecordState.deserialize(entry.value).rawNeededFrom());
+                }
+            }
+        }
+    }
+
+    /** The chunk's working state: local, or rebuilt from its book and the logs (with every other chunk of its job here that needs it). */
+    private ChunkRecordState load(String key, String job, RecordMetadata source) {
+        if (replaying != null) {
+            return replaying.get(key);
+        }
+        byte[] local = work.get(key);
+        if (local != null) {
+            return ChunkRecordState.deserialize(local);
+        }
+        byte[] booked = books.get(key);
+        if (booked == null) {
+            return null;
+        }
+        ChunkRecordState book = ChunkRecordState.deserialize(booked);
+        if (book.legacy) {
+            // a full state from an encoder before issue #12, as of the last commit: every record of the chunk before this
+            // one is in it (an earlier one would have loaded it already), so it is anchored just before this record
+            book.legacy = false;
+            book.approxInBook = true;
+            book.anchorStep = book.lastStep;
+            book.anchorOffset = source.offset() - 1;
+            book.anchorResidual = book.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.STORED;
+            putWork(key, book);
+            writeBook(key, job, book);
+            return book;
+        }
+        rebuild(job, source);
+        return ChunkRecordState.deserialize(work.get(key));
+    }
+
+    /**
+     * Rebuilds the working state of every chunk of the job this task holds a book but no working state for (DESIGN.md §8):
+     * each at its anchor ({@link ChainRebuilder}), then the task's raw-delta records after the anchors and before this one
+     * replayed through {@link #handle}, outputs held back. Those records were all processed, and committed, before this
+     * one: the chain goes on exactly where it was.
+     */
+    private void rebuild(String job, RecordMetadata source) {
+        long begun = System.nanoTime();
+        Map<String, ChunkRecordState> wanted = new HashMap<>();
+        try (var chunks = books.prefixScan(job + '\u0000', new org.apache.kafka.common.serialization.StringSerializer())) {
+            while (chunks.hasNext()) {
+                var entry = chunks.next();
+                if (work.get(entry.key) == null) {
+                    wanted.put(entry.key, ChunkRecordState.deserialize(entry.value));
+                }
+            }
+        }
+        long[] read = new long[4];
+        Map<String, ChunkRecordState> states = rebuilder.atAnchors(job, topics.checkpoints(job), wanted, read);
+        long from = states.values().stream().mapToLong(ChunkRecordState::rawNeededFrom).min().orElse(source.offset());
+        Set<Long> skipped = skipped(source.topic());
+        replaying = states;
+        try {
+            logs.raw(new org.apache.kafka.common.TopicPartition(source.topic(), source.partition()), from, source.offset(), raw -> {
+                read[2]++;
+                read[3] += raw.serializedKeySize() + Math.max(0, raw.serializedValueSize());
+                heartbeats.beat(taskName);
+                if (!skipped.contains(raw.offset())) {
+                    replay(raw, job);
+                }
+                return true;
+            });
+        } finally {
+            replaying = null;
+        }
+        states.forEach(this::putWork);
+        LOG.info("task {}: rebuilt {} chunks of job {} in {} ms from {} records ({} bytes) of {} and {} records ({} bytes) of {}-{} from offset {}",
+                context.taskId(), states.size(), job, (System.nanoTime() - begun) / 1_000_000, read[0], read[1], topics.checkpoints(job),
+                read[2], read[3], source.topic(), source.partition(), from);
+    }
+
+    /** One raw-delta record, replayed for the chunks being rebuilt (others, and records at or before a chunk's anchor, pass). */
+    private void replay(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> raw, String job) {
+        if (raw.key() == null || raw.value() == null) {
+            return;
+        }
+        SpecificRecord value;
+        try {
+            value = wire.decode(raw.value());
+        } catch (SerializationException e) {
+            return;
+        }
+        if (!(value instanceof RawDeltaChunk chunk) || checkKey(raw.key(), value, job) != null || !chunk.getJob().equals(job)) {
+            return;
+        }
+        ChunkRecordState state = replaying.get(job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk());
+        if (state == null || raw.offset() <= state.anchorOffset) {
+            return;
+        }
+        RecordMetadata at = new RecordMetadata() {
+            @Override
+            public String topic() {
+                return raw.topic();
+            }
+
+            @Override
+            public int partition() {
+                return raw.partition();
+            }
+
+            @Override
+            public long offset() {
+                return raw.offset();
+            }
+        };
+        handle(new Record<>(raw.key(), raw.value(), raw.timestamp()), at, job, chunk);
+    }
+
+    private void putWork(String key, ChunkRecordState state) {
+        if (replaying != null) {
+            replaying.put(key, state);
+        } else {
+            work.put(key, state.serialize(ChunkRecordState.Form.WORK));
+        }
+    }
+
+    /** Writes the chunk's book (at an anchor); returns its size. */
+    private long writeBook(String key, String job, ChunkRecordState state) {
+        byte[] book = state.serialize(ChunkRecordState.Form.BOOK);
+        books.put(key, book);
+        rawNeeded.computeIfAbsent(topics.rawDeltas(job), topic -> new HashMap<>()).put(key, state.rawNeededFrom());
+        // the raw records this chunk needs changed: the trimmer hears of it with this record, not at the next tick
+        lastTrimOffer.remove(topics.rawDeltas(job));
+        return book.length;
+    }
+
+    /**
+     * A record refused for what the cluster was at the time (a missing topic), not for what it holds: a replay, which
+     * would find the topic, must pass over it too. Kept per raw-delta topic as runs of offsets, from the oldest a
+     * rebuild can read.
+     */
+    private void skip(RecordMetadata source) {
+        if (replaying != null) {
+            return;
+        }
+        String key = SKIPPED_KEY_PREFIX + source.topic();
+        long oldest = rawNeeded.getOrDefault(source.topic(), Map.of()).values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
+        StepRuns kept = new StepRuns();
+        byte[] stored = books.get(key);
+        if (stored != null) {
+            StepRuns.readFrom(ByteBuffer.wrap(stored)).forEach(offset -> {
+                if (offset >= oldest) {
+                    kept.add(offset);
+                }
+            });
+        }
+        if (kept.last(-1) < source.offset()) {
+            kept.add(source.offset());
+        }
+        ByteBuffer buffer = ByteBuffer.allocate(kept.serializedSize());
+        kept.writeTo(buffer);
+        books.put(key, buffer.array());
+    }
+
+    private Set<Long> skipped(String topic) {
+        byte[] stored = books.get(SKIPPED_KEY_PREFIX + topic);
+        Set<Long> offsets = new java.util.HashSet<>();
+        if (stored != null) {
+            StepRuns.readFrom(ByteBuffer.wrap(stored)).forEach(offsets::add);
+        }
+        return offsets;
+    }
+
+    /** Offers the trimmer the raw records of this partition that no chunk here needs any more (after anchors, else every few seconds). */
+    private void offerTrim(RecordMetadata source) {
+        long now = System.currentTimeMillis();
+        Long last = lastTrimOffer.get(source.topic());
+        if (last != null && now - last < TRIM_OFFER_MS) {
+            return;
+        }
+        lastTrimOffer.put(source.topic(), now);
+        long below = source.offset() + 1;
+        for (long needed : rawNeeded.getOrDefault(source.topic(), Map.of()).values()) {
+            below = Math.min(below, needed);
+        }
+        trimmer.offer(new org.apache.kafka.common.TopicPartition(source.topic(), source.partition()), below, source.offset() + 1);
     }
 
     private void handle(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
@@ -206,8 +467,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         }
         int n = coded ? -1 : bytes.remaining() / width;
         String key = job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
-        byte[] stored = store.get(key);
-        ChunkRecordState state = stored == null ? null : ChunkRecordState.deserialize(stored);
+        ChunkRecordState state = load(key, job, source);
         long generation = chunk.getGeneration();
         long step = chunk.getStep();
 
@@ -229,18 +489,20 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             fresh.lastStep = step;
             fresh.lastSuperstep = step;
             fresh.dtype = chunk.getDtype();
+            fresh.size = n;
             fresh.chunk = chunk.getDtype() == DType.FLOAT32 ? ChunkState.float32(floats(bytes, n)) : ChunkState.float64(doubles(bytes, n));
             // both sides hold the initial state and a zero residual: a trainer that codes from the next step needs no handover
             fresh.residualOnTrainer = chunk.getHandover();
-            fresh.supersteps.add(step);
+            fresh.supersteps.add(new ChunkRecordState.Superstep(step, stamp));
             if (state != null) {
                 // the older generation stays restorable until this one keeps its full set of supersteps
-                fresh.olderRecords.addAll(state.olderRecords);
-                state.supersteps.forEach(s -> fresh.olderRecords.add(new long[] {KIND_SUPERSTEP, state.generation, s}));
-                state.encodedSteps.forEach(s -> fresh.olderRecords.add(new long[] {KIND_ENCODED, state.generation, s}));
+                fresh.older.addAll(state.older);
+                fresh.older.add(new ChunkRecordState.OlderGeneration(state.generation,
+                        state.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), state.encodedSteps));
             }
             long superstepBytes = writeSuperstep(stamp, job, chunk, fresh);
-            save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width);
+            anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source);
+            save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width, true);
             return;
         }
 
@@ -272,30 +534,48 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             deadLetter(record, source, job, chunk, "dtype mismatch: " + chunk.getDtype() + " but the chunk is " + state.dtype);
             return;
         }
-        if (!coded && chunk.getHandover() && !topicCheck.exists(topics.handover(job))) {
+        // (a replay passes over the records refused here: see skip)
+        if (!coded && chunk.getHandover() && replaying == null && !topicCheck.exists(topics.handover(job))) {
             deadLetter(record, source, job, chunk, "a handover to the trainer was asked for, but topic " + topics.handover(job) + " does not exist");
+            skip(source);
             return;
         }
         byte[] encoded = coded ? acceptCoded(record, source, job, chunk, key, state, bytes) : codeRaw(record, source, job, chunk, key, state, bytes, n);
         if (encoded == null) {
             return;
         }
-        Outputs.checkpoint(context, wire, stamp, Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
-                new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded), state.lastStep));
+        if (replaying == null) {
+            Outputs.checkpoint(context, wire, stamp, Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
+                    new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded), state.lastStep));
+        }
         long encodedBytes = encoded.length;
         state.lastStep = step;
         state.encodedSteps.add(step);
         boolean superstep = Math.floorDiv(step, superstepInterval) > Math.floorDiv(state.lastSuperstep, superstepInterval);
         if (superstep) {
             state.lastSuperstep = step;
-            state.supersteps.add(step);
+            state.supersteps.add(new ChunkRecordState.Superstep(step, stamp));
             encodedBytes += writeSuperstep(stamp, job, chunk, state);
             applyRetention(stamp, job, chunk, state);
         }
         if (!coded && chunk.getHandover()) {
             handOver(stamp, job, chunk, state);
         }
-        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width);
+        if (superstep) {
+            anchor(state, state.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.STORED, source);
+        }
+        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width, superstep);
+    }
+
+    /**
+     * The chunk's new anchor: this record, whose superstep (just written) holds ũ; a rebuild starts from it.
+     */
+    private void anchor(ChunkRecordState state, ChunkRecordState.Residual residual, RecordMetadata source) {
+        state.anchorStep = state.lastStep;
+        state.anchorOffset = source.offset();
+        state.anchorStamp = stamp;
+        state.anchorChecksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
+        state.anchorResidual = residual;
     }
 
     /** split=storage: codes the raw delta with the chunk's state; null (after a dead letter) if it cannot. */
@@ -375,12 +655,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private void poison(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key, ChunkRecordState state,
                         String reason) {
         state.poisonedAt = chunk.getStep();
-        store.put(key, state.serialize());
+        // not a book write: a rebuild replays this record and poisons the chain again
+        putWork(key, state);
         deadLetter(record, source, job, chunk, reason);
     }
 
     /** split switch storage → trainer: the chunk's state after this step goes to the trainer, which codes from the next step. */
     private void handOver(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
+        if (replaying != null) {
+            state.residualOnTrainer = true;
+            return;
+        }
         ByteBuffer approx;
         ByteBuffer residual;
         long checksum;
@@ -409,22 +694,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     /** Drops supersteps beyond the retained count and tombstones the records only they needed (DESIGN.md §4). */
     private void applyRetention(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
         while (state.supersteps.size() > superstepRetain) {
-            long dropped = state.supersteps.remove(0);
+            long dropped = state.supersteps.remove(0).step();
             tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, state.generation, dropped);
         }
-        long oldest = state.supersteps.get(0);
-        for (Iterator<Long> steps = state.encodedSteps.iterator(); steps.hasNext(); ) {
-            long step = steps.next();
-            if (step <= oldest) {
-                tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, state.generation, step);
-                steps.remove();
-            }
-        }
+        long oldest = state.supersteps.get(0).step();
+        state.encodedSteps.removeUpTo(oldest, step -> tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, state.generation, step));
         if (state.supersteps.size() >= superstepRetain) {
-            for (long[] older : state.olderRecords) {
-                tombstone(timestamp, job, chunk, older[0] == KIND_SUPERSTEP ? RecordKind.SUPERSTEP_CHUNK : RecordKind.ENCODED_CHUNK, older[1], older[2]);
+            for (ChunkRecordState.OlderGeneration older : state.older) {
+                older.supersteps().forEach(step -> tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, older.generation(), step));
+                older.encodedSteps().forEach(step -> tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, older.generation(), step));
             }
-            state.olderRecords.clear();
+            state.older.clear();
         }
     }
 
@@ -433,6 +713,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private long writeSuperstep(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
+        if (replaying != null) {
+            // a superstep writes the chunk's book, so the anchor a replay starts from is never before one
+            throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
+                    + " replayed a superstep at step " + chunk.getStep() + ", but its book's anchor is before it: the book and the logs disagree");
+        }
         ByteBuffer values;
         long checksum;
         if (state.dtype == DType.FLOAT32) {
@@ -452,15 +737,18 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void save(String key, ChunkRecordState state, Record<byte[], byte[]> record, String job, RawDeltaChunk chunk,
-                      long encodedBytes, boolean superstep, long rawBytes) {
-        byte[] serialized = state.serialize();
-        store.put(key, serialized);
+                      long encodedBytes, boolean superstep, long rawBytes, boolean anchored) {
+        putWork(key, state);
+        if (replaying != null) {
+            return;
+        }
+        long booked = anchored ? writeBook(key, job, state) : 0;
         long[] manifest = manifestStamps.get(job);
         long start = manifest != null && manifest[0] == chunk.getGeneration() && manifest[1] == chunk.getStep() ? Math.min(manifest[2], stamp) : stamp;
         // this chunk's share of the step's content digest: what it reconstructs to after the step
         long checksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
         Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
-                encodedBytes, rawBytes, superstep, (long) serialized.length, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum)));
+                encodedBytes, rawBytes, superstep, booked, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum)));
     }
 
     /**
@@ -509,15 +797,19 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
+        if (replaying != null) {
+            return;
+        }
         deadLetters.record(1);
         byte[] value = record.value();
-        boolean kept = value != null && value.length <= DEAD_LETTER_RECORD_LIMIT;
-        String fullReason = value == null || kept ? reason : reason + " (the record, " + value.length + " bytes, stays at its source offset)";
+        boolean whole = value == null || value.length <= deadLetterLimit;
+        String fullReason = whole ? reason : reason + " (the record is " + value.length + " bytes: its first " + deadLetterLimit + " are kept)";
         String own = topics.deadLetters(job);
         Outputs.deadLetter(context, wire, stamp, new DeadLetter(job,
                 chunk == null ? null : chunk.getGeneration(), chunk == null ? null : chunk.getStep(),
                 chunk == null ? null : chunk.getTensor(), chunk == null ? null : chunk.getChunk(), fullReason,
-                source.topic(), source.partition(), source.offset(), kept ? ByteBuffer.wrap(value) : null),
+                source.topic(), source.partition(), source.offset(),
+                value == null ? null : ByteBuffer.wrap(value, 0, Math.min(value.length, deadLetterLimit)).slice()),
                 topicCheck.exists(own) ? own : topics.encoderDeadLetters());
     }
 

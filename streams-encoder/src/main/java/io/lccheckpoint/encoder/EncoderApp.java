@@ -143,10 +143,15 @@ public final class EncoderApp {
         Properties properties = streamsConfig(settings);
         createTopics(settings);
         TopicCheck topicCheck = TopicCheck.admin(settings.streamsSettings());
-        KafkaStreams streams = new KafkaStreams(EncoderTopology.build(settings, topicCheck, heartbeats), properties);
+        Map<String, Object> clients = new HashMap<>();
+        properties.forEach((key, value) -> clients.put((String) key, value));
+        ChainRebuilder.Logs logs = new KafkaChainLogs(clients, settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG));
+        RawTrimmer trimmer = RawTrimmer.admin(clients, String.valueOf(properties.get(StreamsConfig.APPLICATION_ID_CONFIG)), java.time.Duration.ofSeconds(5));
+        KafkaStreams streams = new KafkaStreams(EncoderTopology.build(settings, topicCheck, heartbeats, logs, trimmer), properties);
         streams.setStateListener((newState, oldState) -> {
             if (newState == KafkaStreams.State.NOT_RUNNING || newState == KafkaStreams.State.ERROR) {
                 topicCheck.close();
+                trimmer.close();
             }
             listener.onChange(newState, oldState);
         });

@@ -33,12 +33,32 @@ public final class EncoderTopology {
         return topics.encoderProgress();
     }
 
-    /** For unit tests without a broker: every topic exists, nobody watches the heartbeats. */
+    /**
+     * For unit tests without a broker: every topic exists, nobody watches the heartbeats, nothing is trimmed, and a task's
+     * local state is never lost (a rebuild, which reads the brokers, fails).
+     */
     static Topology build(EncoderSettings settings) {
-        return build(settings, TopicCheck.ALL_EXIST, new TaskHeartbeats());
+        return build(settings, TopicCheck.ALL_EXIST, new TaskHeartbeats(), NO_LOGS, RawTrimmer.NONE);
     }
 
     static Topology build(EncoderSettings settings, TopicCheck topicCheck, TaskHeartbeats heartbeats) {
+        return build(settings, topicCheck, heartbeats, NO_LOGS, RawTrimmer.NONE);
+    }
+
+    static final ChainRebuilder.Logs NO_LOGS = new ChainRebuilder.Logs() {
+        @Override
+        public void checkpoints(String topic, long fromTimestamp, java.util.function.Predicate<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
+            throw new IllegalStateException("no brokers to rebuild from");
+        }
+
+        @Override
+        public void raw(org.apache.kafka.common.TopicPartition partition, long fromOffset, long toOffset,
+                        java.util.function.Predicate<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
+            throw new IllegalStateException("no brokers to rebuild from");
+        }
+    };
+
+    static Topology build(EncoderSettings settings, TopicCheck topicCheck, TaskHeartbeats heartbeats, ChainRebuilder.Logs logs, RawTrimmer trimmer) {
         Topics topics = new Topics(settings.getString(EncoderSettings.TOPIC_PREFIX_CONFIG));
         int retain = settings.getInt(EncoderSettings.SUPERSTEP_RETAIN_CONFIG);
         int interval = settings.getInt(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG);
@@ -48,16 +68,22 @@ public final class EncoderTopology {
         long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
         // one pool per topology (per instance), shared by its stream threads; unbounded without a budget
         WorkingMemory working = new WorkingMemory(budget > 0 ? (long) (0.30 * budget) : Long.MAX_VALUE / 4, 120_000);
-        StoreBuilder<KeyValueStore<String, byte[]>> chunkStore = Stores.keyValueStoreBuilder(
+        // the books: small, written at events only, changelogged; the working states: full size, every step, local only
+        StoreBuilder<KeyValueStore<String, byte[]>> bookStore = Stores.keyValueStoreBuilder(
                 inMemory ? Stores.inMemoryKeyValueStore(EncodeProcessor.STORE) : Stores.persistentKeyValueStore(EncodeProcessor.STORE),
                 Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(changelog).withCachingEnabled();
+        StoreBuilder<KeyValueStore<String, byte[]>> workStore = Stores.keyValueStoreBuilder(
+                inMemory ? Stores.inMemoryKeyValueStore(EncodeProcessor.WORK_STORE) : Stores.persistentKeyValueStore(EncodeProcessor.WORK_STORE),
+                Serdes.String(), Serdes.ByteArray()).withLoggingDisabled().withCachingEnabled();
         StoreBuilder<KeyValueStore<String, byte[]>> progressStore = Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(CompletionProcessor.STORE), Serdes.String(), Serdes.ByteArray()).withLoggingEnabled(Map.of());
 
         Topology topology = new Topology();
         topology.addSource("raw-deltas", new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.rawDeltaPattern());
-        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain, working, topicCheck, heartbeats), "raw-deltas");
-        topology.addStateStore(chunkStore, "encode");
+        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain, working, topicCheck, heartbeats,
+                logs, trimmer, settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG)), "raw-deltas");
+        topology.addStateStore(bookStore, "encode");
+        topology.addStateStore(workStore, "encode");
         topology.addSink(Outputs.CHECKPOINT_SINK, byJob(topics), new ByteArraySerializer(), new ByteArraySerializer(), "encode");
         // the processor picked the dead-letter topic (the job's, or the encoder's own when the job has none)
         topology.addSink(Outputs.DEAD_LETTER_SINK, (key, value, context) -> header(context, Outputs.TOPIC_HEADER), new ByteArraySerializer(),

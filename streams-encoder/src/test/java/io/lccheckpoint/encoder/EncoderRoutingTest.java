@@ -25,6 +25,7 @@ import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.Test;
@@ -81,14 +82,24 @@ class EncoderRoutingTest {
     }
 
     @Test
-    void aDeadLetterKeepsALargeRecordOnlyByItsSourceOffset() {
+    void aDeadLetterKeepsTheRecordWholeOrItsFirstBytesIfItIsTooLarge() {
+        int limit = EncodeProcessor.deadLetterRecordLimit(new EncoderSettings(Map.of()).getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG));
         try (TopologyTestDriver driver = driver(TopicCheck.ALL_EXIST)) {
             TestOutputTopic<byte[], byte[]> letters = output(driver, "lcckpt.big.dead-letters");
-            driver.createInputTopic("lcckpt.big.raw-deltas", new ByteArraySerializer(), new ByteArraySerializer())
-                    .pipeInput("k".getBytes(), new byte[EncodeProcessor.DEAD_LETTER_RECORD_LIMIT + 1]);
-            DeadLetter letter = (DeadLetter) SingleObjectSerde.decode(letters.readValue());
-            assertThat(letter.getPayload()).isNull();
-            assertThat(letter.getReason()).contains("(the record, " + (EncodeProcessor.DEAD_LETTER_RECORD_LIMIT + 1) + " bytes, stays at its source offset)");
+            TestInputTopic<byte[], byte[]> raw = driver.createInputTopic("lcckpt.big.raw-deltas", new ByteArraySerializer(), new ByteArraySerializer());
+            byte[] fits = new byte[limit];
+            fits[limit - 1] = 7;
+            raw.pipeInput("k".getBytes(), fits);
+            DeadLetter whole = (DeadLetter) SingleObjectSerde.decode(letters.readValue());
+            assertThat(whole.getPayload().remaining()).isEqualTo(limit);
+            assertThat(whole.getReason()).doesNotContain("are kept");
+            byte[] large = new byte[limit + 1];
+            large[limit - 1] = 9;
+            raw.pipeInput("k".getBytes(), large);
+            DeadLetter cut = (DeadLetter) SingleObjectSerde.decode(letters.readValue());
+            assertThat(cut.getPayload().remaining()).isEqualTo(limit);
+            assertThat(cut.getPayload().get(limit - 1)).isEqualTo((byte) 9);
+            assertThat(cut.getReason()).contains("(the record is " + (limit + 1) + " bytes: its first " + limit + " are kept)");
         }
     }
 

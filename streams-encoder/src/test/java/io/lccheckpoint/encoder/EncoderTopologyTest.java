@@ -73,7 +73,8 @@ class EncoderTopologyTest {
         assertThat(marker.getChunks()).isEqualTo(2);
         assertThat(marker.getRawBytes()).isEqualTo(2L * 4 * N);
         assertThat(marker.getEncodedBytes()).isLessThan(marker.getRawBytes() / 10);
-        assertThat(marker.getStateBytes()).isGreaterThan(2L * 2 * 4 * N);
+        // a plain step writes nothing to the changelog: the chunks' working states are local (issue #12)
+        assertThat(marker.getStateBytes()).isZero();
     }
 
     @Test

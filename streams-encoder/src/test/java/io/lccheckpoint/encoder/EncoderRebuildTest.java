@@ -1,0 +1,323 @@
+package io.lccheckpoint.encoder;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lccheckpoint.codec.ChunkEncoder;
+import io.lccheckpoint.codec.ChunkState;
+import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.schema.ChunkKey;
+import io.lccheckpoint.schema.ChunkStateHandover;
+import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DeadLetter;
+import io.lccheckpoint.schema.RawDeltaChunk;
+import io.lccheckpoint.schema.RemainingStages;
+import io.lccheckpoint.schema.StepManifest;
+import io.lccheckpoint.schema.TensorInfo;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.SplittableRandom;
+import java.util.function.Predicate;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A task that lost its local working states rebuilds them from its books and the logs, and the chain goes on byte for
+ * byte as if nothing had happened (issue #12): two encoders are fed the same records, one keeps its local store, the
+ * other loses it after every step; their checkpoint topics, dead letters and working states must be the same. Chains
+ * with supersteps, duplicates, refused and poisoned records, a record refused for a topic missing at the time, and split
+ * switches both ways. The logs are the records each encoder read and wrote (the real-broker runs are FaultsIT's).
+ */
+class EncoderRebuildTest {
+    private static final String JOB = "job-r";
+    private static final int N = 700;
+    private static final String RAW = "lcckpt." + JOB + ".raw-deltas";
+    private static final String CHECKPOINTS = "lcckpt." + JOB + ".checkpoints";
+
+    private final CodecOptions options = new EncoderSettings(Map.of()).codecOptions();
+    private final SplittableRandom random = new SplittableRandom(12);
+    private Encoder steady;
+    private Encoder forgetful;
+    private volatile boolean checkpointTopicMissing;
+
+    /** One encoder under a test driver, with the logs it read and wrote. */
+    private final class Encoder implements AutoCloseable {
+        final TopologyTestDriver driver;
+        final TestInputTopic<byte[], byte[]> raw;
+        final TestOutputTopic<byte[], byte[]> checkpoints;
+        final TestOutputTopic<byte[], byte[]> deadLetters;
+        final TestOutputTopic<byte[], byte[]> handovers;
+        final List<ConsumerRecord<byte[], byte[]>> rawLog = new ArrayList<>();
+        final List<ConsumerRecord<byte[], byte[]>> checkpointLog = new ArrayList<>();
+        final List<String> deadLetterReasons = new ArrayList<>();
+        int rebuildsSeen;
+
+        Encoder() {
+            EncoderSettings settings = new EncoderSettings(Map.of(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG, 4, EncoderSettings.SUPERSTEP_RETAIN_CONFIG, 2));
+            Properties properties = EncoderApp.streamsConfig(settings);
+            properties.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+            try {
+                properties.put(StreamsConfig.STATE_DIR_CONFIG, java.nio.file.Files.createTempDirectory("rebuild-test").toString());
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            ChainRebuilder.Logs logs = new ChainRebuilder.Logs() {
+                @Override
+                public void checkpoints(String topic, long fromTimestamp, Predicate<ConsumerRecord<byte[], byte[]>> each) {
+                    rebuildsSeen++;
+                    // as offsetsForTimes: from the first record stamped at or after the time
+                    int first = 0;
+                    while (first < checkpointLog.size() && checkpointLog.get(first).timestamp() < fromTimestamp) {
+                        first++;
+                    }
+                    for (ConsumerRecord<byte[], byte[]> record : checkpointLog.subList(first, checkpointLog.size())) {
+                        if (!each.test(record)) {
+                            return;
+                        }
+                    }
+                }
+
+                @Override
+                public void raw(TopicPartition partition, long fromOffset, long toOffset, Predicate<ConsumerRecord<byte[], byte[]>> each) {
+                    for (ConsumerRecord<byte[], byte[]> record : rawLog) {
+                        if (record.offset() >= fromOffset && record.offset() < toOffset && !each.test(record)) {
+                            return;
+                        }
+                    }
+                }
+            };
+            TopicCheck topicCheck = topic -> !(checkpointTopicMissing && topic.equals(CHECKPOINTS));
+            driver = new TopologyTestDriver(EncoderTopology.build(settings, topicCheck, new TaskHeartbeats(), logs, RawTrimmer.NONE), properties);
+            raw = driver.createInputTopic(RAW, new ByteArraySerializer(), new ByteArraySerializer());
+            checkpoints = driver.createOutputTopic(CHECKPOINTS, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            deadLetters = driver.createOutputTopic("lcckpt." + JOB + ".dead-letters", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+            handovers = driver.createOutputTopic("lcckpt." + JOB + ".handover", new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        }
+
+        void pipe(byte[] key, byte[] value) {
+            rawLog.add(consumerRecord(RAW, rawLog.size(), 0, key, value));
+            raw.pipeInput(key, value);
+            for (TestRecord<byte[], byte[]> record : checkpoints.readRecordsToList()) {
+                checkpointLog.add(consumerRecord(CHECKPOINTS, checkpointLog.size(), record.timestamp(), record.key(), record.value()));
+            }
+            deadLetters.readRecordsToList().forEach(record -> deadLetterReasons.add(((DeadLetter) SingleObjectSerde.decode(record.value())).getReason()));
+        }
+
+        void forgetWorkingStates() {
+            KeyValueStore<String, byte[]> work = driver.getKeyValueStore(EncodeProcessor.WORK_STORE);
+            List<String> keys = new ArrayList<>();
+            try (var all = work.all()) {
+                all.forEachRemaining(entry -> keys.add(entry.key));
+            }
+            keys.stream().filter(key -> key.startsWith(JOB)).forEach(work::delete);
+        }
+
+        byte[] working(int chunk) {
+            KeyValueStore<String, byte[]> work = driver.getKeyValueStore(EncodeProcessor.WORK_STORE);
+            return work.get(JOB + '\u0000' + "w" + '\u0000' + chunk);
+        }
+
+        @Override
+        public void close() {
+            driver.close();
+        }
+    }
+
+    @BeforeEach
+    void start() {
+        steady = new Encoder();
+        forgetful = new Encoder();
+    }
+
+    @AfterEach
+    void stop() {
+        steady.close();
+        forgetful.close();
+    }
+
+    @Test
+    void aStorageSplitChainRebuiltAfterEveryStepIsTheSameChain() {
+        manifestAndInitial();
+        forgetful.forgetWorkingStates();
+        for (long step = 1; step <= 13; step++) {
+            for (int c = 0; c < 2; c++) {
+                float[] delta = delta();
+                if (step == 5 && c == 1) {
+                    delta[3] = Float.NaN;                            // a poisoned step: chunk 1 codes no more
+                }
+                send(raw(step, c, delta));
+                if (step == 3 && c == 0) {
+                    send(raw(step, c, delta));                      // a duplicate
+                    send(raw(step + 1, c, new float[N - 1]));       // a wrong shape
+                }
+                if (step == 6 && c == 0) {
+                    // refused because the checkpoint topic was missing at the time; the trainer sends the step again
+                    checkpointTopicMissing = true;
+                    send(raw(step + 1, c, delta()));
+                    checkpointTopicMissing = false;
+                }
+            }
+            assertSameSoFar("step " + step);
+            forgetful.forgetWorkingStates();
+        }
+        assertThat(forgetful.deadLetterReasons).anyMatch(reason -> reason.contains("duplicate step")).anyMatch(reason -> reason.contains("shape mismatch"))
+                .anyMatch(reason -> reason.contains("poisoned")).anyMatch(reason -> reason.contains("has no topic " + CHECKPOINTS));
+        assertThat(forgetful.rebuildsSeen).isEqualTo(13);
+        assertThat(steady.rebuildsSeen).isZero();
+    }
+
+    @Test
+    void aChainThatSwitchesSplitsBothWaysRebuiltAfterEveryStepIsTheSameChain() {
+        manifestAndInitial();
+        forgetful.forgetWorkingStates();
+        ChunkState[] trainer = new ChunkState[2];
+        for (long step = 1; step <= 14; step++) {
+            for (int c = 0; c < 2; c++) {
+                float[] delta = delta();
+                if (step == 2) {
+                    // storage → trainer: the encoder codes this step and hands the chunk's state over
+                    RawDeltaChunk handover = raw(step, c, delta);
+                    handover.setHandover(true);
+                    send(handover);
+                } else if (step >= 3 && step <= 6) {
+                    if (trainer[c] == null) {
+                        trainer[c] = handedOver(c);
+                    }
+                    send(coded(step, c, new ChunkEncoder(options).encode(delta, trainer[c]).record()));
+                } else if (step == 7) {
+                    // trainer → storage: the trainer's residual folded into the raw values
+                    float[] folded = new float[N];
+                    for (int i = 0; i < N; i++) {
+                        folded[i] = delta[i] + trainer[c].residualFloat()[i];
+                    }
+                    RawDeltaChunk back = raw(step, c, folded);
+                    back.setResidualFolded(true);
+                    send(back);
+                } else {
+                    send(raw(step, c, delta));
+                }
+            }
+            assertSameSoFar("step " + step);
+            forgetful.forgetWorkingStates();
+        }
+        assertThat(forgetful.rebuildsSeen).isEqualTo(14);
+    }
+
+    private void assertSameSoFar(String when) {
+        assertThat(forgetful.checkpointLog).as(when).hasSameSizeAs(steady.checkpointLog);
+        for (int i = 0; i < steady.checkpointLog.size(); i++) {
+            assertThat(forgetful.checkpointLog.get(i).key()).as(when + ", checkpoint record " + i).isEqualTo(steady.checkpointLog.get(i).key());
+            assertThat(markerWithoutClock(forgetful.checkpointLog.get(i).value())).as(when + ", checkpoint record " + i)
+                    .isEqualTo(markerWithoutClock(steady.checkpointLog.get(i).value()));
+        }
+        assertThat(forgetful.deadLetterReasons).as(when).isEqualTo(steady.deadLetterReasons);
+        for (int c = 0; c < 2; c++) {
+            assertThat(java.util.Arrays.equals(withoutClock(forgetful.working(c)), withoutClock(steady.working(c))))
+                    .as(when + ", chunk " + c + "'s working state").isTrue();
+        }
+    }
+
+    /** A working state, with the times its supersteps were written (which differ between two encoders) left out. */
+    private static byte[] withoutClock(byte[] working) {
+        ChunkRecordState state = ChunkRecordState.deserialize(working);
+        state.anchorStamp = 0;
+        state.supersteps.replaceAll(superstep -> new ChunkRecordState.Superstep(superstep.step(), 0));
+        return state.serialize(ChunkRecordState.Form.WORK);
+    }
+
+    /** A marker carries the time its step started, which differs between two encoders: compared without it. */
+    private static byte[] markerWithoutClock(byte[] value) {
+        if (value != null && SingleObjectSerde.decode(value) instanceof io.lccheckpoint.schema.StepComplete marker) {
+            marker.setStartTimestamp(-1L);
+            return SingleObjectSerde.encode(marker);
+        }
+        return value;
+    }
+
+    private final List<ChunkStateHandover> handedOver = new ArrayList<>();
+
+    private ChunkState handedOver(int chunk) {
+        steady.handovers.readRecordsToList().forEach(record -> handedOver.add((ChunkStateHandover) SingleObjectSerde.decode(record.value())));
+        for (ChunkStateHandover handover : handedOver) {
+            if (handover.getChunk() == chunk) {
+                float[] approx = new float[N];
+                float[] residual = new float[N];
+                handover.getApprox().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(approx);
+                handover.getResidual().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(residual);
+                return ChunkState.ofFloat32(approx, residual);
+            }
+        }
+        throw new AssertionError("no handover for chunk " + chunk);
+    }
+
+    private void manifestAndInitial() {
+        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
+        byte[] key = SingleObjectSerde.encode(new ChunkKey(JOB, "", -1));
+        steady.pipe(key, SingleObjectSerde.encode(manifest));
+        forgetful.pipe(key, SingleObjectSerde.encode(manifest));
+        for (int c = 0; c < 2; c++) {
+            float[] initial = new float[N];
+            for (int i = 0; i < N; i++) {
+                initial[i] = (float) random.nextGaussian();
+            }
+            send(chunk(0, c, initial, true));
+        }
+    }
+
+    private float[] delta() {
+        float[] delta = new float[N];
+        for (int i = 0; i < N; i++) {
+            delta[i] = (float) (random.nextGaussian() * 1e-3 * (i % 7 == 0 ? 10 : 1));
+        }
+        return delta;
+    }
+
+    private RawDeltaChunk raw(long step, int chunk, float[] values) {
+        return chunk(step, chunk, values, false);
+    }
+
+    private RawDeltaChunk coded(long step, int chunk, byte[] record) {
+        RawDeltaChunk coded = chunk(step, chunk, new float[0], false);
+        coded.setValues(ByteBuffer.wrap(record));
+        coded.setRemaining(RemainingStages.NONE);
+        coded.setCodecOptions(options.describe());
+        return coded;
+    }
+
+    private static RawDeltaChunk chunk(long step, int chunk, float[] values, boolean initial) {
+        ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(values);
+        return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, 2, DType.FLOAT32, initial, bytes, RemainingStages.ALL, null, false, false,
+                initial ? null : step - 1);
+    }
+
+    private void send(RawDeltaChunk chunk) {
+        byte[] key = SingleObjectSerde.encode(new ChunkKey(JOB, chunk.getTensor(), chunk.getChunk()));
+        byte[] value = SingleObjectSerde.encode(chunk);
+        steady.pipe(key, value);
+        forgetful.pipe(key, value);
+    }
+
+    private static ConsumerRecord<byte[], byte[]> consumerRecord(String topic, long offset, long timestamp, byte[] key, byte[] value) {
+        return new ConsumerRecord<>(topic, 0, offset, timestamp, TimestampType.CREATE_TIME, key.length, value == null ? -1 : value.length, key, value,
+                new RecordHeaders(), Optional.empty());
+    }
+}
