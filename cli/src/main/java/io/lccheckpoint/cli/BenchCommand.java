@@ -65,12 +65,16 @@ final class BenchCommand implements Callable<Integer> {
             + " one after the other (default ${DEFAULT-VALUE}).")
     String split;
 
+    @Option(names = "--recovery-params", defaultValue = "200000", description = "Model size for the recovery run: the encoder in a child JVM"
+            + " is killed (SIGKILL) mid-run and restarted at once; 0 skips it (default ${DEFAULT-VALUE}).")
+    int recoveryParams;
+
     @Option(names = "--json", description = "Also write the figures, per split, as one JSON object to this file.")
     Path json;
 
     /** One split's figures; NaN where not measured. */
     record SplitFigures(String split, double encoderMiBs, double checkpointBytesPerStep, Map<String, Long> brokerBytes, String brokerSource,
-            int steps, double superstepShare, double restoreSeconds, double rawReadSeconds) {
+            int steps, double superstepShare, double restoreSeconds, double rawReadSeconds, double recoverySeconds) {
         double brokerBytesPerStep(String kind) {
             return brokerBytes.getOrDefault(kind, 0L) / (double) steps;
         }
@@ -119,8 +123,14 @@ final class BenchCommand implements Callable<Integer> {
                         say("lcckpt restore --latest in a child JVM at -Xmx%dm (%.1fx the model's %d MiB + 64 MiB): %s", heap, factor, modelMiB, outcome);
                     }
                 }
+                double recovery = Double.NaN;
+                if (recoveryParams > 0) {
+                    recovery = recoverySeconds(bootstrap, split);
+                    say("recovery: encoder (child JVM) SIGKILLed mid-run with the trainer publishing every %d ms (%,d parameters), restarted at once:"
+                            + " %.1f s from the kill to the next step complete", RECOVERY_STEP_MILLIS, recoveryParams, recovery);
+                }
                 figures.add(new SplitFigures(split, encode.encoderMiBs(), encode.checkpointBytesPerStep(), encode.brokerBytes(), encode.brokerSource(),
-                        encode.steps(), encode.superstepShare(), restore[0], restore[1]));
+                        encode.steps(), encode.superstepShare(), restore[0], restore[1], recovery));
             }
         }
         say("");
@@ -175,6 +185,10 @@ final class BenchCommand implements Callable<Integer> {
             node.put("superstep_share_source", "checkpoint topic records (key + value bytes)");
             node.put("restore_s", f.restoreSeconds());
             node.put("raw_read_s", f.rawReadSeconds());
+            if (!Double.isNaN(f.recoverySeconds())) {
+                node.put("recovery_s", f.recoverySeconds());
+                node.put("recovery_params", recoveryParams);
+            }
         }
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) {
@@ -325,6 +339,72 @@ final class BenchCommand implements Callable<Integer> {
         }
         double rawSeconds = (System.nanoTime() - start) / 1e9;
         return new double[] {restoreSeconds, rawSeconds};
+    }
+
+    private static final long RECOVERY_STEP_MILLIS = 250;
+
+    /**
+     * {@code lcckpt encoder} in a child JVM (as ./lcckpt and docker-compose.yml run it) while a trainer publishes a step
+     * every {@link #RECOVERY_STEP_MILLIS} ms; once a few steps are complete the encoder is SIGKILLed and a new one started at
+     * once, as a supervisor would: the seconds from the kill to the next step complete (FaultsIT's measure).
+     */
+    private double recoverySeconds(String bootstrap, String split) throws Exception {
+        String job = "bench-recovery";
+        String prefix = job + "-" + split;
+        Path work = Files.createTempDirectory("lcckpt-bench-recovery-");
+        Restorer restorer = new Restorer(Map.of("bootstrap.servers", bootstrap, "lcckpt.topic.prefix", prefix));
+        java.util.concurrent.atomic.AtomicBoolean training = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicReference<Exception> trainerFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread trainer = new Thread(() -> {
+            float[] model = gaussian(recoveryParams, 0.05, 5);
+            SplittableRandom random = new SplittableRandom(6);
+            try (CheckpointProducer producer = new CheckpointProducer(producerConfig(bootstrap, job, prefix, split))) {
+                producer.registerTensor("weights", new long[] {recoveryParams}, DType.FLOAT32);
+                producer.publish(0, Map.of("weights", model));
+                for (int step = 1; training.get(); step++) {
+                    Thread.sleep(RECOVERY_STEP_MILLIS);
+                    sgdStep(model, random, step);
+                    producer.publish(step, Map.of("weights", model));
+                }
+            } catch (Exception e) {
+                trainerFailure.set(e);
+            }
+        }, "lcckpt-bench-recovery-trainer");
+        Process encoder = startEncoderProcess(bootstrap, prefix, work, 1);
+        trainer.start();
+        try {
+            awaitStep(restorer, job, 5);
+            encoder.destroyForcibly().waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            long killed = System.nanoTime();
+            encoder = startEncoderProcess(bootstrap, prefix, work, 2);
+            // read after the kill (the killed encoder may have completed a step after any earlier read), while the new JVM starts
+            long before = restorer.completedSteps(job).stream().mapToLong(StepComplete::getStep).max().orElseThrow();
+            awaitStep(restorer, job, before + 1);
+            double seconds = (System.nanoTime() - killed) / 1e9;
+            if (trainerFailure.get() != null) {
+                throw new IllegalStateException("the recovery run's trainer failed", trainerFailure.get());
+            }
+            return seconds;
+        } finally {
+            training.set(false);
+            trainer.join(60_000);
+            encoder.destroy();
+            if (!encoder.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                encoder.destroyForcibly();
+            }
+            TempDirectories.delete(work);
+        }
+    }
+
+    private Process startEncoderProcess(String bootstrap, String prefix, Path work, int n) throws java.io.IOException {
+        Path config = work.resolve("encoder.properties");
+        Files.writeString(config, String.join("\n", "bootstrap.servers=" + bootstrap, "application.id=" + prefix + "-encoder",
+                "lcckpt.topic.prefix=" + prefix, "state.dir=" + work.resolve("state"), "num.stream.threads=" + streamThreads,
+                "lcckpt.state.store=" + stateStore, "lcckpt.superstep.interval=1000", ""));
+        String javaCommand = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(javaCommand, "-Xmx768m", "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
+                Lcckpt.class.getName(), "encoder", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(work.resolve("encoder-" + n + ".log").toFile()).start();
     }
 
     private static String rawCopyTopic(String prefix) {
