@@ -1,12 +1,16 @@
 package io.lccheckpoint.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;
 import io.lccheckpoint.restorer.Restorer;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.StepComplete;
+import io.lccheckpoint.schema.kafka.Topics;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,7 +36,9 @@ import picocli.CommandLine.Option;
 /**
  * The pipeline benchmark of issue #3, every ratio from one run on one broker (a real KRaft broker in a child JVM on
  * loopback): Kafka's own producer throughput for the raw bytes, the raw-delta throughput the encoder sustains, the
- * checkpoint bytes per step, and restoring a large state with supersteps against reading the same bytes raw.
+ * checkpoint bytes per step, and restoring a large state with supersteps against reading the same bytes raw; for each
+ * split (issue #12) the bytes the broker wrote per step by kind of topic ({@link BrokerBytes}). Each split's runs have a
+ * topic prefix of their own, so that one split's encoder codes none of the other's jobs.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measures the pipeline on a local broker: encoder throughput vs Kafka's"
         + " own produce throughput, checkpoint bytes per step, restore time vs a raw read of the same bytes.")
@@ -55,36 +61,140 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--state-store", defaultValue = "rocksdb", description = "Encoder state store: rocksdb or memory (default ${DEFAULT-VALUE}).")
     String stateStore;
 
+    @Option(names = "--split", defaultValue = "both", description = "Where the codec runs: storage (the encoder), trainer (the producer) or both,"
+            + " one after the other (default ${DEFAULT-VALUE}).")
+    String split;
+
+    @Option(names = "--recovery-params", defaultValue = "200000", description = "Model size for the recovery run: the encoder in a child JVM"
+            + " is killed (SIGKILL) mid-run and restarted at once; 0 skips it (default ${DEFAULT-VALUE}).")
+    int recoveryParams;
+
+    @Option(names = "--json", description = "Also write the figures, per split, as one JSON object to this file.")
+    Path json;
+
+    /** One split's figures; NaN where not measured. */
+    record SplitFigures(String split, double encoderMiBs, double checkpointBytesPerStep, Map<String, Long> brokerBytes, String brokerSource,
+            int steps, double superstepShare, double restoreSeconds, double rawReadSeconds, double recoverySeconds) {
+        double brokerBytesPerStep(String kind) {
+            return brokerBytes.getOrDefault(kind, 0L) / (double) steps;
+        }
+    }
+
+    /** What the throughput run measured. */
+    private record Throughput(double encoderMiBs, double checkpointBytesPerStep, Map<String, Long> brokerBytes, String brokerSource,
+            int steps, double superstepShare) {
+    }
+
     @Override
     public Integer call() throws Exception {
+        List<String> splits = switch (split) {
+            case "both" -> List.of("storage", "trainer");
+            case "storage", "trainer" -> List.of(split);
+            default -> throw new IllegalArgumentException("--split must be storage, trainer or both, not '" + split + "'");
+        };
         say("machine: %d cores, max heap %d MiB", Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory() >> 20);
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(Duration.ofSeconds(90))) {
+        List<SplitFigures> figures = new ArrayList<>();
+        double produceMiBs;
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(Duration.ofSeconds(90)); BrokerBytes brokerBytes = kafka.brokerBytes()) {
             String bootstrap = kafka.bootstrapServers();
             long rawBytes = 4L * encodeParams * encodeSteps;
-            double produceMiBs = rawProduce(bootstrap, rawBytes);
+            produceMiBs = rawProduce(bootstrap, rawBytes);
             say("kafka producer, %d MiB in 512 KiB records (acks=all, linger 5 ms, 1 MiB batches): %.1f MiB/s", rawBytes >> 20, produceMiBs);
 
-            double[] encode = encodeThroughput(bootstrap);
-            say("encoder (%d stream threads, %s state store), %d steps of %,d parameters: %.1f MiB/s of raw deltas sustained = %.0f%% of the producer's %.1f MiB/s",
-                    streamThreads, stateStore, encodeSteps, encodeParams, encode[0], 100 * encode[0] / produceMiBs, produceMiBs);
-            say("checkpoint bytes per step (between supersteps): %,.0f vs %,d full = %.1fx smaller; state changelog %,.0f bytes per step",
-                    encode[1], 4L * encodeParams, 4.0 * encodeParams / encode[1], encode[2]);
+            for (String split : splits) {
+                say("");
+                say("split=%s", split);
+                Throughput encode = encodeThroughput(bootstrap, brokerBytes, split);
+                say("%s (%d stream threads, %s state store), %d steps of %,d parameters: %.1f MiB/s of raw deltas sustained = %.0f%% of the producer's %.1f MiB/s",
+                        split.equals("storage") ? "encoder" : "trainer-side coding (producer) + encoder", streamThreads, stateStore, encodeSteps, encodeParams,
+                        encode.encoderMiBs(), 100 * encode.encoderMiBs() / produceMiBs, produceMiBs);
+                say("checkpoint bytes per step (between supersteps, from the step-complete markers): %,.0f vs %,d full = %.1fx smaller",
+                        encode.checkpointBytesPerStep(), 4L * encodeParams, 4.0 * encodeParams / encode.checkpointBytesPerStep());
+                reportBrokerBytes(encode);
 
-            double[] restore = restoreVersusRawRead(bootstrap);
-            say("restore of %,d parameters (%d MiB) from a superstep + %d deltas: %.2f s; raw read of the same bytes from Kafka: %.2f s; ratio %.2fx",
-                    restoreParams, (4L * restoreParams) >> 20, restoreSteps, restore[0], restore[1], restore[0] / restore[1]);
-            long modelMiB = (4L * restoreParams) >> 20;
-            for (double factor : new double[] {1.5, 1.0}) {
-                long heap = (long) Math.ceil(factor * modelMiB) + 64;
-                String outcome = restoreInChildJvm(bootstrap, heap);
-                say("lcckpt restore --latest in a child JVM at -Xmx%dm (%.1fx the model's %d MiB + 64 MiB): %s", heap, factor, modelMiB, outcome);
+                double[] restore = restoreVersusRawRead(bootstrap, split);
+                say("restore of %,d parameters (%d MiB) from a superstep + %d deltas: %.2f s; raw read of the same bytes from Kafka: %.2f s; ratio %.2fx",
+                        restoreParams, (4L * restoreParams) >> 20, restoreSteps, restore[0], restore[1], restore[0] / restore[1]);
+                if (split.equals(splits.get(0))) {
+                    long modelMiB = (4L * restoreParams) >> 20;
+                    for (double factor : new double[] {1.5, 1.0}) {
+                        long heap = (long) Math.ceil(factor * modelMiB) + 64;
+                        String outcome = restoreInChildJvm(bootstrap, split, heap);
+                        say("lcckpt restore --latest in a child JVM at -Xmx%dm (%.1fx the model's %d MiB + 64 MiB): %s", heap, factor, modelMiB, outcome);
+                    }
+                }
+                double recovery = Double.NaN;
+                if (recoveryParams > 0) {
+                    recovery = recoverySeconds(bootstrap, split);
+                    say("recovery: encoder (child JVM) SIGKILLed mid-run with the trainer publishing every %d ms (%,d parameters), restarted at once:"
+                            + " %.1f s from the kill to the next step complete", RECOVERY_STEP_MILLIS, recoveryParams, recovery);
+                }
+                figures.add(new SplitFigures(split, encode.encoderMiBs(), encode.checkpointBytesPerStep(), encode.brokerBytes(), encode.brokerSource(),
+                        encode.steps(), encode.superstepShare(), restore[0], restore[1], recovery));
             }
-            say("");
-            say("targets (issue #3): encoder >= 50%% of raw produce: %s; restore <= 3x raw read: %s",
-                    encode[0] >= 0.5 * produceMiBs ? "met" : String.format(Locale.ROOT, "MISSED (%.0f%%)", 100 * encode[0] / produceMiBs),
-                    restore[0] <= 3 * restore[1] ? "met" : String.format(Locale.ROOT, "MISSED (%.2fx)", restore[0] / restore[1]));
+        }
+        say("");
+        for (SplitFigures f : figures) {
+            long total = f.brokerBytes().getOrDefault("total", 0L);
+            String bytesTarget = f.split().equals("storage")
+                    ? target(total / (double) (f.brokerBytes().getOrDefault("raw-deltas", 0L) + f.brokerBytes().getOrDefault("checkpoints", 0L)), 1.15,
+                            "broker bytes / (raw deltas + checkpoints)")
+                    : target(total / (double) f.brokerBytes().getOrDefault("checkpoints", 0L), 1.5, "broker bytes / checkpoints");
+            say("targets, split=%s: encoder >= 50%% of raw produce (issue #3): %s; restore <= 3x raw read (issue #3): %s; %s",
+                    f.split(), f.encoderMiBs() >= 0.5 * produceMiBs ? "met" : String.format(Locale.ROOT, "MISSED (%.0f%%)", 100 * f.encoderMiBs() / produceMiBs),
+                    f.restoreSeconds() <= 3 * f.rawReadSeconds() ? "met" : String.format(Locale.ROOT, "MISSED (%.2fx)", f.restoreSeconds() / f.rawReadSeconds()),
+                    bytesTarget);
+        }
+        if (json != null) {
+            writeJson(json, produceMiBs, figures);
+            say("figures written to %s", json);
         }
         return 0;
+    }
+
+    /** "<what> X.XX <= T (issue #12): met", or MISSED. */
+    private static String target(double ratio, double limit, String what) {
+        return String.format(Locale.ROOT, "%s %.2f <= %.2f (issue #12): %s", what, ratio, limit, ratio <= limit ? "met" : "MISSED");
+    }
+
+    private void reportBrokerBytes(Throughput encode) {
+        say("bytes the broker wrote per step, by kind of topic (steps 0..%d, the initial superstep included; %s):", encodeSteps, encode.brokerSource());
+        long total = encode.brokerBytes().get("total");
+        encode.brokerBytes().forEach((kind, bytes) -> say("  %-40s %,14.0f  %5.1f%%", kind, bytes / (double) encode.steps(), 100.0 * bytes / total));
+        say("superstep share of the checkpoint topic (superstep records' key + value bytes / all its records', from the records): %.1f%%",
+                100 * encode.superstepShare());
+    }
+
+    private void writeJson(Path file, double produceMiBs, List<SplitFigures> figures) throws java.io.IOException {
+        ObjectMapper mapper = new ObjectMapper();
+        ObjectNode root = mapper.createObjectNode();
+        root.put("encode_params", encodeParams).put("encode_steps", encodeSteps).put("restore_params", restoreParams).put("restore_steps", restoreSteps)
+                .put("stream_threads", streamThreads).put("state_store", stateStore).put("cores", Runtime.getRuntime().availableProcessors());
+        ObjectNode splits = root.putObject("splits");
+        for (SplitFigures f : figures) {
+            ObjectNode node = splits.putObject(f.split());
+            node.put("producer_mib_s", produceMiBs);
+            node.put("encoder_mib_s", f.encoderMiBs());
+            node.put("full_state_bytes", 4L * encodeParams);
+            node.put("checkpoint_bytes_per_step", f.checkpointBytesPerStep());
+            ObjectNode perStep = node.putObject("broker_bytes_per_step");
+            f.brokerBytes().keySet().forEach(kind -> perStep.put(kind, f.brokerBytesPerStep(kind)));
+            node.put("broker_bytes_source", f.brokerSource());
+            node.put("broker_bytes_steps", f.steps());
+            node.put("superstep_share", f.superstepShare());
+            node.put("superstep_share_source", "checkpoint topic records (key + value bytes)");
+            node.put("restore_s", f.restoreSeconds());
+            node.put("raw_read_s", f.rawReadSeconds());
+            if (!Double.isNaN(f.recoverySeconds())) {
+                node.put("recovery_s", f.recoverySeconds());
+                node.put("recovery_params", recoveryParams);
+            }
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        mapper.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), root);
     }
 
     private static double rawProduce(String bootstrap, long bytes) throws Exception {
@@ -111,49 +221,74 @@ final class BenchCommand implements Callable<Integer> {
         return records * value.length / 1048576.0 / ((System.nanoTime() - start) / 1e9);
     }
 
-    /** Publishes every step first, then starts the encoder and times it until the last step is complete. */
-    private double[] encodeThroughput(String bootstrap) throws Exception {
+    /**
+     * split=storage: publishes every step first, then starts the encoder and times it from the first step's completion to
+     * the last. split=trainer: the producer codes, so the encoder runs first and the time runs from publishing step 1 to
+     * the last step's completion. The broker's bytes are counted from before the first publish to after the encoder closed.
+     */
+    private Throughput encodeThroughput(String bootstrap, BrokerBytes brokerBytes, String split) throws Exception {
         String job = "bench-encode";
+        String prefix = job + "-" + split;
         float[] model = gaussian(encodeParams, 0.05, 1);
         SplittableRandom random = new SplittableRandom(2);
-        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(bootstrap, job))) {
-            producer.registerTensor("weights", new long[] {encodeParams}, DType.FLOAT32);
-            producer.publish(0, Map.of("weights", model));
-            for (int step = 1; step <= encodeSteps; step++) {
-                sgdStep(model, random, step);
-                producer.publish(step, Map.of("weights", model));
-            }
-        }
         Path state = Files.createTempDirectory("lcckpt-bench-state-");
-        KafkaStreams encoder = EncoderApp.start(encoderConfig(bootstrap, state));
-        Restorer restorer = new Restorer(Map.of("bootstrap.servers", bootstrap));
+        Map<String, Object> encoderConfig = encoderConfig(bootstrap, state, prefix);
+        Restorer restorer = new Restorer(Map.of("bootstrap.servers", bootstrap, "lcckpt.topic.prefix", prefix));
+        BrokerBytes.Snapshot before = brokerBytes.snapshot();
+        KafkaStreams encoder = null;
         List<StepComplete> markers;
         long start;
         try {
-            // sustained rate: from the first step's completion (start-up and rebalance excluded) to the last
-            awaitStep(restorer, job, 0);
-            start = System.nanoTime();
+            try (CheckpointProducer producer = new CheckpointProducer(producerConfig(bootstrap, job, prefix, split))) {
+                producer.registerTensor("weights", new long[] {encodeParams}, DType.FLOAT32);
+                producer.publish(0, Map.of("weights", model));
+                if (split.equals("trainer")) {
+                    encoder = EncoderApp.start(encoderConfig);
+                    awaitStep(restorer, job, 0);
+                }
+                start = System.nanoTime();
+                for (int step = 1; step <= encodeSteps; step++) {
+                    sgdStep(model, random, step);
+                    producer.publish(step, Map.of("weights", model));
+                }
+            }
+            if (encoder == null) {
+                encoder = EncoderApp.start(encoderConfig);
+                // sustained rate: from the first step's completion (start-up and rebalance excluded) to the last
+                awaitStep(restorer, job, 0);
+                start = System.nanoTime();
+            }
             markers = awaitStep(restorer, job, encodeSteps);
         } finally {
-            encoder.close(Duration.ofSeconds(60));
+            if (encoder != null) {
+                encoder.close(Duration.ofSeconds(60));
+            }
             TempDirectories.delete(state);
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        Map<String, BrokerBytes.TopicBytes> written = brokerBytes.between(before, brokerBytes.snapshot(), List.of(encoderConfig.get("application.id").toString()));
+        Map<RecordKind, Long> records = CheckpointRecordBytes.byKind(bootstrap, new Topics(prefix).checkpoints(job));
+        double superstepShare = records.getOrDefault(RecordKind.SUPERSTEP_CHUNK, 0L) / (double) records.values().stream().mapToLong(Long::longValue).sum();
         double raw = 4.0 * encodeParams * encodeSteps;
         double deltaBytes = markers.stream().filter(m -> !m.getSuperstep()).mapToLong(StepComplete::getEncodedBytes).average().orElse(Double.NaN);
-        double changelog = markers.stream().filter(m -> !m.getSuperstep()).mapToLong(StepComplete::getStateBytes).average().orElse(Double.NaN);
-        return new double[] {raw / 1048576.0 / seconds, deltaBytes, changelog};
+        return new Throughput(raw / 1048576.0 / seconds, deltaBytes, BrokerBytes.byKind(written), BrokerBytes.sources(written), encodeSteps + 1,
+                superstepShare);
     }
 
     /** Restores a large state from its superstep and a few deltas, and reads the same number of bytes raw. */
-    private double[] restoreVersusRawRead(String bootstrap) throws Exception {
+    private double[] restoreVersusRawRead(String bootstrap, String split) throws Exception {
         String job = "bench-restore";
+        String prefix = job + "-" + split;
         float[] model = gaussian(restoreParams, 0.05, 3);
+        if (split.equals("trainer")) {
+            // the trainer sends coded chunks only: the raw read gets a raw copy of the initial state to read
+            produceRaw(bootstrap, rawCopyTopic(prefix), model);
+        }
         SplittableRandom random = new SplittableRandom(4);
         Path state = Files.createTempDirectory("lcckpt-bench-restore-state-");
-        KafkaStreams encoder = EncoderApp.start(encoderConfig(bootstrap, state));
-        Restorer restorer = new Restorer(Map.of("bootstrap.servers", bootstrap));
-        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(bootstrap, job))) {
+        KafkaStreams encoder = EncoderApp.start(encoderConfig(bootstrap, state, prefix));
+        Restorer restorer = new Restorer(Map.of("bootstrap.servers", bootstrap, "lcckpt.topic.prefix", prefix));
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(bootstrap, job, prefix, split))) {
             producer.registerTensor("weights", new long[] {restoreParams}, DType.FLOAT32);
             producer.publish(0, Map.of("weights", model));
             for (int step = 1; step <= restoreSteps; step++) {
@@ -177,8 +312,9 @@ final class BenchCommand implements Callable<Integer> {
         }
         restored = null;
         System.gc();
-        // the raw read: step 0 of the raw-delta topic holds exactly the model's bytes
+        // the raw read: step 0 of the raw-delta topic holds exactly the model's bytes (split=storage), or the raw copy
         long target = 4L * restoreParams;
+        long deadline = System.nanoTime() + Duration.ofMinutes(10).toNanos();
         start = System.nanoTime();
         long read = 0;
         Map<String, Object> config = new HashMap<>();
@@ -187,12 +323,15 @@ final class BenchCommand implements Callable<Integer> {
         config.put("max.partition.fetch.bytes", 16 << 20);
         config.put("fetch.max.bytes", 64 << 20);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            String topic = "lcckpt." + job + ".raw-deltas";
+            String topic = split.equals("trainer") ? rawCopyTopic(prefix) : new Topics(prefix).rawDeltas(job);
             List<TopicPartition> partitions = new ArrayList<>();
             consumer.partitionsFor(topic).forEach(p -> partitions.add(new TopicPartition(topic, p.partition())));
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             while (read < target) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(topic + ": " + read + " of " + target + " bytes read in 10 minutes");
+                }
                 for (var record : consumer.poll(Duration.ofMillis(200))) {
                     read += record.serializedValueSize();
                 }
@@ -202,20 +341,111 @@ final class BenchCommand implements Callable<Integer> {
         return new double[] {restoreSeconds, rawSeconds};
     }
 
+    private static final long RECOVERY_STEP_MILLIS = 250;
+
+    /**
+     * {@code lcckpt encoder} in a child JVM (as ./lcckpt and docker-compose.yml run it) while a trainer publishes a step
+     * every {@link #RECOVERY_STEP_MILLIS} ms; once a few steps are complete the encoder is SIGKILLed and a new one started at
+     * once, as a supervisor would: the seconds from the kill to the next step complete (FaultsIT's measure).
+     */
+    private double recoverySeconds(String bootstrap, String split) throws Exception {
+        String job = "bench-recovery";
+        String prefix = job + "-" + split;
+        Path work = Files.createTempDirectory("lcckpt-bench-recovery-");
+        Restorer restorer = new Restorer(Map.of("bootstrap.servers", bootstrap, "lcckpt.topic.prefix", prefix));
+        java.util.concurrent.atomic.AtomicBoolean training = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicReference<Exception> trainerFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread trainer = new Thread(() -> {
+            float[] model = gaussian(recoveryParams, 0.05, 5);
+            SplittableRandom random = new SplittableRandom(6);
+            try (CheckpointProducer producer = new CheckpointProducer(producerConfig(bootstrap, job, prefix, split))) {
+                producer.registerTensor("weights", new long[] {recoveryParams}, DType.FLOAT32);
+                producer.publish(0, Map.of("weights", model));
+                for (int step = 1; training.get(); step++) {
+                    Thread.sleep(RECOVERY_STEP_MILLIS);
+                    sgdStep(model, random, step);
+                    producer.publish(step, Map.of("weights", model));
+                }
+            } catch (Exception e) {
+                trainerFailure.set(e);
+            }
+        }, "lcckpt-bench-recovery-trainer");
+        Process encoder = startEncoderProcess(bootstrap, prefix, work, 1);
+        trainer.start();
+        try {
+            awaitStep(restorer, job, 5);
+            encoder.destroyForcibly().waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+            long killed = System.nanoTime();
+            encoder = startEncoderProcess(bootstrap, prefix, work, 2);
+            // read after the kill (the killed encoder may have completed a step after any earlier read), while the new JVM starts
+            long before = restorer.completedSteps(job).stream().mapToLong(StepComplete::getStep).max().orElseThrow();
+            awaitStep(restorer, job, before + 1);
+            double seconds = (System.nanoTime() - killed) / 1e9;
+            if (trainerFailure.get() != null) {
+                throw new IllegalStateException("the recovery run's trainer failed", trainerFailure.get());
+            }
+            return seconds;
+        } finally {
+            training.set(false);
+            trainer.join(60_000);
+            encoder.destroy();
+            if (!encoder.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                encoder.destroyForcibly();
+            }
+            TempDirectories.delete(work);
+        }
+    }
+
+    private Process startEncoderProcess(String bootstrap, String prefix, Path work, int n) throws java.io.IOException {
+        Path config = work.resolve("encoder.properties");
+        Files.writeString(config, String.join("\n", "bootstrap.servers=" + bootstrap, "application.id=" + prefix + "-encoder",
+                "lcckpt.topic.prefix=" + prefix, "state.dir=" + work.resolve("state"), "num.stream.threads=" + streamThreads,
+                "lcckpt.state.store=" + stateStore, "lcckpt.superstep.interval=1000", ""));
+        String javaCommand = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(javaCommand, "-Xmx768m", "-XX:+ExitOnOutOfMemoryError", "-cp", System.getProperty("java.class.path"),
+                Lcckpt.class.getName(), "encoder", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(work.resolve("encoder-" + n + ".log").toFile()).start();
+    }
+
+    private static String rawCopyTopic(String prefix) {
+        return prefix + ".raw-copy";
+    }
+
+    /** The values as little-endian float32 bytes in records of 512 KiB, as the storage split's raw step 0 holds them. */
+    private static void produceRaw(String bootstrap, String topic, float[] values) throws Exception {
+        Map<String, Object> config = new HashMap<>();
+        config.put("bootstrap.servers", bootstrap);
+        config.put("acks", "all");
+        config.put("linger.ms", 5);
+        config.put("batch.size", 1 << 20);
+        config.put("max.request.size", 8 << 20);
+        int perRecord = 128 << 10;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int from = 0; from < values.length; from += perRecord) {
+                int count = Math.min(perRecord, values.length - from);
+                java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocate(4 * count).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                buffer.asFloatBuffer().put(values, from, count);
+                producer.send(new ProducerRecord<>(topic, Integer.toString(from).getBytes(), buffer.array()));
+            }
+            producer.flush();
+        }
+    }
+
     /**
      * The restore heap (issue #11: at most 1.5x the model + 64 MiB): {@code lcckpt restore} of the restore run's job in a
      * child JVM with this -Xmx and the GC ./lcckpt gives it (ParallelGC: G1 puts each superstep record of half a region
      * or more in whole regions of its own, which doubled the heap a restore needs), writing safetensors as a user would;
      * "ok in N s" or why not.
      */
-    private static String restoreInChildJvm(String bootstrap, long heapMiB) throws Exception {
+    private static String restoreInChildJvm(String bootstrap, String split, long heapMiB) throws Exception {
         Path out = Files.createTempDirectory("lcckpt-bench-restore-heap-");
         Path log = out.resolve("restore.log");
         try {
             String javaCommand = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             long start = System.nanoTime();
             Process process = new ProcessBuilder(javaCommand, "-Xmx" + heapMiB + "m", "-XX:+UseParallelGC", "-cp", System.getProperty("java.class.path"), Lcckpt.class.getName(),
-                    "restore", "--job", "bench-restore", "--latest", "--out", out.resolve("model.safetensors").toString(), "-b", bootstrap)
+                    "restore", "--job", "bench-restore", "--latest", "--out", out.resolve("model.safetensors").toString(), "-b", bootstrap,
+                    "-Dlcckpt.topic.prefix=bench-restore-" + split)
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             if (!process.waitFor(10, java.util.concurrent.TimeUnit.MINUTES)) {
                 process.destroyForcibly();
@@ -248,18 +478,21 @@ final class BenchCommand implements Callable<Integer> {
         throw new IllegalStateException("step " + step + " of " + job + " did not complete in 20 minutes");
     }
 
-    private Map<String, Object> producerConfig(String bootstrap, String job) {
+    private Map<String, Object> producerConfig(String bootstrap, String job, String prefix, String split) {
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", bootstrap);
+        config.put("lcckpt.topic.prefix", prefix);
+        config.put("lcckpt.split", split);
         config.put("lcckpt.job", job);
         config.put("lcckpt.topic.partitions", 4);
         config.put("lcckpt.buffer.memory", 256L << 20);
         return config;
     }
 
-    private Map<String, Object> encoderConfig(String bootstrap, Path state) {
+    private Map<String, Object> encoderConfig(String bootstrap, Path state, String prefix) {
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", bootstrap);
+        config.put("lcckpt.topic.prefix", prefix);
         config.put("application.id", "lcckpt-bench-" + state.getFileName());
         config.put("state.dir", state.toString());
         config.put("num.stream.threads", streamThreads);

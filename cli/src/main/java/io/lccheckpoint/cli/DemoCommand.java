@@ -26,12 +26,14 @@ import picocli.CommandLine.Option;
 /**
  * The embedded default (DESIGN.md §7): a real KRaft broker on 127.0.0.1, the exactly-once encoder, and a pure-Java
  * trainer (logistic regression on Fashion-MNIST, or synthetic data without the package) checkpointing every step;
- * the trainer crashes, the latest complete step is restored, training resumes, and the figures are printed.
+ * the trainer crashes, the latest complete step is restored, training resumes, and the figures are printed, with the
+ * bytes the broker wrote per step by kind of topic ({@link BrokerBytes}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Runs broker, encoder and a demo trainer; crashes the trainer, restores, resumes, and prints the figures.")
 final class DemoCommand implements Callable<Integer> {
     private static final String JOB = "demo";
+    private static final String APPLICATION_ID = "lcckpt-demo-encoder";
     private static final float LEARNING_RATE = 0.05f;
 
     @Option(names = "--steps", defaultValue = "400", description = "Training steps in all (default ${DEFAULT-VALUE}).")
@@ -77,13 +79,13 @@ final class DemoCommand implements Callable<Integer> {
             say("data: synthetic (Fashion-MNIST not in %s; 'apt-get install -y dataset-fashion-mnist' for the real one)", dataset);
         }
         long started = System.nanoTime();
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(Duration.ofSeconds(90))) {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(Duration.ofSeconds(90)); BrokerBytes brokerBytes = kafka.brokerBytes()) {
             say("broker: real single-node KRaft Kafka at %s (child JVM, data in %s) ready after %.1f s", kafka.bootstrapServers(), kafka.directory(),
                     (System.nanoTime() - started) / 1e9);
             Path stateDir = Files.createTempDirectory("lcckpt-encoder-state-");
             Map<String, Object> encoderConfig = new HashMap<>();
             encoderConfig.put("bootstrap.servers", kafka.bootstrapServers());
-            encoderConfig.put("application.id", "lcckpt-demo-encoder");
+            encoderConfig.put("application.id", APPLICATION_ID);
             encoderConfig.put("state.dir", stateDir.toString());
             encoderConfig.put("lcckpt.superstep.interval", superstepInterval);
             encoderConfig.put("lcckpt.codec.promotion.bits", promotionBits);
@@ -91,7 +93,7 @@ final class DemoCommand implements Callable<Integer> {
             Thread cleanup = new Thread(() -> TempDirectories.delete(stateDir), "lcckpt-demo-cleanup");
             Runtime.getRuntime().addShutdownHook(cleanup);
             try {
-                run(kafka, train, test);
+                run(kafka, brokerBytes, train, test);
             } finally {
                 encoder.close(Duration.ofSeconds(30));
             }
@@ -100,7 +102,8 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void run(EmbeddedKafka kafka, FashionMnist train, FashionMnist test) throws Exception {
+    private void run(EmbeddedKafka kafka, BrokerBytes brokerBytes, FashionMnist train, FashionMnist test) throws Exception {
+        BrokerBytes.Snapshot before = brokerBytes.snapshot();
         Map<String, Object> producerConfig = new HashMap<>();
         producerConfig.put("bootstrap.servers", kafka.bootstrapServers());
         producerConfig.put("lcckpt.job", JOB);
@@ -180,6 +183,10 @@ final class DemoCommand implements Callable<Integer> {
         double finalLoss = LogisticRegression.loss(resumed.weight, resumed.bias, test, 2000);
         say("resume: new generation from step %d, trained to step %d; test loss %.4f", step, steps, finalLoss);
         RestoredState end = awaitLatest(restorer, steps);
+        // every step is complete: its records and the encoder's state for it are committed
+        Map<String, BrokerBytes.TopicBytes> written = brokerBytes.between(before, brokerBytes.snapshot(), List.of(APPLICATION_ID));
+        // published states: 0..crashAt, the resumed generation's full state, and step+1..steps
+        long published = crashAt + 1 + 1 + (steps - step);
 
         // the figures, from the step-complete markers of the retained steps
         List<StepComplete> markers = restorer.completedSteps(JOB);
@@ -200,9 +207,15 @@ final class DemoCommand implements Callable<Integer> {
         say("%-58s %12d", "steps lost by the crash, full checkpoint every " + fullEvery, crashAt % fullEvery);
         say("%-58s %12d  (%.1f on average)", "steps lost by the crash, full checkpoint every " + sameBytes, crashAt % sameBytes, (sameBytes - 1) / 2.0);
         say("%-58s %12.0f", "restore time (ms)", restoreMillis);
-        say("%-58s %,12.0f  (storage-side cost)", "encoder state changelog bytes per step", changelog);
+        say("%-58s %,12.0f  (the encoder's own count; the broker's below)", "encoder state changelog bytes per step", changelog);
         say("%-58s %12.4f / %.4f", "test loss: true / restored at step " + step, lossTrue, lossRestored);
         say("%-58s %12.4f", "test loss after resuming to step " + end.step(), finalLoss);
+        say("");
+        say("bytes the broker wrote per published step (%d states: both generations, supersteps included), by kind of topic;", published);
+        say("source: %s", BrokerBytes.sources(written));
+        Map<String, Long> kinds = BrokerBytes.byKind(written);
+        long total = kinds.get("total");
+        kinds.forEach((kind, bytes) -> say("  %-56s %,12.0f  %5.1f%%", kind, bytes / (double) published, 100.0 * bytes / total));
     }
 
     /** Emulates a realistic step time: the demo's model computes much faster than the models users train. */

@@ -23,13 +23,15 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final List<String> command;
     private final Path directory;
     private final String bootstrapServers;
+    private final BrokerBytes.Jmx jmx;
     private final Thread shutdownHook;
 
-    private EmbeddedKafka(Process process, List<String> command, Path directory, String bootstrapServers) {
+    private EmbeddedKafka(Process process, List<String> command, Path directory, String bootstrapServers, BrokerBytes.Jmx jmx) {
         this.process = process;
         this.command = command;
         this.directory = directory;
         this.bootstrapServers = bootstrapServers;
+        this.jmx = jmx;
         this.shutdownHook = new Thread(() -> {
             stop();
             TempDirectories.delete(directory);
@@ -72,11 +74,33 @@ public final class EmbeddedKafka implements AutoCloseable {
         Path log = directory.resolve("kafka.log");
         run(List.of(java, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", UUID.randomUUID().toString().substring(0, 22)
                 .replace('-', 'A'), "-c", properties.toString()), log, timeout);
-        List<String> command = new ArrayList<>(List.of(java, "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC", "-cp", classpath, "kafka.Kafka", properties.toString()));
+        int jmxPort = freePort();
+        BrokerBytes.Jmx jmx = new BrokerBytes.Jmx("service:jmx:rmi:///jndi/rmi://127.0.0.1:" + jmxPort + "/jmxrmi", "lcckpt",
+                UUID.randomUUID().toString());
+        List<String> command = new ArrayList<>(List.of(java, "-Xms256m", "-Xmx768m", "-XX:+UseSerialGC"));
+        command.addAll(jmxOptions(directory, jmxPort, jmx));
+        command.addAll(List.of("-cp", classpath, "kafka.Kafka", properties.toString()));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-        EmbeddedKafka kafka = new EmbeddedKafka(process, List.copyOf(command), directory, "127.0.0.1:" + port);
+        EmbeddedKafka kafka = new EmbeddedKafka(process, List.copyOf(command), directory, "127.0.0.1:" + port, jmx);
         kafka.awaitReady(timeout);
         return kafka;
+    }
+
+    /**
+     * The broker's metrics for {@link BrokerBytes}: a JMX connector on 127.0.0.1 only, one port for the registry and the
+     * connections, a read-only user whose random password sits in a file only this user can read (the JVM refuses any
+     * other), so that another local user cannot drive the broker's MBeans.
+     */
+    private static List<String> jmxOptions(Path directory, int port, BrokerBytes.Jmx jmx) throws IOException {
+        Path password = directory.resolve("jmxremote.password");
+        Path access = directory.resolve("jmxremote.access");
+        Files.writeString(password, jmx.user() + " " + jmx.password() + "\n");
+        Files.writeString(access, jmx.user() + " readonly\n");
+        Files.setPosixFilePermissions(password, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return List.of("-Dcom.sun.management.jmxremote.port=" + port, "-Dcom.sun.management.jmxremote.rmi.port=" + port,
+                "-Dcom.sun.management.jmxremote.host=127.0.0.1", "-Djava.rmi.server.hostname=127.0.0.1",
+                "-Dcom.sun.management.jmxremote.ssl=false", "-Dcom.sun.management.jmxremote.authenticate=true",
+                "-Dcom.sun.management.jmxremote.password.file=" + password, "-Dcom.sun.management.jmxremote.access.file=" + access);
     }
 
     /**
@@ -129,6 +153,16 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     public String bootstrapServers() {
         return bootstrapServers;
+    }
+
+    /** The broker's JMX connector (read-only), for {@link BrokerBytes}. */
+    BrokerBytes.Jmx jmx() {
+        return jmx;
+    }
+
+    /** Measures the bytes this broker writes per topic (its BytesIn metric over JMX). */
+    BrokerBytes brokerBytes() {
+        return new BrokerBytes(bootstrapServers, List.of(jmx));
     }
 
     public Path directory() {

@@ -1,0 +1,45 @@
+package io.lccheckpoint.cli;
+
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.RecordKind;
+import io.lccheckpoint.schema.kafka.SingleObjectSerde;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * The bytes of a checkpoint topic's committed records by {@link RecordKind} (serialized key + value, as the records hold
+ * them; batch framing not included): what share of the topic the supersteps are.
+ */
+final class CheckpointRecordBytes {
+    private CheckpointRecordBytes() {
+    }
+
+    static Map<RecordKind, Long> byKind(String bootstrapServers, String topic) {
+        Map<String, Object> config = Map.of("bootstrap.servers", bootstrapServers, "isolation.level", "read_committed",
+                "max.partition.fetch.bytes", 16 << 20, "fetch.max.bytes", 64 << 20);
+        Map<RecordKind, Long> bytes = new EnumMap<>(RecordKind.class);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+            long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+            while (partitions.stream().anyMatch(p -> consumer.position(p) < end.get(p))) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException(topic + ": not read to its end in 5 minutes");
+                }
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    CheckpointKey key = (CheckpointKey) SingleObjectSerde.decode(record.key());
+                    bytes.merge(key.getKind(), (long) record.serializedKeySize() + Math.max(0, record.serializedValueSize()), Long::sum);
+                }
+            }
+        }
+        return bytes;
+    }
+}
