@@ -241,7 +241,8 @@ class FaultsIT {
 
         FaultHarness run = new FaultHarness(kafka, work, "rebuild", last, split);
         FaultHarness.EncoderProcess encoder = run.startEncoder(Map.of());
-        Thread trainer = run.trainWhileTheEncoderRuns(encoder, 150);
+        // a step every 500 ms: each recovery (10-25 s here) leaves the trainer well short of the last step
+        Thread trainer = run.trainWhileTheEncoderRuns(encoder, 500);
         java.util.concurrent.atomic.AtomicLong mostRetained = new java.util.concurrent.atomic.AtomicLong();
         java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
         Thread sampler = new Thread(() -> {
@@ -256,8 +257,9 @@ class FaultsIT {
         });
         sampler.start();
         List<Double> recoveries = new ArrayList<>();
+        List<FaultHarness.EncoderProcess> restarted = new ArrayList<>();
         try {
-            for (int complete : new int[] {30, 90, 135}) {
+            for (int complete : new int[] {20, 70, 125}) {
                 run.awaitComplete(complete, COMPLETE_WITHIN, encoder);
                 long before = run.latestComplete();
                 assertThat(before).as("the trainer is still publishing").isLessThan(last);
@@ -266,7 +268,7 @@ class FaultsIT {
                 encoder = run.startEncoder(Map.of());
                 run.awaitComplete(before + 1, COMPLETE_WITHIN, encoder);
                 recoveries.add((System.nanoTime() - killed) / 1e9);
-                assertThat(encoder.log()).as("the new encoder rebuilt the chunks' states from the logs").contains("rebuilt");
+                restarted.add(encoder);
             }
             trainer.join(COMPLETE_WITHIN.toMillis());
             assertThat(run.trainerFailure()).isNull();
@@ -282,6 +284,8 @@ class FaultsIT {
             long retained = run.retainedRawRecords();
             assertThat(encoder.stop()).isEqualTo(143);
             run.assertSameAs(expected);
+            assertThat(restarted).as("every restarted encoder rebuilt chunks' states from the logs")
+                    .allSatisfy(process -> assertThat(process.log()).contains("rebuilt"));
 
             long model = FaultHarness.modelBytes();
             long changelog = run.topicBytes(run.chunkBookChangelog());
@@ -294,8 +298,10 @@ class FaultsIT {
             // supersteps every 10 steps, the residual in the book at those of the storage split (2/3 of the run), plus small books
             assertThat(controlChangelog).isLessThan((last / 10 + 1) * model + 100_000);
             assertThat(retained).as("raw-delta records left: about one superstep interval (10 steps)").isLessThanOrEqualTo(12 * recordsPerStep);
+            // during the run: the interval, what the trainer publishes while a new encoder starts (10-25 s at 2 steps/s) and
+            // the trimmer's lag (a commit, then its 5 s tick): well under the run's length, which a topic without trimming keeps
             assertThat(mostRetained.get()).as("raw-delta records retained during the run: bounded, not growing with the run")
-                    .isLessThan(60 * recordsPerStep);
+                    .isLessThan((last + 1) * recordsPerStep / 2);
         } finally {
             sampling.set(false);
             encoder.close();

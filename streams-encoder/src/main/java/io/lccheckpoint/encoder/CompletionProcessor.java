@@ -96,22 +96,46 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         retain(now, job, notice.getGeneration(), notice.getStep(), superstep);
     }
 
-    /** Keeps markers and manifests of restorable steps only: those at or after the oldest retained superstep. */
+    /**
+     * Keeps markers and manifests of restorable steps only: those at or after the oldest retained superstep. Per job and
+     * generation it keeps the retained supersteps and the completed steps since the oldest, as runs (StepRuns): a few
+     * dozen bytes, not 8 per step, written at every completed step (issue #12). A step completed after a later one (its
+     * chunks came through slower tasks) is kept apart.
+     */
     private void retain(long timestamp, String job, long generation, long step, boolean superstep) {
-        String key = job + '\u0000' + generation + "\u0000meta";
-        byte[] stored = store.get(key);
+        String key = job + '\u0000' + generation + "\u0000retained";
+        String legacyKey = job + '\u0000' + generation + "\u0000meta";
         List<Long> supersteps = new ArrayList<>();
-        List<Long> completed = new ArrayList<>();
+        StepRuns completed = new StepRuns();
+        List<Long> late = new ArrayList<>();
+        byte[] stored = store.get(key);
         if (stored != null) {
             ByteBuffer buffer = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = buffer.getInt(); i > 0; i--) {
                 supersteps.add(buffer.getLong());
             }
+            completed = StepRuns.readFrom(buffer);
             for (int i = buffer.getInt(); i > 0; i--) {
-                completed.add(buffer.getLong());
+                late.add(buffer.getLong());
             }
+        } else if ((stored = store.get(legacyKey)) != null) {
+            // before issue #12: the completed steps as a list
+            ByteBuffer buffer = ByteBuffer.wrap(stored).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = buffer.getInt(); i > 0; i--) {
+                supersteps.add(buffer.getLong());
+            }
+            List<Long> steps = new ArrayList<>();
+            for (int i = buffer.getInt(); i > 0; i--) {
+                steps.add(buffer.getLong());
+            }
+            steps.stream().sorted().forEach(completed::add);
+            store.delete(legacyKey);
         }
-        completed.add(step);
+        if (step > completed.last(Long.MIN_VALUE)) {
+            completed.add(step);
+        } else {
+            late.add(step);
+        }
         if (superstep) {
             supersteps.add(step);
             supersteps.sort(null);
@@ -119,21 +143,28 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
                 supersteps.remove(0);
             }
             long oldest = supersteps.get(0);
-            completed.removeIf(old -> {
+            completed.removeUpTo(oldest - 1, old -> forget(timestamp, job, generation, old));
+            late.removeIf(old -> {
                 if (old < oldest) {
-                    Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
-                    Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, old), null);
-                    Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.MANIFEST, "", -1, generation, old), null);
+                    forget(timestamp, job, generation, old);
                     return true;
                 }
                 return false;
             });
         }
-        ByteBuffer buffer = ByteBuffer.allocate(8 + 8 * (supersteps.size() + completed.size())).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer buffer = ByteBuffer.allocate(4 + 8 * supersteps.size() + completed.serializedSize() + 4 + 8 * late.size()).order(ByteOrder.LITTLE_ENDIAN);
         buffer.putInt(supersteps.size());
         supersteps.forEach(buffer::putLong);
-        buffer.putInt(completed.size());
-        completed.forEach(buffer::putLong);
+        completed.writeTo(buffer);
+        buffer.putInt(late.size());
+        late.forEach(buffer::putLong);
         store.put(key, buffer.array());
+    }
+
+    /** Tombstones an unrestorable step's marker (checkpoint and index topics) and manifest. */
+    private void forget(long timestamp, String job, long generation, long step) {
+        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, step), null);
+        Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, timestamp, Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, generation, step), null);
+        Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, timestamp, Outputs.key(job, RecordKind.MANIFEST, "", -1, generation, step), null);
     }
 }

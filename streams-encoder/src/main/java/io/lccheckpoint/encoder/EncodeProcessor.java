@@ -26,6 +26,8 @@ import io.lccheckpoint.schema.kafka.WireFormat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.HashMap;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.avro.specific.SpecificRecord;
@@ -55,16 +57,14 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * while the encoder holds it) goes to the changelogged {@link #STORE} only at the chunk's anchors: its initial state and
  * its supersteps. An instance that takes over a task rebuilds the working states ({@link #rebuild}): each chunk's state
  * at its anchor (the book, and ũ from the anchor's superstep), then the raw-delta records after it, replayed through this
- * same code with every output held back. A local store is trusted only by the incarnation that wrote it ({@link #start}).
+ * same code with every output held back. A local store is trusted only by the run of the task that wrote it ({@link #start}).
  */
 final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]> {
     /** The chunks' books: changelogged, written only at events. */
     static final String STORE = "lcckpt-chunk-state";
     /** The chunks' working states: local, no changelog, written at every step. */
     static final String WORK_STORE = "lcckpt-chunk-work";
-    /** Key of the incarnation token, in both stores (chunk keys start with a job name, which cannot hold this character). */
-    static final String TOKEN_KEY = "\u0001incarnation";
-    /** Key prefix of the offsets a replay passes over, per raw-delta topic (see {@link #skip}). */
+    /** Key prefix of the offsets a replay passes over, per raw-delta topic (see {@link #skip}); chunk keys start with a job name, which cannot hold its first character. */
     static final String SKIPPED_KEY_PREFIX = "\u0001skipped\u0000";
     /** How often a task offers the raw-delta trimmer what its chunks no longer need, besides after every event. */
     static final long TRIM_OFFER_MS = 2000;
@@ -138,6 +138,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     public void init(ProcessorContext<byte[], byte[]> context) {
         this.context = context;
         this.books = context.getStateStore(STORE);
+        this.started = false;
         this.work = context.getStateStore(WORK_STORE);
         this.encoder = new ChunkEncoder(codecOptions);
         this.taskName = heartbeats.watch(context, "encode");
@@ -239,34 +240,27 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     /**
-     * The first record of this incarnation of the task: its local working states are trusted only if the incarnation
-     * that wrote them is the last one that processed the task. Each incarnation writes a fresh token to both stores; the
-     * changelogged one tells who came last. (Under exactly-once Streams wipes a task's local state after any unclean
-     * close, so what is left after a clean one matches the committed offsets; but the task may have run elsewhere since.)
+     * The first record since the task was (re)initialized: the local working states are dropped, and each chunk is
+     * rebuilt from its book and the logs when it is first needed. What a local store holds after a restart cannot be
+     * trusted: Streams may keep a task's local state after a crash (its changelogged stores carry the offsets they were
+     * flushed at and are brought forward from their changelogs) and a store without a changelog then holds whatever
+     * reached the disk, committed or not, from this run or from an earlier one on this host.
      */
     private void start() {
         started = true;
-        byte[] booked = books.get(TOKEN_KEY);
-        byte[] local = work.get(TOKEN_KEY);
-        if (local == null || !java.util.Arrays.equals(local, booked)) {
-            int stale = 0;
-            try (var all = work.all()) {
-                while (all.hasNext()) {
-                    work.delete(all.next().key);
-                    stale++;
-                }
-            }
-            if (stale > 0) {
-                LOG.info("task {}: dropping the local chunk states an earlier run of the task left: it has run elsewhere since", context.taskId());
-            }
+        rawNeeded.clear();
+        List<String> stale = new ArrayList<>();
+        try (var all = work.all()) {
+            all.forEachRemaining(entry -> stale.add(entry.key));
         }
-        byte[] token = ByteBuffer.allocate(16).putLong(System.nanoTime()).putLong(new java.security.SecureRandom().nextLong()).array();
-        books.put(TOKEN_KEY, token);
-        work.put(TOKEN_KEY, token);
+        stale.forEach(work::delete);
+        if (!stale.isEmpty()) {
+            LOG.info("task {}: dropped {} local chunk states left by an earlier run: chunks are rebuilt from the logs", context.taskId(), stale.size());
+        }
         try (var all = books.all()) {
             while (all.hasNext()) {
                 var entry = all.next();
-                if (entry.key.charAt(0) != TOKEN_KEY.charAt(0)) {
+                if (entry.key.charAt(0) != SKIPPED_KEY_PREFIX.charAt(0)) {
                     String job = entry.key.substring(0, entry.key.indexOf('\u0000'));
                     rawNeeded.computeIfAbsent(topics.rawDeltas(job), topic -> new HashMap<>())
                             .put(entry.key, ChunkRecordState.deserialize(entry.value).rawNeededFrom());
