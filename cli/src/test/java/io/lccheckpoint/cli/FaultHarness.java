@@ -194,6 +194,7 @@ final class FaultHarness {
         settings.put("application.id", prefix + "-encoder");
         settings.put("lcckpt.topic.prefix", prefix);
         settings.put("state.dir", work.resolve(prefix + "-state").toString());
+        settings.put("lcckpt.superstep.policy", "steps");
         settings.put("lcckpt.superstep.interval", 10);
         settings.put("lcckpt.superstep.retain", 2);
         settings.putAll(extra);
@@ -384,7 +385,7 @@ final class FaultHarness {
         return text.length() > 200 ? text.substring(0, 200) + "..." : text;
     }
 
-    /** The latest value of every key (tombstoned keys left out), as compaction leaves them; markers without their wall-clock start. */
+    /** The latest value of every key (tombstoned keys left out), as compaction leaves them; markers without their wall-clock times. */
     private Map<String, String> live(String topic) throws Exception {
         Map<String, String> live = new TreeMap<>();
         for (Map.Entry<ByteBuffer, byte[]> entry : readAll(topic).entrySet()) {
@@ -398,6 +399,7 @@ final class FaultHarness {
             if (key.getKind() == RecordKind.STEP_COMPLETE) {
                 StepComplete marker = (StepComplete) SingleObjectSerde.decode(entry.getValue());
                 marker.setStartTimestamp(0L);
+                marker.setBaseTimestamp(marker.getBaseTimestamp() == null ? null : 0L);
                 live.put(name, marker.toString());
             } else {
                 live.put(name, HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(entry.getValue())));

@@ -68,6 +68,7 @@ class PipelineFailuresIT {
         config.put("application.id", applicationId);
         config.put("state.dir", stateDir.resolve(applicationId + "-" + instance).toString());
         config.put("num.stream.threads", 1);
+        config.put("lcckpt.superstep.policy", "steps");
         config.put("lcckpt.superstep.interval", 5);
         config.put("lcckpt.superstep.retain", 2);
         config.put("consumer.session.timeout.ms", 6000);

@@ -57,6 +57,7 @@ class PipelineIT {
         config.put("application.id", applicationId);
         config.put("state.dir", state.toString());
         config.put("num.stream.threads", 1);
+        config.put("lcckpt.superstep.policy", "steps");
         config.put("lcckpt.superstep.interval", INTERVAL);
         config.put("lcckpt.superstep.retain", RETAIN);
         return config;

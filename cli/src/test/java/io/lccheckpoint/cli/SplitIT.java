@@ -58,6 +58,7 @@ class SplitIT {
         config.put("bootstrap.servers", kafka.bootstrapServers());
         config.put("application.id", PREFIX);
         config.put("state.dir", stateDir.toString());
+        config.put("lcckpt.superstep.policy", "steps");
         config.put("lcckpt.superstep.interval", 5);
         config.put("lcckpt.superstep.retain", 100); // nothing tombstoned: every record of the chains stays comparable
         encoder = EncoderApp.start(config);
@@ -222,6 +223,7 @@ class SplitIT {
         config.put("application.id", prefix);
         config.put("state.dir", stateDir.resolve(prefix).toString());
         config.put("num.stream.threads", 2);
+        config.put("lcckpt.superstep.policy", "steps");
         config.put("lcckpt.superstep.interval", 5);
         config.put("lcckpt.superstep.retain", 100);
         config.put("lcckpt.memory.budget", 3_000_000L);

@@ -185,6 +185,10 @@ public final class Restorer {
             NavigableMap<Long, StepComplete> steps = entry.getValue();
             if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
                 long step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
+                if (steps.get(step).getBaseTimestamp() != null) {
+                    // the earliest of the step's chunks' newest supersteps (they take them at steps of their own)
+                    return new Plan(entry.getKey(), step, steps.get(step).getBaseTimestamp());
+                }
                 for (StepComplete marker : steps.headMap(step, true).descendingMap().values()) {
                     if (marker.getSuperstep()) {
                         return new Plan(entry.getKey(), step, marker.getStartTimestamp());

@@ -73,7 +73,7 @@ class RestorerTest {
         for (int c = 0; c < chunks.size(); c++) {
             digest += StepDigest.chunkContribution("w", c, Checksums.xxh64(chunks.get(c).approxFloat()));
         }
-        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L, -1L, digest));
+        put(RecordKind.STEP_COMPLETE, -1, step, new StepComplete(JOB, 1L, step, 3, 0L, 4L * LENGTH, step == 0, 0L, -1L, digest, null, null));
         float[] state = new float[LENGTH];
         for (int c = 0; c < chunks.size(); c++) {
             System.arraycopy(chunks.get(c).approxFloat(), 0, state, c * CHUNK, chunks.get(c).size());
@@ -267,7 +267,7 @@ class RestorerTest {
         resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 0L, 9L),
                 new StepManifest(JOB, 0L, 9L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)), null)));
         resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 0L, 9L),
-                new StepComplete(JOB, 0L, 9L, 3, 0L, 0L, false, 0L, -1L, null)));
+                new StepComplete(JOB, 0L, 9L, 3, 0L, 0L, false, 0L, -1L, null, null, null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(42))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("restorable steps: generation 1: 0..6 (7)").hasMessageNotContaining("generation 0");
         assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(9))).isInstanceOf(RestoreException.class)
@@ -315,7 +315,7 @@ class RestorerTest {
     void aMarkerAndAManifestThatCountDifferentChunksAreRefused() {
         List<Map.Entry<CheckpointKey, SpecificRecord>> miscounted = without(RecordKind.STEP_COMPLETE, -1, 6);
         miscounted.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 1L, 6L),
-                new StepComplete(JOB, 1L, 6L, 2, 0L, 0L, false, 0L, -1L, null)));
+                new StepComplete(JOB, 1L, 6L, 2, 0L, 0L, false, 0L, -1L, null, null, null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, miscounted, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("marker counts 2 coded chunks, its manifest 3");
     }

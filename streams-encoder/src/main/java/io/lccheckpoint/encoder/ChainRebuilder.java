@@ -102,7 +102,6 @@ final class ChainRebuilder {
     /** The book's bookkeeping with ũ from {@code approx} and r from {@code residual} (as the book says) at the anchor. */
     private static ChunkRecordState atAnchor(ChunkRecordState book, ChunkState approx, ChunkState residual) {
         ChunkRecordState state = ChunkRecordState.deserialize(book.serialize(ChunkRecordState.Form.BOOK));
-        state.approxInBook = false;
         boolean stored = book.anchorResidual == ChunkRecordState.Residual.STORED;
         if (book.dtype == DType.FLOAT32) {
             state.chunk = ChunkState.ofFloat32(approx.approxFloat().clone(), stored ? residual.residualFloat().clone() : new float[book.size]);

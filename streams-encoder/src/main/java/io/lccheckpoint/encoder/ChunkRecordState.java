@@ -25,7 +25,7 @@ import java.util.List;
  * versions 1 and 2 (the full state at every step, before issue #12) still read.
  */
 final class ChunkRecordState {
-    private static final int VERSION = 3;
+    private static final int VERSION = 4;
 
     enum Form { BOOK, WORK }
 
@@ -51,6 +51,8 @@ final class ChunkRecordState {
     DType dtype;
     int size;
     long lastSuperstep;
+    /** Bytes of the chunk's coded records since its last superstep (lcckpt.superstep.policy=bytes). */
+    long codedSinceSuperstep;
     final List<Superstep> supersteps = new ArrayList<>();
     StepRuns encodedSteps = new StepRuns();
     final List<OlderGeneration> older = new ArrayList<>();
@@ -86,11 +88,11 @@ final class ChunkRecordState {
         for (OlderGeneration generation : older) {
             olderBytes += 8 + 4 + 8 * generation.supersteps().size() + generation.encodedSteps().serializedSize();
         }
-        int bytes = 2 + 8 * 4 + 1 + 1 + 4 + 4 + 16 * supersteps.size() + encodedSteps.serializedSize() + olderBytes + 2 + 8 * 4
+        int bytes = 2 + 8 * 5 + 1 + 1 + 4 + 4 + 16 * supersteps.size() + encodedSteps.serializedSize() + olderBytes + 2 + 8 * 4
                 + arrays * width * size;
         ByteBuffer buffer = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         buffer.put((byte) VERSION).put((byte) form.ordinal());
-        buffer.putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep);
+        buffer.putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep).putLong(codedSinceSuperstep);
         buffer.put((byte) dtype.ordinal()).put((byte) (residualOnTrainer ? 1 : 0)).putInt(size);
         buffer.putInt(supersteps.size());
         supersteps.forEach(superstep -> buffer.putLong(superstep.step()).putLong(superstep.stamp()));
@@ -139,8 +141,8 @@ final class ChunkRecordState {
         if (version == 1 || version == 2) {
             return deserializeLegacy(buffer, version);
         }
-        if (version != VERSION) {
-            throw new IllegalStateException("chunk state version " + version + " is not 1, 2 or " + VERSION);
+        if (version != 3 && version != VERSION) {
+            throw new IllegalStateException("chunk state version " + version + " is not 1, 2, 3 or " + VERSION);
         }
         Form form = Form.values()[buffer.get()];
         ChunkRecordState state = new ChunkRecordState();
@@ -148,6 +150,7 @@ final class ChunkRecordState {
         state.lastStep = buffer.getLong();
         state.poisonedAt = buffer.getLong();
         state.lastSuperstep = buffer.getLong();
+        state.codedSinceSuperstep = version >= 4 ? buffer.getLong() : 0;
         state.dtype = DType.values()[buffer.get()];
         state.residualOnTrainer = buffer.get() != 0;
         state.size = buffer.getInt();

@@ -27,7 +27,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
     static final String STORE = "lcckpt-step-progress";
     private static final Logger LOG = LoggerFactory.getLogger(CompletionProcessor.class);
 
-    private static final int TOTALS_BYTES = 46;
+    private static final int TOTALS_BYTES = 63;
     private final int superstepRetain;
     private final WireFormat wire;
     private ProcessorContext<byte[], byte[]> context;
@@ -60,8 +60,11 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         String job = new String(record.key(), StandardCharsets.UTF_8);
         String key = job + '\u0000' + notice.getGeneration() + '\u0000' + notice.getStep();
         byte[] stored = store.get(key);
-        // count, encoded, raw, state bytes, superstep flag, first timestamp, digest, digest-known flag (little-endian)
-        ByteBuffer totals = stored == null ? ByteBuffer.allocate(TOTALS_BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(29, Long.MAX_VALUE).put(45, (byte) 1)
+        // count, encoded, raw, state bytes, superstep flag, first timestamp, digest, digest-known flag, base timestamp (min),
+        // restorable-from (max), bases-known flag (little-endian)
+        ByteBuffer totals = stored == null
+                ? ByteBuffer.allocate(TOTALS_BYTES).order(ByteOrder.LITTLE_ENDIAN).putLong(29, Long.MAX_VALUE).put(45, (byte) 1)
+                        .putLong(46, Long.MAX_VALUE).putLong(54, Long.MIN_VALUE).put(62, (byte) 1)
                 : ByteBuffer.wrap(java.util.Arrays.copyOf(stored, TOTALS_BYTES)).order(ByteOrder.LITTLE_ENDIAN);
         if (stored != null && stored.length == 29) {
             totals.putLong(29, -1); // counted before the start timestamp was kept: unknown
@@ -77,23 +80,29 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
         // counted before digests were kept (shorter totals), or a notice without one: the marker carries none
         boolean digestKnown = totals.get(45) != 0 && notice.getDigest() != null;
         long digest = digestKnown ? totals.getLong(37) + notice.getDigest() : 0;
+        // where a restore of the step seeks (the earliest of its chunks' newest supersteps) and the oldest step a restore can
+        // rebuild (the newest of its chunks' oldest supersteps): chunks take supersteps at steps of their own (SuperstepPolicy)
+        boolean basesKnown = totals.get(62) != 0 && notice.getBaseTimestamp() != null && notice.getRestorableFrom() != null;
+        long baseTimestamp = basesKnown ? Math.min(totals.getLong(46), notice.getBaseTimestamp()) : 0;
+        long restorableFrom = basesKnown ? Math.max(totals.getLong(54), notice.getRestorableFrom()) : 0;
         long now = System.currentTimeMillis();
         if (count < notice.getChunks()) {
             totals.putInt(0, count).putLong(4, encoded).putLong(12, raw).putLong(20, state).put(28, (byte) (superstep ? 1 : 0)).putLong(29, startTimestamp)
-                    .putLong(37, digest).put(45, (byte) (digestKnown ? 1 : 0));
+                    .putLong(37, digest).put(45, (byte) (digestKnown ? 1 : 0))
+                    .putLong(46, baseTimestamp).putLong(54, restorableFrom).put(62, (byte) (basesKnown ? 1 : 0));
             store.put(key, totals.array());
             return;
         }
         store.delete(key);
         StepComplete marker = new StepComplete(job, notice.getGeneration(), notice.getStep(), count, encoded, raw, superstep, state, startTimestamp,
-                digestKnown ? digest : null);
+                digestKnown ? digest : null, basesKnown ? baseTimestamp : null, basesKnown ? restorableFrom : null);
         io.lccheckpoint.schema.CheckpointKey markerKey = Outputs.key(job, RecordKind.STEP_COMPLETE, "", -1, notice.getGeneration(), notice.getStep());
         Outputs.checkpoint(context, wire, Outputs.MARKER_SINK, now, markerKey, marker);
         Outputs.checkpoint(context, wire, Outputs.INDEX_SINK, now, markerKey, marker);
         LOG.info("job {} generation {} step {} complete: {} chunks, {} checkpoint bytes vs {} raw ({}x){}, {} bytes to the state changelog",
                 job, notice.getGeneration(), notice.getStep(), count, encoded, raw, String.format("%.1f", raw / (double) Math.max(1, encoded)),
                 superstep ? " incl. superstep" : "", state);
-        retain(now, job, notice.getGeneration(), notice.getStep(), superstep);
+        retain(now, job, notice.getGeneration(), notice.getStep(), superstep, basesKnown ? restorableFrom : null);
     }
 
     /**
@@ -102,7 +111,7 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
      * dozen bytes, not 8 per step, written at every completed step (issue #12). A step completed after a later one (its
      * chunks came through slower tasks) is kept apart.
      */
-    private void retain(long timestamp, String job, long generation, long step, boolean superstep) {
+    private void retain(long timestamp, String job, long generation, long step, boolean superstep, Long restorableFrom) {
         String key = job + '\u0000' + generation + "\u0000retained";
         String legacyKey = job + '\u0000' + generation + "\u0000meta";
         List<Long> supersteps = new ArrayList<>();
@@ -142,7 +151,12 @@ final class CompletionProcessor implements Processor<byte[], byte[], byte[], byt
             while (supersteps.size() > superstepRetain) {
                 supersteps.remove(0);
             }
-            long oldest = supersteps.get(0);
+        }
+        // the oldest restorable step: as every chunk says (by bytes, chunks take supersteps at steps of their own), or
+        // from the job's supersteps (markers of encoders before that)
+        Long oldestRestorable = restorableFrom != null ? restorableFrom : superstep ? supersteps.get(0) : null;
+        if (oldestRestorable != null) {
+            long oldest = oldestRestorable;
             completed.removeUpTo(oldest - 1, old -> forget(timestamp, job, generation, old));
             late.removeIf(old -> {
                 if (old < oldest) {

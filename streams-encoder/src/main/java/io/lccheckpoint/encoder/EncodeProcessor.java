@@ -73,8 +73,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
     private final Topics topics;
     private final CodecOptions codecOptions;
-    private final int superstepInterval;
-    private final int superstepRetain;
+    private final SuperstepPolicy policy;
     private final WireFormat wire;
 
     private ProcessorContext<byte[], byte[]> context;
@@ -119,7 +118,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
     private final int deadLetterLimit;
 
-    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, int superstepInterval, int superstepRetain, WorkingMemory working,
+    EncodeProcessor(Topics topics, WireFormat wire, CodecOptions codecOptions, SuperstepPolicy policy, WorkingMemory working,
                     TopicCheck topicCheck, TaskHeartbeats heartbeats, ChainRebuilder.Logs logs, RawTrimmer trimmer, int maxRecordBytes) {
         this.deadLetterLimit = deadLetterRecordLimit(maxRecordBytes);
         this.working = working;
@@ -130,8 +129,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         this.topics = topics;
         this.wire = wire;
         this.codecOptions = codecOptions;
-        this.superstepInterval = superstepInterval;
-        this.superstepRetain = superstepRetain;
+        this.policy = policy;
     }
 
     @Override
@@ -495,7 +493,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                         state.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), state.encodedSteps));
             }
             long superstepBytes = writeSuperstep(stamp, job, chunk, fresh);
-            anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source);
+            anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source, false);
             save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width, true);
             return;
         }
@@ -545,8 +543,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         long encodedBytes = encoded.length;
         state.lastStep = step;
         state.encodedSteps.add(step);
-        boolean superstep = Math.floorDiv(step, superstepInterval) > Math.floorDiv(state.lastSuperstep, superstepInterval);
+        state.codedSinceSuperstep += encoded.length;
+        boolean superstep = policy.superstepAt(state, step, width);
         if (superstep) {
+            state.codedSinceSuperstep = 0;
             state.lastSuperstep = step;
             state.supersteps.add(new ChunkRecordState.Superstep(step, stamp));
             encodedBytes += writeSuperstep(stamp, job, chunk, state);
@@ -555,16 +555,27 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (!coded && chunk.getHandover()) {
             handOver(stamp, job, chunk, state);
         }
+        boolean booked = superstep;
         if (superstep) {
-            anchor(state, state.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.STORED, source);
+            anchor(state, state.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.STORED, source, false);
+        } else if (policy.bookAt(state, step)) {
+            if (replaying != null) {
+                throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
+                        + " replayed the book due at step " + step + ", but its book's anchor is before it: the book and the logs disagree");
+            }
+            // ũ and r into the book: a rebuild starts here, and the raw records before this one can go
+            anchor(state, ChunkRecordState.Residual.STORED, source, true);
+            booked = true;
         }
-        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width, superstep);
+        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width, booked);
     }
 
     /**
-     * The chunk's new anchor: this record, whose superstep (just written) holds ũ; a rebuild starts from it.
+     * The chunk's new anchor: this record; ũ there is in the superstep just written, or in the book ({@code approxInBook}).
+     * A rebuild starts from it.
      */
-    private void anchor(ChunkRecordState state, ChunkRecordState.Residual residual, RecordMetadata source) {
+    private void anchor(ChunkRecordState state, ChunkRecordState.Residual residual, RecordMetadata source, boolean approxInBook) {
+        state.approxInBook = approxInBook;
         state.anchorStep = state.lastStep;
         state.anchorOffset = source.offset();
         state.anchorStamp = stamp;
@@ -687,13 +698,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
     /** Drops supersteps beyond the retained count and tombstones the records only they needed (DESIGN.md §4). */
     private void applyRetention(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
-        while (state.supersteps.size() > superstepRetain) {
+        while (state.supersteps.size() > policy.retain()) {
             long dropped = state.supersteps.remove(0).step();
             tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, state.generation, dropped);
         }
         long oldest = state.supersteps.get(0).step();
         state.encodedSteps.removeUpTo(oldest, step -> tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, state.generation, step));
-        if (state.supersteps.size() >= superstepRetain) {
+        if (state.supersteps.size() >= policy.retain()) {
             for (ChunkRecordState.OlderGeneration older : state.older) {
                 older.supersteps().forEach(step -> tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, older.generation(), step));
                 older.encodedSteps().forEach(step -> tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, older.generation(), step));
@@ -742,7 +753,8 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         // this chunk's share of the step's content digest: what it reconstructs to after the step
         long checksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
         Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
-                encodedBytes, rawBytes, superstep, booked, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum)));
+                encodedBytes, rawBytes, superstep, booked, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum),
+                state.supersteps.get(state.supersteps.size() - 1).stamp(), state.supersteps.get(0).step()));
     }
 
     /**

@@ -20,6 +20,8 @@ public final class EncoderSettings extends AbstractConfig {
     public static final String ENTROPY_CONFIG = "lcckpt.codec.entropy";
     public static final String SUPERSTEP_INTERVAL_CONFIG = "lcckpt.superstep.interval";
     public static final String SUPERSTEP_RETAIN_CONFIG = "lcckpt.superstep.retain";
+    public static final String SUPERSTEP_POLICY_CONFIG = "lcckpt.superstep.policy";
+    public static final String SUPERSTEP_BYTES_RATIO_CONFIG = "lcckpt.superstep.bytes.ratio";
     public static final String MAX_RECORD_BYTES_CONFIG = "lcckpt.max.record.bytes";
     public static final String PROGRESS_PARTITIONS_CONFIG = "lcckpt.progress.partitions";
     public static final String STATE_STORE_CONFIG = "lcckpt.state.store";
@@ -36,8 +38,19 @@ public final class EncoderSettings extends AbstractConfig {
                     "x of priority promotion: keep the 2^x - 1 buckets of largest exponent.")
             .define(ENTROPY_CONFIG, Type.STRING, EntropyMode.ZERO_RUN.name(), ConfigDef.ValidString.in("HUFFMAN", "ZERO_RUN"), Importance.MEDIUM,
                     "HUFFMAN (the paper) or ZERO_RUN (the smaller of zero-run and Huffman per chunk).")
+            .define(SUPERSTEP_POLICY_CONFIG, Type.STRING, "bytes", ConfigDef.ValidString.in("bytes", "steps"), Importance.HIGH,
+                    "When a chunk takes a superstep (its full reconstruction, lossless): bytes (once its coded records since its last"
+                    + " superstep reach lcckpt.superstep.bytes.ratio times a superstep's size: supersteps are at most 1 / (1 + ratio)"
+                    + " of the checkpoint topic, and a restore reads at most 1 + ratio full states) or steps (whenever the step"
+                    + " crosses a multiple of lcckpt.superstep.interval).")
+            .define(SUPERSTEP_BYTES_RATIO_CONFIG, Type.DOUBLE, 2.0, ConfigDef.Range.atLeast(0.1), Importance.MEDIUM,
+                    "With lcckpt.superstep.policy=bytes: coded bytes a chunk accumulates, in multiples of a superstep's size,"
+                    + " before its next superstep.")
             .define(SUPERSTEP_INTERVAL_CONFIG, Type.INT, 50, ConfigDef.Range.atLeast(1), Importance.HIGH,
-                    "Write a superstep (the full reconstruction, lossless) whenever the step crosses a multiple of this.")
+                    "With lcckpt.superstep.policy=steps: a superstep whenever the step crosses a multiple of this. With bytes: while"
+                    + " the encoder holds a chunk's residual, it also writes the chunk's reconstruction and residual to its changelogged"
+                    + " book whenever the step crosses a multiple of this, so a rebuild replays, and the raw-delta topic keeps, at most"
+                    + " about this many steps.")
             .define(SUPERSTEP_RETAIN_CONFIG, Type.INT, 3, ConfigDef.Range.atLeast(1), Importance.HIGH,
                     "Supersteps kept as restore points; records only older restore points need are tombstoned.")
             .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 8 * 131_072 + 4096, ConfigDef.Range.atLeast(1 << 16), Importance.LOW,
@@ -45,8 +58,8 @@ public final class EncoderSettings extends AbstractConfig {
             .define(PROGRESS_PARTITIONS_CONFIG, Type.INT, 4, ConfigDef.Range.atLeast(1), Importance.LOW,
                     "Partitions of the progress topic (completion counting is spread over jobs).")
             .define(STATE_STORE_CONFIG, Type.STRING, "rocksdb", ConfigDef.ValidString.in("rocksdb", "memory"), Importance.LOW,
-                    "Where chunk states live: rocksdb (on disk, the default) or memory (heap: 2x the models' size per instance);"
-                    + " both are changelogged.")
+                    "Where chunks' working states live: rocksdb (on disk, the default) or memory (heap: 2x the models' size per"
+                    + " instance); neither is changelogged (a fail-over rebuilds them from the chunks' books and the logs).")
             .define(MEMORY_BUDGET_CONFIG, Type.LONG, -1L, Importance.HIGH,
                     "Bytes of memory the encoder may use (DESIGN.md §6), -1 for Kafka's defaults. Shared out as: chunks being coded 30%"
                     + " (admitted by their modelled cost, fixed + per value: a chunk that does not fit waits), record cache 15%, input"

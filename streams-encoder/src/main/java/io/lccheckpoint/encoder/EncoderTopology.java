@@ -60,8 +60,8 @@ public final class EncoderTopology {
 
     static Topology build(EncoderSettings settings, TopicCheck topicCheck, TaskHeartbeats heartbeats, ChainRebuilder.Logs logs, RawTrimmer trimmer) {
         Topics topics = new Topics(settings.getString(EncoderSettings.TOPIC_PREFIX_CONFIG));
-        int retain = settings.getInt(EncoderSettings.SUPERSTEP_RETAIN_CONFIG);
-        int interval = settings.getInt(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG);
+        SuperstepPolicy policy = SuperstepPolicy.of(settings);
+        int retain = policy.retain();
         Map<String, String> changelog = Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG,
                 Integer.toString(3 * settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG)));
         boolean inMemory = settings.getString(EncoderSettings.STATE_STORE_CONFIG).equals("memory");
@@ -80,7 +80,7 @@ public final class EncoderTopology {
 
         Topology topology = new Topology();
         topology.addSource("raw-deltas", new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.rawDeltaPattern());
-        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), interval, retain, working, topicCheck, heartbeats,
+        topology.addProcessor("encode", () -> new EncodeProcessor(topics, settings.wireFormat(), settings.codecOptions(), policy, working, topicCheck, heartbeats,
                 logs, trimmer, settings.getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG)), "raw-deltas");
         topology.addStateStore(bookStore, "encode");
         topology.addStateStore(workStore, "encode");

@@ -36,8 +36,8 @@ import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A task that lost its local working states rebuilds them from its books and the logs, and the chain goes on byte for
@@ -70,8 +70,11 @@ class EncoderRebuildTest {
         final List<String> deadLetterReasons = new ArrayList<>();
         int rebuildsSeen;
 
-        Encoder() {
-            EncoderSettings settings = new EncoderSettings(Map.of(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG, 4, EncoderSettings.SUPERSTEP_RETAIN_CONFIG, 2));
+        /** {@code steps}; {@code bytes-often}: supersteps every few steps, at steps of each chunk's own; {@code bytes-rarely}: books with ũ every 4 steps between supersteps. */
+        Encoder(String policy) {
+            EncoderSettings settings = new EncoderSettings(Map.of(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG, 4, EncoderSettings.SUPERSTEP_RETAIN_CONFIG, 2,
+                    EncoderSettings.SUPERSTEP_POLICY_CONFIG, policy.startsWith("bytes") ? "bytes" : policy,
+                    EncoderSettings.SUPERSTEP_BYTES_RATIO_CONFIG, policy.equals("bytes-rarely") ? 5.0 : 0.3));
             Properties properties = EncoderApp.streamsConfig(settings);
             properties.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
             try {
@@ -82,7 +85,6 @@ class EncoderRebuildTest {
             ChainRebuilder.Logs logs = new ChainRebuilder.Logs() {
                 @Override
                 public void checkpoints(String topic, long fromTimestamp, Predicate<ConsumerRecord<byte[], byte[]>> each) {
-                    rebuildsSeen++;
                     // as offsetsForTimes: from the first record stamped at or after the time
                     int first = 0;
                     while (first < checkpointLog.size() && checkpointLog.get(first).timestamp() < fromTimestamp) {
@@ -97,6 +99,7 @@ class EncoderRebuildTest {
 
                 @Override
                 public void raw(TopicPartition partition, long fromOffset, long toOffset, Predicate<ConsumerRecord<byte[], byte[]>> each) {
+                    rebuildsSeen++;
                     for (ConsumerRecord<byte[], byte[]> record : rawLog) {
                         if (record.offset() >= fromOffset && record.offset() < toOffset && !each.test(record)) {
                             return;
@@ -141,20 +144,23 @@ class EncoderRebuildTest {
         }
     }
 
-    @BeforeEach
-    void start() {
-        steady = new Encoder();
-        forgetful = new Encoder();
+    private void start(String policy) {
+        steady = new Encoder(policy);
+        forgetful = new Encoder(policy);
     }
 
     @AfterEach
     void stop() {
-        steady.close();
-        forgetful.close();
+        if (steady != null) {
+            steady.close();
+            forgetful.close();
+        }
     }
 
-    @Test
-    void aStorageSplitChainRebuiltAfterEveryStepIsTheSameChain() {
+    @ParameterizedTest(name = "superstep policy {0}")
+    @ValueSource(strings = {"steps", "bytes-often", "bytes-rarely"})
+    void aStorageSplitChainRebuiltAfterEveryStepIsTheSameChain(String policy) {
+        start(policy);
         manifestAndInitial();
         forgetful.forgetWorkingStates();
         for (long step = 1; step <= 13; step++) {
@@ -184,8 +190,10 @@ class EncoderRebuildTest {
         assertThat(steady.rebuildsSeen).isZero();
     }
 
-    @Test
-    void aChainThatSwitchesSplitsBothWaysRebuiltAfterEveryStepIsTheSameChain() {
+    @ParameterizedTest(name = "superstep policy {0}")
+    @ValueSource(strings = {"steps", "bytes-often", "bytes-rarely"})
+    void aChainThatSwitchesSplitsBothWaysRebuiltAfterEveryStepIsTheSameChain(String policy) {
+        start(policy);
         manifestAndInitial();
         forgetful.forgetWorkingStates();
         ChunkState[] trainer = new ChunkState[2];
@@ -243,10 +251,11 @@ class EncoderRebuildTest {
         return state.serialize(ChunkRecordState.Form.WORK);
     }
 
-    /** A marker carries the time its step started, which differs between two encoders: compared without it. */
+    /** A marker carries the times its step and its supersteps started, which differ between two encoders: compared without them. */
     private static byte[] markerWithoutClock(byte[] value) {
         if (value != null && SingleObjectSerde.decode(value) instanceof io.lccheckpoint.schema.StepComplete marker) {
             marker.setStartTimestamp(-1L);
+            marker.setBaseTimestamp(marker.getBaseTimestamp() == null ? null : -1L);
             return SingleObjectSerde.encode(marker);
         }
         return value;

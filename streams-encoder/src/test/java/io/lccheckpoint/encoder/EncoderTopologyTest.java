@@ -45,7 +45,8 @@ class EncoderTopologyTest {
 
     @BeforeEach
     void start() {
-        EncoderSettings settings = new EncoderSettings(Map.of(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG, 4, EncoderSettings.SUPERSTEP_RETAIN_CONFIG, 2));
+        EncoderSettings settings = new EncoderSettings(Map.of(EncoderSettings.SUPERSTEP_INTERVAL_CONFIG, 4, EncoderSettings.SUPERSTEP_RETAIN_CONFIG, 2,
+                EncoderSettings.SUPERSTEP_POLICY_CONFIG, "steps"));
         Properties properties = EncoderApp.streamsConfig(settings);
         properties.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         driver = new TopologyTestDriver(EncoderTopology.build(settings), properties);
