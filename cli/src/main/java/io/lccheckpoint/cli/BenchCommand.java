@@ -8,7 +8,6 @@ import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;
 import io.lccheckpoint.restorer.Restorer;
 import io.lccheckpoint.schema.DType;
-import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.kafka.Topics;
 import java.nio.file.Files;
@@ -74,7 +73,8 @@ final class BenchCommand implements Callable<Integer> {
 
     /** One split's figures; NaN where not measured. */
     record SplitFigures(String split, double encoderMiBs, double checkpointBytesPerStep, Map<String, Long> brokerBytes, String brokerSource,
-            int steps, double superstepShare, double restoreSeconds, double rawReadSeconds, double recoverySeconds, Map<String, Long> steadyBrokerBytes) {
+            int steps, CheckpointRecordBytes.SuperstepShare superstepShare, double restoreSeconds, double rawReadSeconds, double recoverySeconds,
+            Map<String, Long> steadyBrokerBytes) {
         double brokerBytesPerStep(String kind) {
             return brokerBytes.getOrDefault(kind, 0L) / (double) steps;
         }
@@ -86,7 +86,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** What the throughput run measured. */
     private record Throughput(double encoderMiBs, double checkpointBytesPerStep, Map<String, Long> brokerBytes, String brokerSource,
-            int steps, double superstepShare, Map<String, Long> steadyBrokerBytes) {
+            int steps, CheckpointRecordBytes.SuperstepShare superstepShare, Map<String, Long> steadyBrokerBytes) {
     }
 
     /** Steps of the steady-state phase after the throughput run: the bytes per step between supersteps. */
@@ -179,7 +179,8 @@ final class BenchCommand implements Callable<Integer> {
         encode.steadyBrokerBytes().forEach((kind, bytes) -> say("  %-40s %,14.0f  %5.1f%%", kind, bytes / (double) STEADY_STEPS,
                 100.0 * bytes / Math.max(1, steadyTotal)));
         say("superstep share of the checkpoint topic (superstep records' key + value bytes / all its records', from the records): %.1f%%",
-                100 * encode.superstepShare());
+                100 * encode.superstepShare().share());
+        say("  the same without the generation's initial state (which every policy writes): %.1f%%", 100 * encode.superstepShare().shareWithoutInitialStates());
     }
 
     private void writeJson(Path file, double produceMiBs, List<SplitFigures> figures) throws java.io.IOException {
@@ -201,7 +202,8 @@ final class BenchCommand implements Callable<Integer> {
             ObjectNode steadyPerStep = node.putObject("broker_bytes_per_step_steady");
             f.steadyBrokerBytes().keySet().forEach(kind -> steadyPerStep.put(kind, f.steadyBytesPerStep(kind)));
             node.put("broker_bytes_steady_steps", STEADY_STEPS);
-            node.put("superstep_share", f.superstepShare());
+            node.put("superstep_share", f.superstepShare().share());
+            node.put("superstep_share_without_initial_states", f.superstepShare().shareWithoutInitialStates());
             node.put("superstep_share_source", "checkpoint topic records (key + value bytes)");
             node.put("restore_s", f.restoreSeconds());
             node.put("raw_read_s", f.rawReadSeconds());
@@ -299,8 +301,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             TempDirectories.delete(state);
         }
-        Map<RecordKind, Long> records = CheckpointRecordBytes.byKind(bootstrap, new Topics(prefix).checkpoints(job));
-        double superstepShare = records.getOrDefault(RecordKind.SUPERSTEP_CHUNK, 0L) / (double) records.values().stream().mapToLong(Long::longValue).sum();
+        CheckpointRecordBytes.SuperstepShare superstepShare = CheckpointRecordBytes.superstepShare(bootstrap, new Topics(prefix).checkpoints(job));
         double raw = 4.0 * encodeParams * encodeSteps;
         double deltaBytes = markers.stream().filter(m -> !m.getSuperstep()).mapToLong(StepComplete::getEncodedBytes).average().orElse(Double.NaN);
         return new Throughput(raw / 1048576.0 / seconds, deltaBytes, BrokerBytes.byKind(written), BrokerBytes.sources(written), encodeSteps + 1,

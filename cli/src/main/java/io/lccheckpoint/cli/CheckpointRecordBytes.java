@@ -20,10 +20,37 @@ final class CheckpointRecordBytes {
     private CheckpointRecordBytes() {
     }
 
+    /**
+     * The superstep share of a checkpoint topic: superstep records' bytes over all records' bytes, and the same without
+     * each generation's initial state (its supersteps at the generation's first step), which every policy must write.
+     */
+    record SuperstepShare(double share, double shareWithoutInitialStates) {
+    }
+
+    static SuperstepShare superstepShare(String bootstrapServers, String topic) {
+        Map<RecordKind, Long> kinds = new EnumMap<>(RecordKind.class);
+        Map<Long, java.util.TreeMap<Long, Long>> supersteps = new java.util.HashMap<>();
+        read(bootstrapServers, topic, (key, bytes) -> {
+            kinds.merge(key.getKind(), bytes, Long::sum);
+            if (key.getKind() == RecordKind.SUPERSTEP_CHUNK) {
+                supersteps.computeIfAbsent(key.getGeneration(), g -> new java.util.TreeMap<>()).merge(key.getStep(), bytes, Long::sum);
+            }
+        });
+        long all = kinds.values().stream().mapToLong(Long::longValue).sum();
+        long superstep = kinds.getOrDefault(RecordKind.SUPERSTEP_CHUNK, 0L);
+        long initial = supersteps.values().stream().mapToLong(steps -> steps.firstEntry().getValue()).sum();
+        return new SuperstepShare(superstep / (double) all, (superstep - initial) / (double) (all - initial));
+    }
+
     static Map<RecordKind, Long> byKind(String bootstrapServers, String topic) {
+        Map<RecordKind, Long> bytes = new EnumMap<>(RecordKind.class);
+        read(bootstrapServers, topic, (key, size) -> bytes.merge(key.getKind(), size, Long::sum));
+        return bytes;
+    }
+
+    private static void read(String bootstrapServers, String topic, java.util.function.BiConsumer<CheckpointKey, Long> each) {
         Map<String, Object> config = Map.of("bootstrap.servers", bootstrapServers, "isolation.level", "read_committed",
                 "max.partition.fetch.bytes", 16 << 20, "fetch.max.bytes", 64 << 20);
-        Map<RecordKind, Long> bytes = new EnumMap<>(RecordKind.class);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(config, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> partitions = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(partitions);
@@ -36,10 +63,9 @@ final class CheckpointRecordBytes {
                 }
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
                     CheckpointKey key = (CheckpointKey) SingleObjectSerde.decode(record.key());
-                    bytes.merge(key.getKind(), (long) record.serializedKeySize() + Math.max(0, record.serializedValueSize()), Long::sum);
+                    each.accept(key, (long) record.serializedKeySize() + Math.max(0, record.serializedValueSize()));
                 }
             }
         }
-        return bytes;
     }
 }

@@ -223,10 +223,10 @@ final class DemoCommand implements Callable<Integer> {
         Map<String, Long> kinds = BrokerBytes.byKind(written);
         long total = kinds.get("total");
         kinds.forEach((kind, bytes) -> say("  %-56s %,12.0f  %5.1f%%", kind, bytes / (double) published, 100.0 * bytes / total));
-        Map<io.lccheckpoint.schema.RecordKind, Long> records = CheckpointRecordBytes.byKind(kafka.bootstrapServers(),
+        CheckpointRecordBytes.SuperstepShare share = CheckpointRecordBytes.superstepShare(kafka.bootstrapServers(),
                 new io.lccheckpoint.schema.kafka.Topics(io.lccheckpoint.schema.kafka.Topics.DEFAULT_PREFIX).checkpoints(JOB));
-        say("superstep share of the checkpoint topic (its records' key + value bytes, both generations; superstep policy %s): %.1f%%", superstepPolicy,
-                100.0 * records.getOrDefault(io.lccheckpoint.schema.RecordKind.SUPERSTEP_CHUNK, 0L) / records.values().stream().mapToLong(Long::longValue).sum());
+        say("superstep share of the checkpoint topic (its records' key + value bytes, both generations; superstep policy %s): %.1f%%;"
+                + " without the generations' initial states: %.1f%%", superstepPolicy, 100 * share.share(), 100 * share.shareWithoutInitialStates());
     }
 
     /** Emulates a realistic step time: the demo's model computes much faster than the models users train. */
