@@ -224,12 +224,7 @@ final class BenchCommand implements Callable<Integer> {
         try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
             admin.createTopics(List.of(new NewTopic(topic, 4, (short) 1).configs(Map.of("max.message.bytes", "8388608")))).all().get();
         }
-        Map<String, Object> config = new HashMap<>();
-        config.put("bootstrap.servers", bootstrap);
-        config.put("acks", "all");
-        config.put("linger.ms", 5);
-        config.put("batch.size", 1 << 20);
-        config.put("max.request.size", 8 << 20);
+        Map<String, Object> config = rawProducerConfig(bootstrap);
         byte[] value = new byte[512 << 10];
         new SplittableRandom(1).nextBytes(value);
         long records = bytes / value.length;
@@ -444,14 +439,20 @@ final class BenchCommand implements Callable<Integer> {
         return prefix + ".raw-copy";
     }
 
-    /** The values as little-endian float32 bytes in records of 512 KiB, as the storage split's raw step 0 holds them. */
-    private static void produceRaw(String bootstrap, String topic, float[] values) throws Exception {
+    /** A plain producer for raw bytes, as the baseline runs use it: acks=all, linger 5 ms, 1 MiB batches. */
+    private static Map<String, Object> rawProducerConfig(String bootstrap) {
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", bootstrap);
         config.put("acks", "all");
         config.put("linger.ms", 5);
         config.put("batch.size", 1 << 20);
         config.put("max.request.size", 8 << 20);
+        return config;
+    }
+
+    /** The values as little-endian float32 bytes in records of 512 KiB, as the storage split's raw step 0 holds them. */
+    private static void produceRaw(String bootstrap, String topic, float[] values) throws Exception {
+        Map<String, Object> config = rawProducerConfig(bootstrap);
         int perRecord = 128 << 10;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (int from = 0; from < values.length; from += perRecord) {
