@@ -249,6 +249,31 @@ final class FaultHarness {
         }
     }
 
+    /**
+     * Raw-delta records the broker still holds that the encoder has already consumed and committed (from each partition's
+     * log start to the encoder group's committed offset): what the trimmer answers for. Records the encoder has not
+     * reached yet (a backlog while it restarts) are not counted.
+     */
+    long rawRecordsKeptBehindTheEncoder() {
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer();
+             org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            List<TopicPartition> partitions = consumer.partitionsFor(topics.rawDeltas(JOB), Duration.ofSeconds(30)).stream()
+                    .map(info -> new TopicPartition(info.topic(), info.partition())).toList();
+            Map<TopicPartition, Long> start = consumer.beginningOffsets(partitions);
+            var committed = admin.listConsumerGroupOffsets(prefix + "-encoder").partitionsToOffsetAndMetadata().get(30, TimeUnit.SECONDS);
+            long kept = 0;
+            for (TopicPartition partition : partitions) {
+                var offset = committed.get(partition);
+                if (offset != null) {
+                    kept += Math.max(0, offset.offset() - start.get(partition));
+                }
+            }
+            return kept;
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
     /** Bytes the broker's log directories hold for every partition of a topic (no segment was compacted or deleted if it is young). */
     long topicBytes(String topic) throws Exception {
         try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {

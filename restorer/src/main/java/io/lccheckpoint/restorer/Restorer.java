@@ -185,9 +185,12 @@ public final class Restorer {
             NavigableMap<Long, StepComplete> steps = entry.getValue();
             if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
                 long step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
-                if (steps.get(step).getBaseTimestamp() != null) {
-                    // the earliest of the step's chunks' newest supersteps (they take them at steps of their own)
-                    return new Plan(entry.getKey(), step, steps.get(step).getBaseTimestamp());
+                StepComplete target = steps.get(step);
+                if (target.getBaseTimestamp() != null) {
+                    // the earliest of the step's chunks' newest supersteps (they take them at steps of their own), or the
+                    // step's own start if earlier: its manifest is written before its chunks (and their supersteps)
+                    long start = target.getStartTimestamp() >= 0 ? Math.min(target.getStartTimestamp(), target.getBaseTimestamp()) : target.getBaseTimestamp();
+                    return new Plan(entry.getKey(), step, start);
                 }
                 for (StepComplete marker : steps.headMap(step, true).descendingMap().values()) {
                     if (marker.getSuperstep()) {
