@@ -54,13 +54,13 @@ import org.apache.kafka.streams.state.KeyValueStore;
  *
  * <p>What it stores (DESIGN.md §8, issue #12): each chunk's working state (ũ, r, bookkeeping) goes to {@link #WORK_STORE}
  * at every step, a store without a changelog; its book ({@link ChunkRecordState.Form#BOOK}: bookkeeping, and the residual
- * while the encoder holds it) goes to the changelogged {@link #STORE} only at the chunk's anchors: its initial state and
- * its supersteps. An instance that takes over a task rebuilds the working states ({@link #rebuild}): each chunk's state
+ * while the encoder holds it) goes to the changelogged {@link #STORE} only at the chunk's anchors: its initial state, its
+ * supersteps and the books {@link SuperstepPolicy} asks for between them. An instance that takes over a task rebuilds the working states ({@link #rebuild}): each chunk's state
  * at its anchor (the book, and ũ from the anchor's superstep), then the raw-delta records after it, replayed through this
  * same code with every output held back. A local store is trusted only by the run of the task that wrote it ({@link #start}).
  */
 final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]> {
-    /** The chunks' books: changelogged, written only at events. */
+    /** The chunks' books: changelogged, written only at a chunk's anchors. */
     static final String STORE = "lcckpt-chunk-state";
     /** The chunks' working states: local, no changelog, written at every step. */
     static final String WORK_STORE = "lcckpt-chunk-work";
@@ -310,7 +310,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             while (chunks.hasNext()) {
                 var entry = chunks.next();
                 if (work.get(entry.key) == null) {
-                    wanted.put(entry.key, ChunkRecordState.deserialize(entry.value));
+                    ChunkRecordState book = ChunkRecordState.deserialize(entry.value);
+                    // a full state from an encoder before issue #12 needs no rebuild: its chunk's first record upgrades it (load)
+                    if (!book.legacy) {
+                        wanted.put(entry.key, book);
+                    }
                 }
             }
         }
