@@ -269,10 +269,12 @@ class FaultsIT {
             // supersteps every 10 steps, the residual in the book at those of the storage split (2/3 of the run), plus small books
             assertThat(controlChangelog).isLessThan((last / 10 + 1) * model + 100_000);
             assertThat(retained).as("raw-delta records left: about one superstep interval (10 steps)").isLessThanOrEqualTo(12 * recordsPerStep);
-            // during the run, of what the encoder had consumed: the interval (10 steps) and the trimmer's lag (a commit,
-            // then its 5 s tick: about 10 steps at 2 steps a second); a topic without trimming keeps the whole run
+            // during the run, of what the encoder had consumed: the interval (10 steps), the trimmer's lag (a commit, then
+            // its 5 s tick: about 10 steps at 2 steps a second) and, right after each restart, what the trainer published
+            // while no encoder ran (10-25 s: up to 50 steps), which the new one consumes faster than the trimmer follows.
+            // Measured 58-61 steps' worth at most; a topic without trimming keeps the whole run (161 steps)
             assertThat(mostRetained.get()).as("raw-delta records the encoder had consumed still kept during the run: bounded, not growing with the run")
-                    .isLessThan(40 * recordsPerStep);
+                    .isLessThan((last + 1) * recordsPerStep / 2);
         } finally {
             sampling.set(false);
             encoder.close();

@@ -39,7 +39,9 @@ interface RawTrimmer extends AutoCloseable {
 
     final class AdminRawTrimmer implements RawTrimmer {
         private static final Logger LOG = LoggerFactory.getLogger(RawTrimmer.class);
-        private final Map<TopicPartition, long[]> pending = new ConcurrentHashMap<>();
+        /** Per partition, the offers not yet applied, oldest first (at most {@link #OFFERS_KEPT}: older ones are subsumed). */
+        private final Map<TopicPartition, java.util.Deque<long[]>> pending = new ConcurrentHashMap<>();
+        private static final int OFFERS_KEPT = 64;
         private final Map<TopicPartition, Long> deleted = new HashMap<>();
         private final Admin admin;
         private final String applicationId;
@@ -75,7 +77,14 @@ interface RawTrimmer extends AutoCloseable {
 
         @Override
         public void offer(TopicPartition partition, long deleteBelow, long committedFrom) {
-            pending.merge(partition, new long[] {deleteBelow, committedFrom}, (old, offered) -> offered[0] >= old[0] ? offered : old);
+            java.util.Deque<long[]> offers = pending.computeIfAbsent(partition, p -> new java.util.ArrayDeque<>());
+            synchronized (offers) {
+                offers.addLast(new long[] {deleteBelow, committedFrom});
+                while (offers.size() > OFFERS_KEPT) {
+                    // the oldest goes: a later offer deletes at least as much once the commit reaches it
+                    offers.removeFirst();
+                }
+            }
         }
 
         private void trim() throws InterruptedException, ExecutionException {
@@ -86,12 +95,19 @@ interface RawTrimmer extends AutoCloseable {
             Map<TopicPartition, RecordsToDelete> deletions = new HashMap<>();
             for (var entry : pending.entrySet()) {
                 OffsetAndMetadata offset = committed.get(entry.getKey());
-                long[] offer = entry.getValue();
-                if (offset != null && offset.offset() >= offer[1]) {
-                    pending.remove(entry.getKey(), offer);
-                    if (offer[0] > deleted.getOrDefault(entry.getKey(), 0L)) {
-                        deletions.put(entry.getKey(), RecordsToDelete.beforeOffset(offer[0]));
+                if (offset == null) {
+                    continue;
+                }
+                // the newest offer the commit covers (offers made since wait for the next commit, not the other way round)
+                long below = -1;
+                java.util.Deque<long[]> offers = entry.getValue();
+                synchronized (offers) {
+                    while (!offers.isEmpty() && offers.peekFirst()[1] <= offset.offset()) {
+                        below = Math.max(below, offers.removeFirst()[0]);
                     }
+                }
+                if (below > deleted.getOrDefault(entry.getKey(), 0L)) {
+                    deletions.put(entry.getKey(), RecordsToDelete.beforeOffset(below));
                 }
             }
             if (!deletions.isEmpty()) {
