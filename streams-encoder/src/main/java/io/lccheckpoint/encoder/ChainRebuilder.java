@@ -40,10 +40,6 @@ final class ChainRebuilder {
         void raw(TopicPartition partition, long fromOffset, long toOffset, Predicate<ConsumerRecord<byte[], byte[]>> each);
     }
 
-    /** What a rebuild read, for its log line. */
-    record Effort(long records, long bytes) {
-    }
-
     private final Logs logs;
     private final WireFormat wire;
     private final Runnable beat;

@@ -136,10 +136,19 @@ final class ChunkRecordState {
      * if {@link Residual#STORED}, zeros for the other), or is null if it stores neither.
      */
     static ChunkRecordState deserialize(byte[] bytes) {
+        return deserialize(bytes, true);
+    }
+
+    /** The bookkeeping alone ({@link #chunk} null): what a task needs of each book when it starts, without the values. */
+    static ChunkRecordState bookkeeping(byte[] bytes) {
+        return deserialize(bytes, false);
+    }
+
+    private static ChunkRecordState deserialize(byte[] bytes, boolean values) {
         ByteBuffer buffer = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         int version = buffer.get();
         if (version == 1 || version == 2) {
-            return deserializeLegacy(buffer, version);
+            return deserializeLegacy(buffer, version, values);
         }
         if (version != 3 && version != VERSION) {
             throw new IllegalStateException("chunk state version " + version + " is not 1, 2, 3 or " + VERSION);
@@ -172,6 +181,9 @@ final class ChunkRecordState {
         state.anchorOffset = buffer.getLong();
         state.anchorStamp = buffer.getLong();
         state.anchorChecksum = buffer.getLong();
+        if (!values) {
+            return state;
+        }
         if (form == Form.WORK) {
             state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
         } else if (state.approxInBook) {
@@ -211,7 +223,7 @@ final class ChunkRecordState {
     }
 
     /** Versions 1 and 2: the full state as the changelog carried it at every step (issue #3 to #11). */
-    private static ChunkRecordState deserializeLegacy(ByteBuffer buffer, int version) {
+    private static ChunkRecordState deserializeLegacy(ByteBuffer buffer, int version, boolean values) {
         ChunkRecordState state = new ChunkRecordState();
         state.legacy = true;
         state.generation = buffer.getLong();
@@ -244,7 +256,9 @@ final class ChunkRecordState {
                 generation.encodedSteps().add(record[2]);
             }
         }
-        state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
+        if (values) {
+            state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
+        }
         return state;
     }
 }

@@ -261,7 +261,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 if (entry.key.charAt(0) != SKIPPED_KEY_PREFIX.charAt(0)) {
                     String job = entry.key.substring(0, entry.key.indexOf('\u0000'));
                     rawNeeded.computeIfAbsent(topics.rawDeltas(job), topic -> new HashMap<>())
-                            .put(entry.key, ChunkRecordState.deserialize(entry.value).rawNeededFrom());
+                            .put(entry.key, ChunkRecordState.bookkeeping(entry.value).rawNeededFrom());
                 }
             }
         }
@@ -407,7 +407,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         String key = SKIPPED_KEY_PREFIX + source.topic();
-        long oldest = rawNeeded.getOrDefault(source.topic(), Map.of()).values().stream().mapToLong(Long::longValue).min().orElse(Long.MAX_VALUE);
+        long oldest = oldestRawNeeded(source.topic());
         StepRuns kept = new StepRuns();
         byte[] stored = books.get(key);
         if (stored != null) {
@@ -442,11 +442,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         lastTrimOffer.put(source.topic(), now);
-        long below = source.offset() + 1;
-        for (long needed : rawNeeded.getOrDefault(source.topic(), Map.of()).values()) {
-            below = Math.min(below, needed);
-        }
+        long below = Math.min(source.offset() + 1, oldestRawNeeded(source.topic()));
         trimmer.offer(new org.apache.kafka.common.TopicPartition(source.topic(), source.partition()), below, source.offset() + 1);
+    }
+
+    /** The first raw-delta offset of this task's partition of the topic that a rebuild of any of its chunks reads (MAX_VALUE: none). */
+    private long oldestRawNeeded(String topic) {
+        long oldest = Long.MAX_VALUE;
+        for (long needed : rawNeeded.getOrDefault(topic, Map.of()).values()) {
+            oldest = Math.min(oldest, needed);
+        }
+        return oldest;
     }
 
     private void handle(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
