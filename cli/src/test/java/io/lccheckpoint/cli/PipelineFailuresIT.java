@@ -205,7 +205,7 @@ class PipelineFailuresIT {
         ByteBuffer values = ByteBuffer.allocate(4 * CHUNK).order(ByteOrder.LITTLE_ENDIAN);
         for (int chunk = 0; chunk < 2; chunk++) {
             RawDeltaChunk raw = new RawDeltaChunk(job, 1L, step, "w1", chunk, 4, 9, DType.FLOAT32, false, values.duplicate(),
-                    io.lccheckpoint.schema.RemainingStages.ALL, null, false, false, null);
+                    io.lccheckpoint.schema.RemainingStages.ALL, null, false, false, null, null);
             producer.send(new ProducerRecord<>(topic, SingleObjectSerde.encode(new ChunkKey(job, "w1", chunk)), SingleObjectSerde.encode(raw)));
         }
         producer.flush();

@@ -745,7 +745,7 @@ public final class CheckpointProducer implements AutoCloseable {
                     bytes = chunkBytes(value, previous, from, to);
                 }
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
-                        spec.dtype(), initial, bytes, remaining, options, fold, handover, previousStep);
+                        spec.dtype(), initial, bytes, remaining, options, fold, handover, previousStep, null);
                 records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, spec.name(), chunk), record));
             }
             lastPublished.put(spec.name(), value);

@@ -18,7 +18,7 @@ import org.apache.avro.SchemaNormalization;
 import org.junit.jupiter.api.Test;
 
 /**
- * Every schema stays compatible with every released version (src/test/resources/previous/, one file per release):
+ * Every schema stays compatible with every released version (src/main/resources/io/lccheckpoint/schema/previous/, one file per release; SingleObjectSerde also decodes records written with them):
  * new readers read old records (backward) and old readers read new records (forward), so producers, encoders and
  * restorers can be upgraded in any order. When a release ships, copy src/main/avro/lccheckpoint.avsc there.
  */
@@ -43,7 +43,7 @@ class SchemaCompatibilityTest {
     }
 
     static List<Path> releases() throws IOException {
-        try (Stream<Path> files = Files.list(Path.of("src/test/resources/previous"))) {
+        try (Stream<Path> files = Files.list(Path.of("src/main/resources/io/lccheckpoint/schema/previous"))) {
             return files.filter(p -> p.toString().endsWith(".avsc")).sorted().toList();
         }
     }

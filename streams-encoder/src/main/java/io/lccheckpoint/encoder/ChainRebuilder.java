@@ -38,6 +38,24 @@ final class ChainRebuilder {
 
         /** Hands the committed records of a raw-delta partition in [{@code fromOffset}, {@code toOffset}). */
         void raw(TopicPartition partition, long fromOffset, long toOffset, Predicate<ConsumerRecord<byte[], byte[]>> each);
+
+        /**
+         * A reader of single checkpoint-topic records by position, for one task (one thread): the coded chunks a trainer
+         * wrote there itself and announced on the raw-delta topic with a notice ({@code RawDeltaChunk.storedAt}).
+         */
+        PositionReader positionReader();
+    }
+
+    /** Reads one record by its position; records already fetched after it are kept for the next reads. */
+    interface PositionReader extends AutoCloseable {
+        /**
+         * The record at {@code offset} of the partition, or null if the partition has none there (removed by compaction, or
+         * the position is past its end).
+         */
+        ConsumerRecord<byte[], byte[]> read(TopicPartition partition, long offset);
+
+        @Override
+        void close();
     }
 
     private final Logs logs;

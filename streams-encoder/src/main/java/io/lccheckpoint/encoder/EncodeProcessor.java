@@ -9,6 +9,8 @@ import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EncodedChunk;
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.CheckpointPosition;
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
@@ -88,6 +90,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private Sensor deadLetters;
     /** The time the record being processed stamps on its outputs. */
     private long stamp;
+    /** min(stamp, the record's own timestamp): what a superstep or an anchor of this record is stamped with, for seeks. */
+    private long seekStamp;
+    /** Set by {@link #deadLetter}: the record being handled was refused. */
+    private boolean refused;
+    /** Why {@link #storedChunk} found no usable record. */
+    private String refusal;
+    private ChainRebuilder.PositionReader positions;
     /**
      * Per job, the last manifest this task wrote: {generation, step, stamp}. A step's manifest is written before its
      * chunks, so when they come through the same task (one partition) the step's start time is the manifest's: a
@@ -142,6 +151,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         this.taskName = heartbeats.watch(context, "encode");
         String beatAs = taskName;
         this.rebuilder = new ChainRebuilder(logs, wire, () -> heartbeats.beat(beatAs));
+        this.positions = logs.positionReader();
         this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
         deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
                 Map.of("task-id", context.taskId().toString())), new CumulativeSum());
@@ -170,6 +180,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     @Override
     public void close() {
         heartbeats.remove(taskName);
+        positions.close();
     }
 
     @Override
@@ -177,6 +188,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         // every output of this record carries the clock read once, here, before the first: so the step's start time in
         // its progress notice is never later than any of its records (restore pushdown seeks to it)
         stamp = System.currentTimeMillis();
+        // where a restore or a rebuild seeks for what this record starts: never after the trainer's records of later steps,
+        // which a trainer coding its own chunks writes to the checkpoint topic itself, stamped with its own clock
+        seekStamp = Math.min(stamp, record.timestamp());
         if (!started) {
             start();
         }
@@ -456,6 +470,31 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void handle(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
+        refused = false;
+        handleChunk(record, source, job, chunk);
+        if (refused && chunk.getStoredAt() != null && replaying == null && chunk.getJob().equals(job)) {
+            discardStray(job, chunk);
+        }
+    }
+
+    /**
+     * A refused notice's coded chunk is on the checkpoint topic already, written by the trainer: a tombstone removes it,
+     * unless its key is also the key of a record of the chain (a duplicate step), which the tombstone would remove too.
+     */
+    private void discardStray(String job, RawDeltaChunk chunk) {
+        String key = job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
+        byte[] local = work.get(key);
+        ChunkRecordState state = local == null ? null : ChunkRecordState.deserialize(local);
+        long generation = chunk.getGeneration();
+        long step = chunk.getStep();
+        boolean chain = state != null && (state.generation == generation && state.encodedSteps.contains(step)
+                || state.older.stream().anyMatch(older -> older.generation() == generation && older.encodedSteps().contains(step)));
+        if (!chain) {
+            tombstone(stamp, job, chunk, RecordKind.ENCODED_CHUNK, generation, step);
+        }
+    }
+
+    private void handleChunk(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
         if (!chunk.getJob().equals(job)) {
             deadLetter(record, source, job, chunk, "record names job " + chunk.getJob() + " but came on job " + job + "'s topic");
             return;
@@ -465,6 +504,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         ByteBuffer bytes = chunk.getValues().order(ByteOrder.LITTLE_ENDIAN);
         if (!coded && (bytes.remaining() == 0 || bytes.remaining() % width != 0)) {
             deadLetter(record, source, job, chunk, bytes.remaining() + " value bytes are not whole " + chunk.getDtype() + " values");
+            return;
+        }
+        if (chunk.getStoredAt() != null && (!coded || bytes.remaining() != 0)) {
+            deadLetter(record, source, job, chunk, "a notice of a chunk stored on the checkpoint topic (storedAt) must have remaining NONE and no values");
             return;
         }
         int n = coded ? -1 : bytes.remaining() / width;
@@ -495,7 +538,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             fresh.chunk = chunk.getDtype() == DType.FLOAT32 ? ChunkState.float32(floats(bytes, n)) : ChunkState.float64(doubles(bytes, n));
             // both sides hold the initial state and a zero residual: a trainer that codes from the next step needs no handover
             fresh.residualOnTrainer = chunk.getHandover();
-            fresh.supersteps.add(new ChunkRecordState.Superstep(step, stamp));
+            fresh.supersteps.add(new ChunkRecordState.Superstep(step, seekStamp));
             if (state != null) {
                 // the older generation stays restorable until this one keeps its full set of supersteps
                 fresh.older.addAll(state.older);
@@ -546,7 +589,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (encoded == null) {
             return;
         }
-        if (replaying == null) {
+        if (replaying == null && chunk.getStoredAt() == null) {
             Outputs.checkpoint(context, wire, stamp, Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), generation, step),
                     new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded), state.lastStep));
         }
@@ -558,7 +601,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (superstep) {
             state.codedSinceSuperstep = 0;
             state.lastSuperstep = step;
-            state.supersteps.add(new ChunkRecordState.Superstep(step, stamp));
+            state.supersteps.add(new ChunkRecordState.Superstep(step, seekStamp));
             encodedBytes += writeSuperstep(stamp, job, chunk, state);
             applyRetention(stamp, job, chunk, state);
         }
@@ -588,7 +631,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         state.approxInBook = approxInBook;
         state.anchorStep = state.lastStep;
         state.anchorOffset = source.offset();
-        state.anchorStamp = stamp;
+        state.anchorStamp = seekStamp;
         state.anchorChecksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
         state.anchorResidual = residual;
     }
@@ -639,8 +682,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             poison(record, source, job, chunk, key, state, "coded by the trainer, but the encoder holds this chunk's residual (no handover was asked for)");
             return null;
         }
-        byte[] coded = new byte[bytes.remaining()];
-        bytes.duplicate().get(coded);
+        byte[] coded;
+        if (chunk.getStoredAt() == null) {
+            coded = new byte[bytes.remaining()];
+            bytes.duplicate().get(coded);
+        } else {
+            coded = storedChunk(job, chunk, state);
+            if (coded == null) {
+                poison(record, source, job, chunk, key, state, refusal);
+                return null;
+            }
+        }
         try {
             ChunkDecoder.RecordInfo info = ChunkDecoder.inspect(coded);
             ValueType type = state.dtype == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64;
@@ -664,6 +716,46 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             poison(record, source, job, chunk, key, state, "unusable coded chunk: " + e.getMessage());
             return null;
         }
+    }
+
+    /**
+     * The coded chunk a notice points at, read from the job's checkpoint topic; null (and {@link #refusal} says why) if the
+     * position does not hold this chunk's record of this step, following the chunk's last coded step.
+     */
+    private byte[] storedChunk(String job, RawDeltaChunk chunk, ChunkRecordState state) {
+        CheckpointPosition at = chunk.getStoredAt();
+        org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition(topics.checkpoints(job), at.getPartition());
+        String where = partition + " at offset " + at.getOffset();
+        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> stored = positions.read(partition, at.getOffset());
+        if (stored == null || stored.value() == null) {
+            refusal = "the notice points at " + where + ", which holds " + (stored == null ? "no record" : "a tombstone");
+            return null;
+        }
+        CheckpointKey expected = Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(), chunk.getStep());
+        Object key;
+        Object value;
+        try {
+            key = stored.key() == null ? null : wire.decode(stored.key());
+            value = wire.decode(stored.value());
+        } catch (RuntimeException e) {
+            refusal = "the notice points at " + where + ", which holds no record of ours (" + e.getMessage() + ")";
+            return null;
+        }
+        if (!expected.equals(key) || !(value instanceof EncodedChunkRecord encoded)) {
+            refusal = "the notice points at " + where + ", which holds " + key + " instead of this chunk's coded step";
+            return null;
+        }
+        if (encoded.getPreviousStep() == null || encoded.getPreviousStep() != state.lastStep || !encoded.getJob().equals(job)
+                || encoded.getGeneration() != chunk.getGeneration() || encoded.getStep() != chunk.getStep()
+                || !encoded.getTensor().equals(chunk.getTensor()) || encoded.getChunk() != chunk.getChunk()) {
+            refusal = "the coded chunk at " + where + " does not match its key and the chain (generation " + encoded.getGeneration() + ", step "
+                    + encoded.getStep() + " after step " + encoded.getPreviousStep() + "; the chunk's last coded step is " + state.lastStep + ")";
+            return null;
+        }
+        ByteBuffer codec = encoded.getCodec();
+        byte[] bytes = new byte[codec.remaining()];
+        codec.duplicate().get(bytes);
+        return bytes;
     }
 
     /** The chain of this chunk cannot go on from this record: it stops here until a resume starts a new generation. */
@@ -813,6 +905,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void deadLetter(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String reason) {
+        refused = true;
         if (replaying != null) {
             return;
         }

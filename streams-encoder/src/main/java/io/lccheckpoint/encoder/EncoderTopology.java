@@ -56,6 +56,20 @@ public final class EncoderTopology {
                         java.util.function.Predicate<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> each) {
             throw new IllegalStateException("no brokers to rebuild from");
         }
+
+        @Override
+        public ChainRebuilder.PositionReader positionReader() {
+            return new ChainRebuilder.PositionReader() {
+                @Override
+                public org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> read(org.apache.kafka.common.TopicPartition partition, long offset) {
+                    throw new IllegalStateException("no brokers to read " + partition + " from");
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+        }
     };
 
     static Topology build(EncoderSettings settings, TopicCheck topicCheck, TaskHeartbeats heartbeats, ChainRebuilder.Logs logs, RawTrimmer trimmer) {

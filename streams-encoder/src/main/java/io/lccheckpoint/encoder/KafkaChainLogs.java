@@ -1,10 +1,13 @@
 package io.lccheckpoint.encoder;
 
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -68,6 +71,76 @@ final class KafkaChainLogs implements ChainRebuilder.Logs {
                     }
                 }
             }
+        }
+    }
+
+    @Override
+    public ChainRebuilder.PositionReader positionReader() {
+        return new Positions();
+    }
+
+    /**
+     * Uncommitted, like the superstep reads: a notice is read committed, so the record it points at (same transaction) is
+     * committed too, and a committed read could wait on the encoder's own open transaction on the same partition. One
+     * consumer per task, created on first use; it fetches from the wanted offset on and keeps what came after it, which is
+     * where the next notices of the step usually point.
+     */
+    private final class Positions implements ChainRebuilder.PositionReader {
+        private KafkaConsumer<byte[], byte[]> consumer;
+        private final Set<TopicPartition> assigned = new HashSet<>();
+        private final Map<TopicPartition, ArrayDeque<ConsumerRecord<byte[], byte[]>>> fetched = new HashMap<>();
+
+        @Override
+        public ConsumerRecord<byte[], byte[]> read(TopicPartition partition, long offset) {
+            ArrayDeque<ConsumerRecord<byte[], byte[]>> kept = fetched.computeIfAbsent(partition, p -> new ArrayDeque<>());
+            while (!kept.isEmpty() && kept.peekFirst().offset() < offset) {
+                kept.pollFirst();
+            }
+            if (kept.isEmpty() || kept.peekFirst().offset() > offset) {
+                kept.clear();
+                fetch(partition, offset, kept);
+            }
+            ConsumerRecord<byte[], byte[]> first = kept.peekFirst();
+            return first != null && first.offset() == offset ? kept.pollFirst() : null;
+        }
+
+        private void fetch(TopicPartition partition, long offset, ArrayDeque<ConsumerRecord<byte[], byte[]>> kept) {
+            if (consumer == null) {
+                consumer = consumer(IsolationLevel.READ_UNCOMMITTED);
+            }
+            if (assigned.add(partition)) {
+                consumer.assign(assigned);
+            }
+            consumer.pause(assigned);
+            consumer.resume(List.of(partition));
+            consumer.seek(partition, offset);
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            if (offset >= end) {
+                return;
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (kept.isEmpty()) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200)).records(partition)) {
+                    kept.addLast(record);
+                }
+                if (kept.isEmpty() && consumer.position(partition) > offset) {
+                    return; // the offset holds no record (compacted away, or a transaction marker)
+                }
+                if (kept.isEmpty() && System.nanoTime() > deadline) {
+                    throw new org.apache.kafka.common.errors.TimeoutException("no record of " + partition + " at offset " + offset
+                            + " could be fetched in 60 s (end offset " + end + ")");
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            if (consumer != null) {
+                consumer.close(Duration.ofSeconds(5));
+                consumer = null;
+            }
+            fetched.clear();
+            assigned.clear();
         }
     }
 

@@ -49,6 +49,16 @@ final class StepRuns {
         return last[0] + last[1] * (last[2] - 1);
     }
 
+    boolean contains(long step) {
+        for (long[] run : runs) {
+            long offset = step - run[0];
+            if (offset >= 0 && (run[2] == 1 ? offset == 0 : offset % run[1] == 0 && offset / run[1] < run[2])) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     void forEach(LongConsumer action) {
         for (long[] run : runs) {
             for (long i = 0; i < run[2]; i++) {

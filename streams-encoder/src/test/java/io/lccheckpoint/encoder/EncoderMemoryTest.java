@@ -50,7 +50,7 @@ class EncoderMemoryTest {
                 ByteBuffer bytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
                 bytes.asFloatBuffer().put(values);
                 byte[] value = SingleObjectSerde.encode(new RawDeltaChunk("mem", 1L, (long) step, "w", 0, 1, 1, DType.FLOAT32, step == 0, bytes,
-                        RemainingStages.ALL, null, false, false, null));
+                        RemainingStages.ALL, null, false, false, null, null));
                 byte[] key = SingleObjectSerde.encode(new ChunkKey("mem", "w", 0));
                 long before = threads.getCurrentThreadAllocatedBytes();
                 raw.pipeInput(key, value);

@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.CheckpointPosition;
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DeadLetter;
+import io.lccheckpoint.schema.EncodedChunkRecord;
+import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RemainingStages;
 import io.lccheckpoint.schema.StepManifest;
@@ -37,6 +41,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -69,6 +74,7 @@ class EncoderRebuildTest {
         final List<ConsumerRecord<byte[], byte[]>> checkpointLog = new ArrayList<>();
         final List<String> deadLetterReasons = new ArrayList<>();
         int rebuildsSeen;
+        int positionsRead;
 
         /** {@code steps}; {@code bytes-often}: supersteps every few steps, at steps of each chunk's own; {@code bytes-rarely}: books with ũ every 4 steps between supersteps. */
         Encoder(String policy) {
@@ -106,6 +112,22 @@ class EncoderRebuildTest {
                         }
                     }
                 }
+
+                @Override
+                public ChainRebuilder.PositionReader positionReader() {
+                    return new ChainRebuilder.PositionReader() {
+                        @Override
+                        public ConsumerRecord<byte[], byte[]> read(TopicPartition partition, long offset) {
+                            positionsRead++;
+                            assertThat(partition).isEqualTo(new TopicPartition(CHECKPOINTS, 0));
+                            return offset < checkpointLog.size() ? checkpointLog.get((int) offset) : null;
+                        }
+
+                        @Override
+                        public void close() {
+                        }
+                    };
+                }
             };
             TopicCheck topicCheck = topic -> !(checkpointTopicMissing && topic.equals(CHECKPOINTS));
             driver = new TopologyTestDriver(EncoderTopology.build(settings, topicCheck, new TaskHeartbeats(), logs, RawTrimmer.NONE), properties);
@@ -122,6 +144,17 @@ class EncoderRebuildTest {
                 checkpointLog.add(consumerRecord(CHECKPOINTS, checkpointLog.size(), record.timestamp(), record.key(), record.value()));
             }
             deadLetters.readRecordsToList().forEach(record -> deadLetterReasons.add(((DeadLetter) SingleObjectSerde.decode(record.value())).getReason()));
+        }
+
+        /** As a trainer coding its own chunks does: the coded chunk straight to the checkpoint topic; its position. */
+        CheckpointPosition writeCoded(RawDeltaChunk chunk, byte[] codec, long previousStep) {
+            long offset = checkpointLog.size();
+            byte[] key = SingleObjectSerde.encode(new CheckpointKey(JOB, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(),
+                    chunk.getStep()));
+            byte[] value = SingleObjectSerde.encode(new EncodedChunkRecord(JOB, chunk.getGeneration(), chunk.getStep(), chunk.getTensor(), chunk.getChunk(),
+                    ByteBuffer.wrap(codec), previousStep));
+            checkpointLog.add(consumerRecord(CHECKPOINTS, offset, 0, key, value));
+            return new CheckpointPosition(0, offset);
         }
 
         void forgetWorkingStates() {
@@ -190,9 +223,11 @@ class EncoderRebuildTest {
         assertThat(steady.rebuildsSeen).isZero();
     }
 
-    @ParameterizedTest(name = "superstep policy {0}")
-    @ValueSource(strings = {"steps", "bytes-often", "bytes-rarely"})
-    void aChainThatSwitchesSplitsBothWaysRebuiltAfterEveryStepIsTheSameChain(String policy) {
+    @ParameterizedTest(name = "superstep policy {0}, trainer-coded chunks {1}")
+    @CsvSource({"steps,inline", "bytes-often,inline", "bytes-rarely,inline", "steps,on the checkpoint topic", "bytes-often,on the checkpoint topic",
+            "bytes-rarely,on the checkpoint topic"})
+    void aChainThatSwitchesSplitsBothWaysRebuiltAfterEveryStepIsTheSameChain(String policy, String coded) {
+        boolean direct = !coded.equals("inline");
         start(policy);
         manifestAndInitial();
         forgetful.forgetWorkingStates();
@@ -209,7 +244,12 @@ class EncoderRebuildTest {
                     if (trainer[c] == null) {
                         trainer[c] = handedOver(c);
                     }
-                    send(coded(step, c, new ChunkEncoder(options).encode(delta, trainer[c]).record()));
+                    byte[] record = new ChunkEncoder(options).encode(delta, trainer[c]).record();
+                    if (direct) {
+                        sendNotice(step, c, record);
+                    } else {
+                        send(coded(step, c, record));
+                    }
                 } else if (step == 7) {
                     // trainer → storage: the trainer's residual folded into the raw values
                     float[] folded = new float[N];
@@ -227,6 +267,55 @@ class EncoderRebuildTest {
             forgetful.forgetWorkingStates();
         }
         assertThat(forgetful.rebuildsSeen).isEqualTo(14);
+        // a rebuild after a trainer-coded step reads its coded chunk again, from where the trainer wrote it
+        assertThat(steady.positionsRead).isEqualTo(direct ? 8 : 0);
+        if (direct) {
+            assertThat(forgetful.positionsRead).isGreaterThan(steady.positionsRead);
+        }
+    }
+
+    /** A trainer-coded step whose coded chunk the trainer wrote to the checkpoint topic itself: the notice points at it. */
+    private void sendNotice(long step, int chunk, byte[] codec) {
+        RawDeltaChunk notice = coded(step, chunk, new byte[0]);
+        CheckpointPosition at = steady.writeCoded(notice, codec, step - 1);
+        assertThat(forgetful.writeCoded(notice, codec, step - 1)).isEqualTo(at);
+        notice.setStoredAt(at);
+        send(notice);
+    }
+
+    @org.junit.jupiter.api.Test
+    void aNoticeThatDoesNotPointAtItsChunkIsRefusedAndTheStrayRecordTombstoned() {
+        start("steps");
+        manifestAndInitial();
+        ChunkState[] trainer = new ChunkState[2];
+        for (int c = 0; c < 2; c++) {
+            RawDeltaChunk handover = raw(1, c, delta());
+            handover.setHandover(true);
+            send(handover);
+        }
+        for (int c = 0; c < 2; c++) {
+            trainer[c] = handedOver(c);
+        }
+        // chunk 0: a good notice; chunk 1: the trainer wrote its chunk, but the notice points at chunk 0's record
+        sendNotice(2, 0, new ChunkEncoder(options).encode(delta(), trainer[0]).record());
+        RawDeltaChunk stray = coded(2, 1, new byte[0]);
+        CheckpointPosition chunk0 = new CheckpointPosition(0, (long) steady.checkpointLog.size() - 1);
+        steady.writeCoded(stray, new ChunkEncoder(options).encode(delta(), trainer[1]).record(), 1);
+        forgetful.writeCoded(stray, new byte[0], 1);
+        stray.setStoredAt(chunk0);
+        int before = steady.checkpointLog.size();
+        send(stray);
+        assertThat(steady.deadLetterReasons).singleElement().asString().contains("instead of this chunk's coded step");
+        ConsumerRecord<byte[], byte[]> tombstone = steady.checkpointLog.get(before);
+        assertThat(tombstone.value()).isNull();
+        assertThat(SingleObjectSerde.decode(tombstone.key())).isEqualTo(new CheckpointKey(JOB, RecordKind.ENCODED_CHUNK, "w", 1, 1L, 2L));
+        // a duplicate notice of a step of the chain is refused, and no tombstone removes the chain's record
+        before = steady.checkpointLog.size();
+        RawDeltaChunk duplicate = coded(2, 0, new byte[0]);
+        duplicate.setStoredAt(chunk0);
+        send(duplicate);
+        assertThat(steady.deadLetterReasons).last().asString().contains("duplicate step");
+        assertThat(steady.checkpointLog.subList(before, steady.checkpointLog.size())).noneMatch(record -> record.value() == null);
     }
 
     private void assertSameSoFar(String when) {
@@ -315,7 +404,7 @@ class EncoderRebuildTest {
         ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
         return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, 2, DType.FLOAT32, initial, bytes, RemainingStages.ALL, null, false, false,
-                initial ? null : step - 1);
+                initial ? null : step - 1, null);
     }
 
     private void send(RawDeltaChunk chunk) {

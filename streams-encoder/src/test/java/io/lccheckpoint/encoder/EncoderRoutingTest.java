@@ -110,7 +110,7 @@ class EncoderRoutingTest {
             var raw = driver.createInputTopic("lcckpt.keys.raw-deltas", new ByteArraySerializer(), new ByteArraySerializer());
             ByteBuffer values = ByteBuffer.allocate(4 * N).order(ByteOrder.LITTLE_ENDIAN);
             byte[] chunk = SingleObjectSerde.encode(new RawDeltaChunk("keys", 1L, 3L, "w", 0, 1, 1, DType.FLOAT32, false, values,
-                    RemainingStages.ALL, null, false, false, 2L));
+                    RemainingStages.ALL, null, false, false, 2L, null));
             raw.pipeInput((byte[]) null, chunk);
             raw.pipeInput("garbage".getBytes(), chunk);
             raw.pipeInput(SingleObjectSerde.encode(new ChunkKey("keys", "w", 1)), chunk);
@@ -198,6 +198,6 @@ class EncoderRoutingTest {
         }
         values.flip();
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(job, "w", 0)), SingleObjectSerde.encode(
-                new RawDeltaChunk(job, 1L, 0L, "w", 0, 1, 1, DType.FLOAT32, true, values, RemainingStages.ALL, null, false, false, null)));
+                new RawDeltaChunk(job, 1L, 0L, "w", 0, 1, 1, DType.FLOAT32, true, values, RemainingStages.ALL, null, false, false, null, null)));
     }
 }

@@ -300,7 +300,7 @@ class EncoderTopologyTest {
         ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
         return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, stepChunks, DType.FLOAT32, initial, bytes, io.lccheckpoint.schema.RemainingStages.ALL, null, false, false,
-                initial ? null : step - 1);
+                initial ? null : step - 1, null);
     }
 
     private static float[] ramp(int n, float scale) {

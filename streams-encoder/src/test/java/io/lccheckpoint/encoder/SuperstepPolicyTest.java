@@ -67,7 +67,7 @@ class SuperstepPolicyTest {
                     ByteBuffer bytes = ByteBuffer.allocate(4 * N).order(ByteOrder.LITTLE_ENDIAN);
                     bytes.asFloatBuffer().put(values);
                     RawDeltaChunk chunk = new RawDeltaChunk(JOB, 1L, step, "w", c, 2, 2, DType.FLOAT32, step == 0, bytes, RemainingStages.ALL, null, false,
-                            false, step == 0 ? null : step - 1);
+                            false, step == 0 ? null : step - 1, null);
                     raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "w", c)), SingleObjectSerde.encode(chunk));
                 }
                 for (TestRecord<byte[], byte[]> record : checkpoints.readRecordsToList()) {

@@ -11,6 +11,8 @@ import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.SuperstepChunk;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.List;
@@ -37,10 +39,35 @@ public final class SingleObjectSerde {
     private static final Map<Long, BinaryMessageDecoder<SpecificRecord>> DECODERS = new HashMap<>();
     private static final Map<Schema, BinaryMessageEncoder<SpecificRecord>> ENCODERS = new HashMap<>();
 
+    /** Earlier releases of {@code lccheckpoint.avsc}: records written with them are still read (resolved to today's classes). */
+    static final List<String> PREVIOUS_RELEASES = List.of("lccheckpoint-0.1.0.avsc", "lccheckpoint-0.2.0.avsc");
+
     static {
         for (Schema schema : KNOWN) {
             DECODERS.put(SchemaNormalization.parsingFingerprint64(schema), new BinaryMessageDecoder<>(SpecificData.get(), schema));
             ENCODERS.put(schema, new BinaryMessageEncoder<>(SpecificData.get(), schema));
+        }
+        for (String release : PREVIOUS_RELEASES) {
+            for (Schema writer : previousRelease(release)) {
+                Schema reader = KNOWN.stream().filter(known -> known.getFullName().equals(writer.getFullName())).findFirst().orElse(null);
+                long fingerprint = SchemaNormalization.parsingFingerprint64(writer);
+                if (reader != null && !DECODERS.containsKey(fingerprint)) {
+                    BinaryMessageDecoder<SpecificRecord> decoder = DECODERS.get(SchemaNormalization.parsingFingerprint64(reader));
+                    decoder.addSchema(writer);
+                    DECODERS.put(fingerprint, decoder);
+                }
+            }
+        }
+    }
+
+    private static List<Schema> previousRelease(String file) {
+        try (InputStream in = SingleObjectSerde.class.getResourceAsStream("/io/lccheckpoint/schema/previous/" + file)) {
+            if (in == null) {
+                throw new IllegalStateException("schema release " + file + " is not on the class path");
+            }
+            return new Schema.Parser().parse(in).getTypes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read schema release " + file, e);
         }
     }
 
