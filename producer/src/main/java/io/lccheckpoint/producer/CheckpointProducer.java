@@ -8,10 +8,14 @@ import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EncodedChunk;
 import io.lccheckpoint.codec.EntropyMode;
 import io.lccheckpoint.producer.SplitPlanner.Split;
+import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.CheckpointPosition;
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
+import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.RemainingStages;
 import io.lccheckpoint.schema.StepManifest;
 import io.lccheckpoint.schema.TensorInfo;
@@ -75,8 +79,15 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /** A step's records as built: whether it asks the encoder for a handover, and what coding it cost. */
-    private record Built(List<ProducerRecord<ChunkKey, SpecificRecord>> records, boolean handover, long values, long rawBytes,
-                         long codedBytes, long codingNanos) {
+    private record Built(List<ProducerRecord<SpecificRecord, SpecificRecord>> records, List<Stored> stored, boolean handover, long values,
+                         long rawBytes, long codedBytes, long codingNanos) {
+    }
+
+    /**
+     * A coded chunk this producer writes to the checkpoint topic itself, and the notice on the raw-delta topic that points
+     * at it once the broker has given it a position (same transaction): the brokers write the coded bytes once.
+     */
+    private record Stored(ProducerRecord<SpecificRecord, SpecificRecord> record, RawDeltaChunk notice, int bytes) {
     }
 
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointProducer.class);
@@ -95,7 +106,12 @@ public final class CheckpointProducer implements AutoCloseable {
     private final String job;
     private final String rawTopic;
     private final int chunkValues;
-    private final KafkaProducer<ChunkKey, SpecificRecord> producer;
+    private final KafkaProducer<SpecificRecord, SpecificRecord> producer;
+    private final String checkpointTopic;
+    /** split=trainer/auto: coded chunks go to the checkpoint topic directly (lcckpt.split.coded.chunks.to=checkpoints). */
+    private final boolean codedToCheckpoints;
+    /** The checkpoint topic's partition count, looked up on first use (the sender's thread only). */
+    private int checkpointPartitions;
     private final BlockingQueue<PendingStep> queue = new LinkedBlockingQueue<>();
     private final Thread sender;
     private final Semaphore inFlight;
@@ -146,6 +162,8 @@ public final class CheckpointProducer implements AutoCloseable {
         this.job = Topics.checkJob(settings.getString(ProducerSettings.JOB_CONFIG));
         Topics topics = new Topics(settings.getString(ProducerSettings.TOPIC_PREFIX_CONFIG));
         this.rawTopic = topics.rawDeltas(job);
+        this.checkpointTopic = topics.checkpoints(job);
+        this.codedToCheckpoints = settings.getString(ProducerSettings.SPLIT_CODED_CHUNKS_TO_CONFIG).equals("checkpoints");
         this.chunkValues = settings.getInt(ProducerSettings.CHUNK_VALUES_CONFIG);
         long configured = settings.getLong(ProducerSettings.GENERATION_CONFIG);
         this.generation = configured >= 0 ? configured : System.currentTimeMillis();
@@ -175,7 +193,7 @@ public final class CheckpointProducer implements AutoCloseable {
         kafka.putIfAbsent(ProducerConfig.BATCH_SIZE_CONFIG, 1 << 20);
         kafka.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(1 << 20, recordBytes));
         kafka.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, "lcckpt-trainer-" + job);
-        org.apache.kafka.common.serialization.Serializer<ChunkKey> keys = (topic, key) -> wire.encode(key);
+        org.apache.kafka.common.serialization.Serializer<SpecificRecord> keys = (topic, key) -> wire.encode(key);
         org.apache.kafka.common.serialization.Serializer<SpecificRecord> values = (topic, value) -> value == null ? null : wire.encode(value);
         this.producer = new KafkaProducer<>(kafka, keys, values);
         this.producer.initTransactions();
@@ -360,8 +378,9 @@ public final class CheckpointProducer implements AutoCloseable {
                     long sendStart = System.nanoTime();
                     producer.beginTransaction();
                     long[] bytes = new long[part.size()];
+                    storeCoded(built, bytes);
                     for (int k = 0; k < part.size(); k++) {
-                        for (ProducerRecord<ChunkKey, SpecificRecord> record : built.get(k).records()) {
+                        for (ProducerRecord<SpecificRecord, SpecificRecord> record : built.get(k).records()) {
                             producer.send(record);
                             if (record.value() instanceof RawDeltaChunk chunk) {
                                 bytes[k] += chunk.getValues().remaining();
@@ -420,6 +439,50 @@ public final class CheckpointProducer implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Writes the coded chunks of the steps to the checkpoint topic, waits for their positions and puts them in the notices
+     * (before those are sent, in the same transaction).
+     */
+    private void storeCoded(List<Built> built, long[] bytes) {
+        List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
+        for (Built step : built) {
+            for (Stored stored : step.stored()) {
+                sent.add(producer.send(stored.record()));
+            }
+        }
+        if (sent.isEmpty()) {
+            return;
+        }
+        producer.flush();
+        int next = 0;
+        for (int k = 0; k < built.size(); k++) {
+            for (Stored stored : built.get(k).stored()) {
+                org.apache.kafka.clients.producer.RecordMetadata at;
+                try {
+                    at = sent.get(next++).get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new org.apache.kafka.common.errors.InterruptException(e);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof KafkaException cause ? cause : new KafkaException(e.getCause());
+                }
+                stored.notice().setStoredAt(new CheckpointPosition(at.partition(), at.offset()));
+                bytes[k] += stored.bytes();
+            }
+        }
+    }
+
+    /**
+     * The partition the encoder's records under this key go to (Kafka's default partitioner on the serialized key, as a
+     * Streams sink without a partitioner uses): a tombstone the encoder writes later must land beside the record.
+     */
+    private int checkpointPartition(SpecificRecord key) {
+        if (checkpointPartitions == 0) {
+            checkpointPartitions = producer.partitionsFor(checkpointTopic).size();
+        }
+        return org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(wire.encode(key))) % checkpointPartitions;
     }
 
     /**
@@ -658,7 +721,8 @@ public final class CheckpointProducer implements AutoCloseable {
             target = requested;
         }
         int stepChunks = tensors.values().stream().mapToInt(TensorSpec::chunkCount).sum();
-        List<ProducerRecord<ChunkKey, SpecificRecord>> records = new ArrayList<>(stepChunks + 1);
+        List<ProducerRecord<SpecificRecord, SpecificRecord>> records = new ArrayList<>(stepChunks + 1);
+        List<Stored> stored = new ArrayList<>();
         List<TensorInfo> infos = new ArrayList<>();
         for (TensorSpec spec : tensors.values()) {
             List<Long> shape = new ArrayList<>();
@@ -670,7 +734,7 @@ public final class CheckpointProducer implements AutoCloseable {
         StepManifest manifest = io.lccheckpoint.schema.StepDigest.sealed(new StepManifest(job, generation, step, resumedFrom, infos, null));
         // one timestamp for the whole step: the encoder's records keep it, so a restore can seek to a step's start exactly
         long timestamp = System.currentTimeMillis();
-        records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, "", -1), manifest));
+        records.add(new ProducerRecord<>(rawTopic, null, timestamp, (SpecificRecord) new ChunkKey(job, "", -1), (SpecificRecord) manifest));
 
         boolean handover = false;
         boolean code = false;
@@ -744,8 +808,15 @@ public final class CheckpointProducer implements AutoCloseable {
                 } else {
                     bytes = chunkBytes(value, previous, from, to);
                 }
+                boolean notice = code && codedToCheckpoints;
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
-                        spec.dtype(), initial, bytes, remaining, options, fold, handover, previousStep, null);
+                        spec.dtype(), initial, notice ? ByteBuffer.allocate(0) : bytes, remaining, options, fold, handover, previousStep, null);
+                if (notice) {
+                    // the record the encoder would have written for this step (same key, same value): the chain is the same
+                    CheckpointKey key = new CheckpointKey(job, RecordKind.ENCODED_CHUNK, spec.name(), chunk, generation, step);
+                    EncodedChunkRecord encoded = new EncodedChunkRecord(job, generation, step, spec.name(), chunk, bytes, previousStep);
+                    stored.add(new Stored(new ProducerRecord<>(checkpointTopic, checkpointPartition(key), timestamp, key, encoded), record, bytes.remaining()));
+                }
                 records.add(new ProducerRecord<>(rawTopic, null, timestamp, new ChunkKey(job, spec.name(), chunk), record));
             }
             lastPublished.put(spec.name(), value);
@@ -761,7 +832,7 @@ public final class CheckpointProducer implements AutoCloseable {
         } else if (!initial && autoSplit && (lastPlan == null || (stepsSincePlan + 1) % replanSteps == 0)) {
             probe(values);
         }
-        return new Built(records, handover, initial ? 0 : values0, rawBytes, codedBytes, nanos);
+        return new Built(records, stored, handover, initial ? 0 : values0, rawBytes, codedBytes, nanos);
     }
 
     /**
