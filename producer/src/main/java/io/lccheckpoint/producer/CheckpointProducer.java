@@ -18,6 +18,7 @@ import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.RemainingStages;
 import io.lccheckpoint.schema.StepManifest;
+import io.lccheckpoint.schema.SuperstepChunk;
 import io.lccheckpoint.schema.TensorInfo;
 import io.lccheckpoint.schema.kafka.Topics;
 import io.lccheckpoint.schema.kafka.WireFormat;
@@ -84,8 +85,9 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /**
-     * A coded chunk this producer writes to the checkpoint topic itself, and the notice on the raw-delta topic that points
-     * at it once the broker has given it a position (same transaction): the brokers write the coded bytes once.
+     * A record this producer writes to the checkpoint topic itself (a coded chunk, or an initial state as a superstep),
+     * and the notice on the raw-delta topic that points at it once the broker has given it a position (same
+     * transaction): the brokers write those bytes once.
      */
     private record Stored(ProducerRecord<SpecificRecord, SpecificRecord> record, RawDeltaChunk notice, int bytes) {
     }
@@ -108,8 +110,8 @@ public final class CheckpointProducer implements AutoCloseable {
     private final int chunkValues;
     private final KafkaProducer<SpecificRecord, SpecificRecord> producer;
     private final String checkpointTopic;
-    /** split=trainer/auto: coded chunks go to the checkpoint topic directly (lcckpt.split.coded.chunks.to=checkpoints). */
-    private final boolean codedToCheckpoints;
+    /** Initial states and coded chunks go to the checkpoint topic directly (lcckpt.write.checkpoints). */
+    private final boolean writeCheckpoints;
     /** The checkpoint topic's partition count, looked up on first use (the sender's thread only). */
     private int checkpointPartitions;
     private final BlockingQueue<PendingStep> queue = new LinkedBlockingQueue<>();
@@ -163,7 +165,7 @@ public final class CheckpointProducer implements AutoCloseable {
         Topics topics = new Topics(settings.getString(ProducerSettings.TOPIC_PREFIX_CONFIG));
         this.rawTopic = topics.rawDeltas(job);
         this.checkpointTopic = topics.checkpoints(job);
-        this.codedToCheckpoints = settings.getString(ProducerSettings.SPLIT_CODED_CHUNKS_TO_CONFIG).equals("checkpoints");
+        this.writeCheckpoints = settings.getBoolean(ProducerSettings.WRITE_CHECKPOINTS_CONFIG);
         this.chunkValues = settings.getInt(ProducerSettings.CHUNK_VALUES_CONFIG);
         long configured = settings.getLong(ProducerSettings.GENERATION_CONFIG);
         this.generation = configured >= 0 ? configured : System.currentTimeMillis();
@@ -808,10 +810,17 @@ public final class CheckpointProducer implements AutoCloseable {
                 } else {
                     bytes = chunkBytes(value, previous, from, to);
                 }
-                boolean notice = code && codedToCheckpoints;
+                boolean notice = (code || initial) && writeCheckpoints;
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step, spec.name(), chunk, spec.chunkCount(), stepChunks,
                         spec.dtype(), initial, notice ? ByteBuffer.allocate(0) : bytes, remaining, options, fold, handover, previousStep, null);
-                if (notice) {
+                if (notice && initial) {
+                    // the superstep the encoder would have written for the initial state: same key, same value
+                    CheckpointKey key = new CheckpointKey(job, RecordKind.SUPERSTEP_CHUNK, spec.name(), chunk, generation, step);
+                    long checksum = value instanceof float[] f ? Checksums.xxh64(Arrays.copyOfRange(f, from, to))
+                            : Checksums.xxh64(Arrays.copyOfRange((double[]) value, from, to));
+                    SuperstepChunk superstep = new SuperstepChunk(job, generation, step, spec.name(), chunk, spec.dtype(), bytes, checksum);
+                    stored.add(new Stored(new ProducerRecord<>(checkpointTopic, checkpointPartition(key), timestamp, key, superstep), record, bytes.remaining()));
+                } else if (notice) {
                     // the record the encoder would have written for this step (same key, same value): the chain is the same
                     CheckpointKey key = new CheckpointKey(job, RecordKind.ENCODED_CHUNK, spec.name(), chunk, generation, step);
                     EncodedChunkRecord encoded = new EncodedChunkRecord(job, generation, step, spec.name(), chunk, bytes, previousStep);

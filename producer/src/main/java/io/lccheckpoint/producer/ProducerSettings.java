@@ -65,11 +65,12 @@ public final class ProducerSettings extends AbstractConfig {
     private static final String SPLIT_HANDOVER_TIMEOUT_DOC = "How long to wait for the encoder to hand a chunk's state over when switching"
             + " to split=trainer; after it, the step fails with an error naming the job and step.";
 
-    public static final String SPLIT_CODED_CHUNKS_TO_CONFIG = "lcckpt.split.coded.chunks.to";
-    private static final String SPLIT_CODED_CHUNKS_TO_DOC = "split=trainer/auto: where the chunks this producer codes go. checkpoints (default):"
-            + " straight to the job's checkpoint topic, with a small notice on the raw-delta topic in the same transaction, so the"
-            + " brokers write each coded chunk once (needs WRITE on <prefix>.<job>.checkpoints). raw-deltas: inline on the raw-delta"
-            + " topic, and the encoder copies them to the checkpoint topic (written twice).";
+    public static final String WRITE_CHECKPOINTS_CONFIG = "lcckpt.write.checkpoints";
+    private static final String WRITE_CHECKPOINTS_DOC = "true (default): this producer writes the records it can make itself straight to the job's"
+            + " checkpoint topic, in the step's transaction, with a small notice per record on the raw-delta topic: each initial"
+            + " state (the superstep the encoder would write) and, with split=trainer/auto, each chunk it codes. The brokers then"
+            + " write those bytes once. Needs WRITE on <prefix>.<job>.checkpoints. false: everything goes to the raw-delta topic"
+            + " and the encoder copies it to the checkpoint topic (written twice).";
 
     public static final String CODEC_PROMOTION_BITS_CONFIG = "lcckpt.codec.promotion.bits";
     private static final String CODEC_PROMOTION_BITS_DOC = "split=trainer/auto: x of priority promotion; must match the encoder's (it refuses"
@@ -84,8 +85,7 @@ public final class ProducerSettings extends AbstractConfig {
             .define(SPLIT_REPLAN_STEPS_CONFIG, Type.INT, 20, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_REPLAN_STEPS_DOC)
             .define(SPLIT_HYSTERESIS_CONFIG, Type.DOUBLE, 0.1, ConfigDef.Range.atLeast(0), Importance.LOW, SPLIT_HYSTERESIS_DOC)
             .define(SPLIT_HANDOVER_TIMEOUT_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_HANDOVER_TIMEOUT_DOC)
-            .define(SPLIT_CODED_CHUNKS_TO_CONFIG, Type.STRING, "checkpoints", ConfigDef.ValidString.in("checkpoints", "raw-deltas"), Importance.LOW,
-                    SPLIT_CODED_CHUNKS_TO_DOC)
+            .define(WRITE_CHECKPOINTS_CONFIG, Type.BOOLEAN, true, Importance.LOW, WRITE_CHECKPOINTS_DOC)
             .define(CODEC_PROMOTION_BITS_CONFIG, Type.INT, 2, ConfigDef.Range.between(1, 8), Importance.MEDIUM, CODEC_PROMOTION_BITS_DOC)
             .define(CODEC_ENTROPY_CONFIG, Type.STRING, "ZERO_RUN", ConfigDef.ValidString.in("HUFFMAN", "ZERO_RUN"), Importance.MEDIUM, CODEC_ENTROPY_DOC)
             .define(JOB_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, JOB_DOC)

@@ -487,10 +487,16 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         ChunkRecordState state = local == null ? null : ChunkRecordState.deserialize(local);
         long generation = chunk.getGeneration();
         long step = chunk.getStep();
-        boolean chain = state != null && (state.generation == generation && state.encodedSteps.contains(step)
-                || state.older.stream().anyMatch(older -> older.generation() == generation && older.encodedSteps().contains(step)));
+        boolean chain;
+        if (chunk.getInitial()) {
+            chain = state != null && (state.generation == generation && state.supersteps.stream().anyMatch(superstep -> superstep.step() == step)
+                    || state.older.stream().anyMatch(older -> older.generation() == generation && older.supersteps().contains(step)));
+        } else {
+            chain = state != null && (state.generation == generation && state.encodedSteps.contains(step)
+                    || state.older.stream().anyMatch(older -> older.generation() == generation && older.encodedSteps().contains(step)));
+        }
         if (!chain) {
-            tombstone(stamp, job, chunk, RecordKind.ENCODED_CHUNK, generation, step);
+            tombstone(stamp, job, chunk, chunk.getInitial() ? RecordKind.SUPERSTEP_CHUNK : RecordKind.ENCODED_CHUNK, generation, step);
         }
     }
 
@@ -500,14 +506,16 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         boolean coded = chunk.getRemaining() == RemainingStages.NONE;
+        boolean notice = chunk.getStoredAt() != null;
         int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
         ByteBuffer bytes = chunk.getValues().order(ByteOrder.LITTLE_ENDIAN);
-        if (!coded && (bytes.remaining() == 0 || bytes.remaining() % width != 0)) {
+        if (!coded && !notice && (bytes.remaining() == 0 || bytes.remaining() % width != 0)) {
             deadLetter(record, source, job, chunk, bytes.remaining() + " value bytes are not whole " + chunk.getDtype() + " values");
             return;
         }
-        if (chunk.getStoredAt() != null && (!coded || bytes.remaining() != 0)) {
-            deadLetter(record, source, job, chunk, "a notice of a chunk stored on the checkpoint topic (storedAt) must have remaining NONE and no values");
+        if (notice && (bytes.remaining() != 0 || coded == chunk.getInitial())) {
+            deadLetter(record, source, job, chunk, "a notice of a record on the checkpoint topic (storedAt) has no values, and is either an initial state"
+                    + " or a coded chunk (remaining NONE)");
             return;
         }
         int n = coded ? -1 : bytes.remaining() / width;
@@ -529,6 +537,19 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 deadLetter(record, source, job, chunk, "duplicate initial state of generation " + generation + " (chunk is at step " + state.lastStep + ")");
                 return;
             }
+            if (notice) {
+                // the trainer wrote the initial state to the checkpoint topic as the superstep the encoder would have written
+                if (replaying != null) {
+                    throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
+                            + " replayed an initial state at step " + step + ", but its book's anchor is before it: the book and the logs disagree");
+                }
+                bytes = storedInitial(job, chunk);
+                if (bytes == null) {
+                    deadLetter(record, source, job, chunk, refusal);
+                    return;
+                }
+                n = bytes.remaining() / width;
+            }
             ChunkRecordState fresh = new ChunkRecordState();
             fresh.generation = generation;
             fresh.lastStep = step;
@@ -545,7 +566,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 fresh.older.add(new ChunkRecordState.OlderGeneration(state.generation,
                         state.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), state.encodedSteps));
             }
-            long superstepBytes = writeSuperstep(stamp, job, chunk, fresh);
+            long superstepBytes = notice ? (long) n * width : writeSuperstep(stamp, job, chunk, fresh);
             anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source, false);
             save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width, true);
             return;
@@ -723,26 +744,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
      * position does not hold this chunk's record of this step, following the chunk's last coded step.
      */
     private byte[] storedChunk(String job, RawDeltaChunk chunk, ChunkRecordState state) {
-        CheckpointPosition at = chunk.getStoredAt();
-        org.apache.kafka.common.TopicPartition partition = new org.apache.kafka.common.TopicPartition(topics.checkpoints(job), at.getPartition());
-        String where = partition + " at offset " + at.getOffset();
-        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> stored = positions.read(partition, at.getOffset());
-        if (stored == null || stored.value() == null) {
-            refusal = "the notice points at " + where + ", which holds " + (stored == null ? "no record" : "a tombstone");
+        String where = where(job, chunk.getStoredAt());
+        Object value = stored(job, chunk, RecordKind.ENCODED_CHUNK);
+        if (value == null) {
             return null;
         }
-        CheckpointKey expected = Outputs.key(job, RecordKind.ENCODED_CHUNK, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(), chunk.getStep());
-        Object key;
-        Object value;
-        try {
-            key = stored.key() == null ? null : wire.decode(stored.key());
-            value = wire.decode(stored.value());
-        } catch (RuntimeException e) {
-            refusal = "the notice points at " + where + ", which holds no record of ours (" + e.getMessage() + ")";
-            return null;
-        }
-        if (!expected.equals(key) || !(value instanceof EncodedChunkRecord encoded)) {
-            refusal = "the notice points at " + where + ", which holds " + key + " instead of this chunk's coded step";
+        if (!(value instanceof EncodedChunkRecord encoded)) {
+            refusal = "the notice points at " + where + ", which holds a " + value.getClass().getSimpleName() + " under this chunk's coded step's key";
             return null;
         }
         if (encoded.getPreviousStep() == null || encoded.getPreviousStep() != state.lastStep || !encoded.getJob().equals(job)
@@ -756,6 +764,68 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         byte[] bytes = new byte[codec.remaining()];
         codec.duplicate().get(bytes);
         return bytes;
+    }
+
+    /**
+     * The initial state a notice points at (a superstep the trainer wrote), as little-endian values; null (and
+     * {@link #refusal} says why) if the position does not hold this chunk's initial state, whole and checksummed.
+     */
+    private ByteBuffer storedInitial(String job, RawDeltaChunk chunk) {
+        String where = where(job, chunk.getStoredAt());
+        Object value = stored(job, chunk, RecordKind.SUPERSTEP_CHUNK);
+        if (value == null) {
+            return null;
+        }
+        if (!(value instanceof SuperstepChunk superstep) || !superstep.getJob().equals(job) || superstep.getGeneration() != chunk.getGeneration()
+                || superstep.getStep() != chunk.getStep() || !superstep.getTensor().equals(chunk.getTensor()) || superstep.getChunk() != chunk.getChunk()
+                || superstep.getDtype() != chunk.getDtype()) {
+            refusal = "the initial state at " + where + " does not match its key and the notice (job, generation, step, tensor, chunk, dtype)";
+            return null;
+        }
+        ByteBuffer values = superstep.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
+        if (values.remaining() == 0 || values.remaining() % width != 0) {
+            refusal = "the initial state at " + where + " holds " + values.remaining() + " value bytes, not whole " + chunk.getDtype() + " values";
+            return null;
+        }
+        long checksum = width == 4 ? Checksums.xxh64(floats(values, values.remaining() / 4)) : Checksums.xxh64(doubles(values, values.remaining() / 8));
+        if (checksum != superstep.getChecksum()) {
+            refusal = "the initial state at " + where + " fails its checksum";
+            return null;
+        }
+        return values;
+    }
+
+    private String where(String job, CheckpointPosition at) {
+        return topics.checkpoints(job) + "-" + at.getPartition() + " at offset " + at.getOffset();
+    }
+
+    /** The record a notice points at, if it is ours and under the key {@code kind} gives the chunk's step; else null (see {@link #refusal}). */
+    private Object stored(String job, RawDeltaChunk chunk, RecordKind kind) {
+        CheckpointPosition at = chunk.getStoredAt();
+        String where = where(job, at);
+        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> stored = positions.read(
+                new org.apache.kafka.common.TopicPartition(topics.checkpoints(job), at.getPartition()), at.getOffset());
+        if (stored == null || stored.value() == null) {
+            refusal = "the notice points at " + where + ", which holds " + (stored == null ? "no record" : "a tombstone");
+            return null;
+        }
+        CheckpointKey expected = Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(), chunk.getStep());
+        Object key;
+        Object value;
+        try {
+            key = stored.key() == null ? null : wire.decode(stored.key());
+            value = wire.decode(stored.value());
+        } catch (RuntimeException e) {
+            refusal = "the notice points at " + where + ", which holds no record of ours (" + e.getMessage() + ")";
+            return null;
+        }
+        if (!expected.equals(key)) {
+            refusal = "the notice points at " + where + ", which holds " + key + " instead of this chunk's " + (kind == RecordKind.SUPERSTEP_CHUNK
+                    ? "initial state" : "coded step");
+            return null;
+        }
+        return value;
     }
 
     /** The chain of this chunk cannot go on from this record: it stops here until a resume starts a new generation. */

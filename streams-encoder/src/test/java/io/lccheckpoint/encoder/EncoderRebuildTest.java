@@ -146,6 +146,19 @@ class EncoderRebuildTest {
             deadLetters.readRecordsToList().forEach(record -> deadLetterReasons.add(((DeadLetter) SingleObjectSerde.decode(record.value())).getReason()));
         }
 
+        /** As a trainer does by default: its initial state, as the superstep the encoder would write, to the checkpoint topic. */
+        CheckpointPosition writeInitial(RawDeltaChunk chunk, float[] values) {
+            long offset = checkpointLog.size();
+            byte[] key = SingleObjectSerde.encode(new CheckpointKey(JOB, RecordKind.SUPERSTEP_CHUNK, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(),
+                    chunk.getStep()));
+            ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+            bytes.asFloatBuffer().put(values);
+            byte[] value = SingleObjectSerde.encode(new io.lccheckpoint.schema.SuperstepChunk(JOB, chunk.getGeneration(), chunk.getStep(), chunk.getTensor(),
+                    chunk.getChunk(), DType.FLOAT32, bytes, io.lccheckpoint.codec.Checksums.xxh64(values)));
+            checkpointLog.add(consumerRecord(CHECKPOINTS, offset, 0, key, value));
+            return new CheckpointPosition(0, offset);
+        }
+
         /** As a trainer coding its own chunks does: the coded chunk straight to the checkpoint topic; its position. */
         CheckpointPosition writeCoded(RawDeltaChunk chunk, byte[] codec, long previousStep) {
             long offset = checkpointLog.size();
@@ -229,7 +242,7 @@ class EncoderRebuildTest {
     void aChainThatSwitchesSplitsBothWaysRebuiltAfterEveryStepIsTheSameChain(String policy, String coded) {
         boolean direct = !coded.equals("inline");
         start(policy);
-        manifestAndInitial();
+        manifestAndInitial(direct);
         forgetful.forgetWorkingStates();
         ChunkState[] trainer = new ChunkState[2];
         for (long step = 1; step <= 14; step++) {
@@ -268,7 +281,7 @@ class EncoderRebuildTest {
         }
         assertThat(forgetful.rebuildsSeen).isEqualTo(14);
         // a rebuild after a trainer-coded step reads its coded chunk again, from where the trainer wrote it
-        assertThat(steady.positionsRead).isEqualTo(direct ? 8 : 0);
+        assertThat(steady.positionsRead).isEqualTo(direct ? 2 + 8 : 0);
         if (direct) {
             assertThat(forgetful.positionsRead).isGreaterThan(steady.positionsRead);
         }
@@ -281,6 +294,31 @@ class EncoderRebuildTest {
         assertThat(forgetful.writeCoded(notice, codec, step - 1)).isEqualTo(at);
         notice.setStoredAt(at);
         send(notice);
+    }
+
+    @org.junit.jupiter.api.Test
+    void anInitialStateOnTheCheckpointTopicThatFailsItsChecksumIsRefusedAndTombstoned() {
+        start("steps");
+        manifestAndInitial(true);
+        // a new generation's initial state whose values were damaged after the checksum was taken
+        RawDeltaChunk notice = chunk(0, 0, new float[0], true);
+        notice.setGeneration(2L);
+        float[] values = new float[N];
+        CheckpointPosition at = steady.writeInitial(notice, values);
+        forgetful.writeInitial(notice, values);
+        ConsumerRecord<byte[], byte[]> written = steady.checkpointLog.get((int) (long) at.getOffset());
+        io.lccheckpoint.schema.SuperstepChunk damaged = (io.lccheckpoint.schema.SuperstepChunk) SingleObjectSerde.decode(written.value());
+        damaged.setChecksum(damaged.getChecksum() + 1);
+        steady.checkpointLog.set((int) (long) at.getOffset(), consumerRecord(CHECKPOINTS, at.getOffset(), 0, written.key(), SingleObjectSerde.encode(damaged)));
+        notice.setStoredAt(at);
+        int before = steady.checkpointLog.size();
+        send(notice);
+        assertThat(steady.deadLetterReasons).singleElement().asString().contains("fails its checksum");
+        assertThat(steady.checkpointLog).hasSize(before + 1);
+        assertThat(steady.checkpointLog.get(before).value()).isNull();
+        assertThat(SingleObjectSerde.decode(steady.checkpointLog.get(before).key())).isEqualTo(new CheckpointKey(JOB, RecordKind.SUPERSTEP_CHUNK, "w", 0, 2L, 0L));
+        // generation 1 goes on
+        assertThat(ChunkRecordState.deserialize(steady.working(0)).generation).isEqualTo(1L);
     }
 
     @org.junit.jupiter.api.Test
@@ -367,6 +405,11 @@ class EncoderRebuildTest {
     }
 
     private void manifestAndInitial() {
+        manifestAndInitial(false);
+    }
+
+    /** The manifest of step 0 and the initial states: inline, or written to the checkpoint topic with notices ({@code direct}). */
+    private void manifestAndInitial(boolean direct) {
         StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
         byte[] key = SingleObjectSerde.encode(new ChunkKey(JOB, "", -1));
         steady.pipe(key, SingleObjectSerde.encode(manifest));
@@ -376,7 +419,15 @@ class EncoderRebuildTest {
             for (int i = 0; i < N; i++) {
                 initial[i] = (float) random.nextGaussian();
             }
-            send(chunk(0, c, initial, true));
+            if (direct) {
+                RawDeltaChunk notice = chunk(0, c, new float[0], true);
+                CheckpointPosition at = steady.writeInitial(notice, initial);
+                assertThat(forgetful.writeInitial(notice, initial)).isEqualTo(at);
+                notice.setStoredAt(at);
+                send(notice);
+            } else {
+                send(chunk(0, c, initial, true));
+            }
         }
     }
 
