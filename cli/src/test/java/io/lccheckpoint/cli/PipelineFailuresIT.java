@@ -303,11 +303,12 @@ class PipelineFailuresIT {
         String job = "first-cause";
         try (CheckpointProducer producer = new CheckpointProducer(producerConfig(prefix, job))) {
             producer.registerTensor("w", new long[] {20_000}, DType.FLOAT32);
-            // the brokers refuse the job's raw chunks from now on: every step fails when it is sent
+            // the brokers refuse every record on the job's raw-delta topic from now on (even a notice of a record the producer
+            // wrote to the checkpoint topic, such as the initial state): every step fails when it is sent
             try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
                 var topic = new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, new Topics(prefix).rawDeltas(job));
                 admin.incrementalAlterConfigs(Map.of(topic, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
-                        new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", "1024"), org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
+                        new org.apache.kafka.clients.admin.ConfigEntry("max.message.bytes", "64"), org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET))))
                         .all().get();
             }
             float[] values = new float[20_000];
