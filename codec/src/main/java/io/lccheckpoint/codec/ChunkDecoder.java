@@ -41,6 +41,17 @@ public final class ChunkDecoder {
     }
 
     /** Header facts of a record. */
+    /**
+     * The record's {@code stateChecksum} field (FORMAT.md §5): the XXH64 of the state it leads to, as written. Trust it
+     * only for a record this codec wrote or one {@code apply} has checked; it saves hashing a state that was just hashed.
+     */
+    public static long stateChecksum(byte[] record) {
+        if (record.length < RecordFormat.TRAILER_BYTES) {
+            throw new MalformedChunkException(0, "record of " + record.length + " bytes has no trailer");
+        }
+        return LittleEndian.getLong(record, record.length - RecordFormat.TRAILER_BYTES);
+    }
+
     public record RecordInfo(ValueType type, Coding coding, int valueCount, int symbolCount, int promotionBits,
                              boolean hasZeroSymbol, int bytes) {
     }

@@ -41,6 +41,8 @@ class StateChecksumTest {
                 byte[] record = new ChunkEncoder(options).encode(corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n), state).record();
                 long stored = LittleEndian.getLong(record, record.length - RecordFormat.TRAILER_BYTES);
                 assertThat(stored).isEqualTo(StateChecksum.of(state.approxFloat(), n));
+                // what the encoder's digest and anchors read instead of hashing the state again
+                assertThat(ChunkDecoder.stateChecksum(record)).isEqualTo(Checksums.xxh64(state.approxFloat()));
             }
         }
     }

@@ -46,7 +46,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * for clocks that disagree). If that partial read cannot rebuild the step (no index yet, a marker
  * from before timestamps were kept, clocks that went backwards), it reads the whole topic as before.
  *
- * <p>Settings: {@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown}, {@code lcckpt.restore.seek.margin.ms} and any Kafka consumer setting ({@code bootstrap.servers},
+ * <p>Settings: {@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown}, {@code lcckpt.restore.seek.margin.ms}, {@code lcckpt.restore.threads} and any Kafka consumer setting ({@code bootstrap.servers},
  * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, …), passed through unchanged.
  */
 public final class Restorer {
@@ -60,8 +60,19 @@ public final class Restorer {
     private final WireFormat wire;
     private final boolean pushdown;
     private final long seekMarginMillis;
+    /** Chunks rebuilt at once ({@code lcckpt.restore.threads}, default: every core; a restore is a batch job). */
+    private final int threads;
 
     public Restorer(Map<String, ?> config) {
+        Object threadSetting = config.get("lcckpt.restore.threads");
+        try {
+            this.threads = threadSetting == null ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(threadSetting.toString().trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("lcckpt.restore.threads must be a whole number of threads, not '" + threadSetting + "'", e);
+        }
+        if (threads < 1) {
+            throw new IllegalArgumentException("lcckpt.restore.threads must be at least 1, not " + threads);
+        }
         Object pushdownSetting = config.get("lcckpt.restore.pushdown");
         this.pushdown = pushdownSetting == null || Boolean.parseBoolean(pushdownSetting.toString());
         Object margin = config.get("lcckpt.restore.seek.margin.ms");
@@ -134,14 +145,14 @@ public final class Restorer {
                 try {
                     // exactly the step the index names: what a targeted read misses may lie before the seek or among the
                     // records it left out, and the whole topic decides (and passes steps over if it must)
-                    return rebuild(job, targeted, OptionalLong.of(plan.step()), progress, start);
+                    return rebuild(job, targeted, OptionalLong.of(plan.step()), progress, start, threads);
                 } catch (RestoreException e) {
                     reporting.update("the targeted read was not enough (" + e.getMessage() + "); reading the whole topic", 0, 1);
                 }
             }
         }
         Index index = read(job, reporting, -1, null);
-        return rebuild(job, index, wanted, progress, start);
+        return rebuild(job, index, wanted, progress, start, threads);
     }
 
     /**
@@ -210,26 +221,30 @@ public final class Restorer {
             index.records++;
             index.accept(record.getKey(), record.getValue());
         }
-        return rebuild(job, index, OptionalLong.of(step), null, System.nanoTime());
+        return rebuild(job, index, OptionalLong.of(step), null, System.nanoTime(), 1);
     }
 
     /** Rebuilds from records already read (key, value or null for a tombstone), in topic order: for tests without a broker. */
     static RestoredState rebuild(String job, List<Map.Entry<CheckpointKey, SpecificRecord>> records, OptionalLong wanted) {
+        return rebuild(job, records, wanted, 1);
+    }
+
+    static RestoredState rebuild(String job, List<Map.Entry<CheckpointKey, SpecificRecord>> records, OptionalLong wanted, int threads) {
         Index index = new Index();
         for (Map.Entry<CheckpointKey, SpecificRecord> record : records) {
             index.records++;
             index.accept(record.getKey(), record.getValue());
         }
-        return rebuild(job, index, wanted, null, System.nanoTime());
+        return rebuild(job, index, wanted, null, System.nanoTime(), threads);
     }
 
-    private static RestoredState rebuild(String job, Index index, OptionalLong wanted, Progress progress, long start) {
+    private static RestoredState rebuild(String job, Index index, OptionalLong wanted, Progress progress, long start, int threads) {
         String topic = "the checkpoint topic of job " + job;
         if (wanted.isPresent()) {
             // the newest generation with a complete marker there (a resumed generation owns the steps after its start)
             for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
                 if (entry.getValue().containsKey(wanted.getAsLong())) {
-                    return rebuildStep(job, index, entry.getKey(), wanted.getAsLong(), progress, start, new ArrayList<>());
+                    return rebuildStep(job, index, entry.getKey(), wanted.getAsLong(), progress, start, new ArrayList<>(), threads);
                 }
             }
             throw new RestoreException("job " + job + ": step " + wanted.getAsLong() + " is not a complete, retained step; restorable steps: "
@@ -240,7 +255,7 @@ public final class Restorer {
         for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
             for (long step : entry.getValue().descendingKeySet()) {
                 try {
-                    return rebuildStep(job, index, entry.getKey(), step, progress, start, passedOver);
+                    return rebuildStep(job, index, entry.getKey(), step, progress, start, passedOver, threads);
                 } catch (RestoreException e) {
                     passedOver.add("step " + step + " (generation " + entry.getKey() + "): " + e.getMessage());
                 }
@@ -254,7 +269,7 @@ public final class Restorer {
     }
 
     private static RestoredState rebuildStep(String job, Index index, long generation, long step, Progress progress, long start,
-                                             List<String> passedOver) {
+                                             List<String> passedOver, int threads) {
         StepManifest manifest = index.manifests.get(List.of(generation, step));
         if (manifest == null) {
             throw new RestoreException("job " + job + ": the manifest of generation " + generation + " step " + step + " is missing");
@@ -271,7 +286,7 @@ public final class Restorer {
                     + chunks + ": they do not describe the same step");
         }
         try {
-            RestoredState state = rebuildStep(job, index, manifest, generation, step, progress, start, passedOver);
+            RestoredState state = rebuildStep(job, index, manifest, generation, step, progress, start, passedOver, threads);
             if (marker != null && marker.getDigest() != null && state.digest() != marker.getDigest()) {
                 throw new RestoreException(String.format("job %s: step %d rebuilt to content digest %016x, but the encoder recorded %016x for it:"
                         + " a record of the step is not the one the encoder wrote", job, step, state.digest(), marker.getDigest()));
@@ -333,90 +348,157 @@ public final class Restorer {
         }
     }
 
+    /** A chunk to rebuild: its supersteps and coded records (of the generation), taken out of the index. */
+    private record ChunkWork(TensorInfo info, int chunk, long length, String where, NavigableMap<Long, SuperstepChunk> supersteps,
+                             NavigableMap<Long, EncodedChunkRecord> encoded) {
+    }
+
+    /** A rebuilt chunk: its values, the superstep it started from, the records applied, corrupt supersteps passed over. */
+    private record Rebuilt(Object values, long base, long deltas, long digest, List<String> corrupt) {
+    }
+
+    /**
+     * Rebuilds every chunk of the step, {@link #threads} at a time. Chunks are independent and each is rebuilt as the
+     * sequential loop would (the same records in the same order), and the results are taken in manifest order: the
+     * values, the digest and the first error reported do not depend on the thread count.
+     */
     private static RestoredState rebuildStep(String job, Index index, StepManifest manifest, long generation, long step, Progress progress,
-                                             long start, List<String> passedOver) {
+                                             long start, List<String> passedOver, int threads) {
         Map<String, RestoredState.Tensor> tensors = new LinkedHashMap<>();
-        ChunkDecoder decoder = new ChunkDecoder();
         long totalChunks = manifest.getTensors().stream().mapToLong(TensorInfo::getChunkCount).sum();
-        long chunksDone = 0;
-        long deltas = 0;
-        long superstepUsed = Long.MIN_VALUE;
-        long digest = 0;
         index.corruptSupersteps.forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
-        for (TensorInfo info : manifest.getTensors()) {
-            long length = 1;
-            long[] shape = new long[info.getShape().size()];
-            for (int d = 0; d < shape.length; d++) {
-                shape[d] = info.getShape().get(d);
-                length *= shape[d];
+        java.util.concurrent.ExecutorService pool = threads == 1 ? null : java.util.concurrent.Executors.newFixedThreadPool(threads, runnable -> {
+            Thread thread = new Thread(runnable, "lcckpt-restore-" + job);
+            thread.setDaemon(true);
+            return thread;
+        });
+        ThreadLocal<ChunkDecoder> decoders = ThreadLocal.withInitial(ChunkDecoder::new);
+        try {
+            List<java.util.concurrent.Future<Rebuilt>> pending = new ArrayList<>();
+            List<ChunkWork> work = new ArrayList<>();
+            for (TensorInfo info : manifest.getTensors()) {
+                long length = 1;
+                for (Long dimension : info.getShape()) {
+                    length *= dimension;
+                }
+                for (int chunk = 0; chunk < info.getChunkCount(); chunk++) {
+                    String key = chunkKey(info.getName(), chunk, generation);
+                    // a targeted read rebuilds this step only: the superstep's bytes go with the task once it has run
+                    NavigableMap<Long, SuperstepChunk> supersteps = index.target != null ? index.supersteps.remove(key) : index.supersteps.get(key);
+                    ChunkWork chunkWork = new ChunkWork(info, chunk, length, "job " + job + ", tensor " + info.getName() + ", chunk " + chunk
+                            + " (generation " + generation + ")", supersteps == null ? new TreeMap<>() : supersteps,
+                            index.encoded.getOrDefault(key, new TreeMap<>()));
+                    work.add(chunkWork);
+                    if (pool != null) {
+                        pending.add(pool.submit(() -> rebuildChunk(chunkWork, step, decoders.get())));
+                    }
+                }
             }
-            List<Object> values = new ArrayList<>(info.getChunkCount());
-            for (int chunk = 0; chunk < info.getChunkCount(); chunk++) {
-                String where = "job " + job + ", tensor " + info.getName() + ", chunk " + chunk + " (generation " + generation + ")";
-                NavigableMap<Long, SuperstepChunk> supersteps = index.supersteps.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>());
-                NavigableMap<Long, EncodedChunkRecord> encoded = index.encoded.getOrDefault(chunkKey(info.getName(), chunk, generation), new TreeMap<>());
-                if (supersteps.floorKey(step) == null) {
-                    throw new RestoreException(where + ": no superstep at or before step " + step + " (supersteps held: " + supersteps.keySet() + ")");
+            long chunksDone = 0;
+            long deltas = 0;
+            long superstepUsed = Long.MIN_VALUE;
+            long digest = 0;
+            int next = 0;
+            for (TensorInfo info : manifest.getTensors()) {
+                long[] shape = new long[info.getShape().size()];
+                for (int d = 0; d < shape.length; d++) {
+                    shape[d] = info.getShape().get(d);
                 }
-                if (step != supersteps.floorKey(step) && !encoded.containsKey(step)) {
-                    throw new RestoreException(where + ": the encoded chunk of step " + step + " is missing");
+                List<Object> values = new ArrayList<>(info.getChunkCount());
+                for (int chunk = 0; chunk < info.getChunkCount(); chunk++, next++) {
+                    Rebuilt rebuilt = pool == null ? rebuildChunk(work.get(next), step, decoders.get()) : await(pending.get(next));
+                    work.set(next, null);
+                    rebuilt.corrupt().forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
+                    superstepUsed = Math.max(superstepUsed, rebuilt.base());
+                    deltas += rebuilt.deltas();
+                    digest += rebuilt.digest();
+                    // the chunk's rebuilt array is the tensor's (no copy): with its superstep's bytes released, the heap
+                    // holds about one copy of the model as the restore goes
+                    values.add(rebuilt.values());
+                    progress(progress, "rebuilding", ++chunksDone, totalChunks);
                 }
-                // the newest superstep at or before the step; a corrupt one is passed over for an older one when the
-                // chain from there is still held (every record after it carries the checksum of what it leads to)
-                Object state = null;
-                long base = -1;
-                List<String> corrupt = new ArrayList<>();
-                for (SuperstepChunk candidate : supersteps.headMap(step, true).descendingMap().values()) {
-                    try {
-                        state = superstepValues(candidate, info.getDtype(), where);
-                        base = candidate.getStep();
-                        break;
-                    } catch (RestoreException e) {
-                        corrupt.add(e.getMessage());
-                    }
-                }
-                if (state == null) {
-                    throw new RestoreException(String.join("; ", corrupt) + (corrupt.size() > 1 ? "" : " (no older superstep to rebuild from)"));
-                }
-                corrupt.forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
-                if (index.target != null) {
-                    // a targeted read rebuilds this step only: the superstep's bytes can go as its values are rebuilt
-                    index.supersteps.remove(chunkKey(info.getName(), chunk, generation));
-                }
-                superstepUsed = Math.max(superstepUsed, base);
-                long previous = base;
-                for (EncodedChunkRecord record : encoded.subMap(base, false, step, true).values()) {
-                    if (record.getPreviousStep() != null && record.getPreviousStep() != previous) {
-                        throw new RestoreException(where + ": the record of step " + record.getStep() + " follows step " + record.getPreviousStep()
-                                + ", but the chain was rebuilt up to step " + previous + ": the records between them are missing");
-                    }
-                    try {
-                        byte[] bytes = bytes(record.getCodec());
-                        if (state instanceof float[] floats) {
-                            decoder.apply(bytes, floats);
-                        } else {
-                            decoder.apply(bytes, (double[]) state);
-                        }
-                    } catch (CodecException e) {
-                        throw new RestoreException(where + ": step " + record.getStep() + " does not apply to the state rebuilt up to step " + previous
-                                + " (" + e.getMessage() + "): a record between them is missing or corrupt", e);
-                    }
-                    previous = record.getStep();
-                    deltas++;
-                }
-                digest += io.lccheckpoint.schema.StepDigest.chunkContribution(info.getName(), chunk,
-                        state instanceof float[] floats ? Checksums.xxh64(floats) : Checksums.xxh64((double[]) state));
-                int offset = chunk * info.getChunkSize();
-                checkLength(where, state instanceof float[] floats ? floats.length : ((double[]) state).length, offset, length, info);
-                // the chunk's rebuilt array is the tensor's (no copy): with its superstep's bytes released above, the
-                // heap holds about one copy of the model as the restore goes
-                values.add(state);
-                progress(progress, "rebuilding", ++chunksDone, totalChunks);
+                tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
             }
-            tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
+            return new RestoredState(job, generation, step, tensors, index.records, index.bytes, superstepUsed, deltas,
+                    Duration.ofNanos(System.nanoTime() - start), List.copyOf(passedOver), digest);
+        } finally {
+            if (pool != null) {
+                pool.shutdownNow();
+            }
         }
-        return new RestoredState(job, generation, step, tensors, index.records, index.bytes, superstepUsed, deltas,
-                Duration.ofNanos(System.nanoTime() - start), List.copyOf(passedOver), digest);
+    }
+
+    private static Rebuilt await(java.util.concurrent.Future<Rebuilt> future) {
+        try {
+            return future.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RestoreException("interrupted while rebuilding", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw new RestoreException(e.getCause().getMessage(), e.getCause());
+        }
+    }
+
+    /** One chunk at the step: its newest usable superstep at or before it, then its coded records up to it, chain-checked. */
+    private static Rebuilt rebuildChunk(ChunkWork work, long step, ChunkDecoder decoder) {
+        String where = work.where();
+        NavigableMap<Long, SuperstepChunk> supersteps = work.supersteps();
+        NavigableMap<Long, EncodedChunkRecord> encoded = work.encoded();
+        if (supersteps.floorKey(step) == null) {
+            throw new RestoreException(where + ": no superstep at or before step " + step + " (supersteps held: " + supersteps.keySet() + ")");
+        }
+        if (step != supersteps.floorKey(step) && !encoded.containsKey(step)) {
+            throw new RestoreException(where + ": the encoded chunk of step " + step + " is missing");
+        }
+        // the newest superstep at or before the step; a corrupt one is passed over for an older one when the
+        // chain from there is still held (every record after it carries the checksum of what it leads to)
+        Object state = null;
+        long base = -1;
+        List<String> corrupt = new ArrayList<>();
+        for (SuperstepChunk candidate : supersteps.headMap(step, true).descendingMap().values()) {
+            try {
+                state = superstepValues(candidate, work.info().getDtype(), where);
+                base = candidate.getStep();
+                break;
+            } catch (RestoreException e) {
+                corrupt.add(e.getMessage());
+            }
+        }
+        if (state == null) {
+            throw new RestoreException(String.join("; ", corrupt) + (corrupt.size() > 1 ? "" : " (no older superstep to rebuild from)"));
+        }
+        long previous = base;
+        long deltas = 0;
+        for (EncodedChunkRecord record : encoded.subMap(base, false, step, true).values()) {
+            if (record.getPreviousStep() != null && record.getPreviousStep() != previous) {
+                throw new RestoreException(where + ": the record of step " + record.getStep() + " follows step " + record.getPreviousStep()
+                        + ", but the chain was rebuilt up to step " + previous + ": the records between them are missing");
+            }
+            try {
+                byte[] bytes = bytes(record.getCodec());
+                if (state instanceof float[] floats) {
+                    decoder.apply(bytes, floats);
+                } else {
+                    decoder.apply(bytes, (double[]) state);
+                }
+            } catch (CodecException e) {
+                throw new RestoreException(where + ": step " + record.getStep() + " does not apply to the state rebuilt up to step " + previous
+                        + " (" + e.getMessage() + "): a record between them is missing or corrupt", e);
+            }
+            previous = record.getStep();
+            deltas++;
+        }
+        long digest = io.lccheckpoint.schema.StepDigest.chunkContribution(work.info().getName(), work.chunk(),
+                state instanceof float[] floats ? Checksums.xxh64(floats) : Checksums.xxh64((double[]) state));
+        int offset = work.chunk() * work.info().getChunkSize();
+        checkLength(where, state instanceof float[] floats ? floats.length : ((double[]) state).length, offset, work.length(), work.info());
+        return new Rebuilt(state, base, deltas, digest, corrupt);
     }
 
     private static void checkLength(String where, int chunkLength, int offset, long tensorLength, TensorInfo info) {

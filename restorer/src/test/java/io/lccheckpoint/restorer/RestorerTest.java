@@ -2,6 +2,7 @@ package io.lccheckpoint.restorer;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.ChunkEncoder;
@@ -105,6 +106,27 @@ class RestorerTest {
             assertThat(state.deltasApplied()).isEqualTo(3 * step);
         }
         assertThat(Restorer.rebuild(JOB, records, OptionalLong.empty()).step()).isEqualTo(6);
+    }
+
+    @Test
+    void theThreadCountChangesNeitherTheValuesNorTheDigestNorTheErrorReported() {
+        for (long step = 0; step <= 6; step++) {
+            RestoredState one = Restorer.rebuild(JOB, records, OptionalLong.of(step), 1);
+            RestoredState three = Restorer.rebuild(JOB, records, OptionalLong.of(step), 3);
+            assertThat(three.tensors().get("w").floats()).as("step %d", step).containsExactly(one.tensors().get("w").floats())
+                    .containsExactly(truth.get((int) step));
+            assertThat(three.digest()).isEqualTo(one.digest());
+            assertThat(three.deltasApplied()).isEqualTo(one.deltasApplied());
+        }
+        // two broken chunks: the first in manifest order is the one named, whichever thread finished first
+        List<Map.Entry<CheckpointKey, SpecificRecord>> broken = without(RecordKind.ENCODED_CHUNK, 1, 3);
+        broken.removeIf(e -> e.getKey().getKind() == RecordKind.ENCODED_CHUNK && e.getKey().getChunk() == 2 && e.getKey().getStep() == 2);
+        String sequential = catchThrowable(() -> Restorer.rebuild(JOB, broken, OptionalLong.of(5), 1)).getMessage();
+        assertThat(sequential).contains("chunk 1");
+        for (int run = 0; run < 5; run++) {
+            assertThat(catchThrowable(() -> Restorer.rebuild(JOB, broken, OptionalLong.of(5), 3))).isInstanceOf(RestoreException.class)
+                    .hasMessage(sequential);
+        }
     }
 
     @Test

@@ -566,9 +566,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 fresh.older.add(new ChunkRecordState.OlderGeneration(state.generation,
                         state.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), state.encodedSteps));
             }
-            long superstepBytes = notice ? (long) n * width : writeSuperstep(stamp, job, chunk, fresh);
-            anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source, false);
-            save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width, true);
+            // one hash of the initial state serves the superstep, the anchor and the step's digest
+            long checksum = fresh.dtype == DType.FLOAT32 ? Checksums.xxh64(fresh.chunk.approxFloat()) : Checksums.xxh64(fresh.chunk.approxDouble());
+            long superstepBytes = notice ? (long) n * width : writeSuperstep(stamp, job, chunk, fresh, checksum);
+            anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source, false, checksum);
+            save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width, true, checksum);
             return;
         }
 
@@ -615,6 +617,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                     new EncodedChunkRecord(job, generation, step, chunk.getTensor(), chunk.getChunk(), ByteBuffer.wrap(encoded), state.lastStep));
         }
         long encodedBytes = encoded.length;
+        // the XXH64 of ũ after this step, which the record carries (this codec wrote it, or apply checked it): the
+        // superstep, the anchor and the step's digest use it instead of hashing the state again
+        long checksum = ChunkDecoder.stateChecksum(encoded);
         state.lastStep = step;
         state.encodedSteps.add(step);
         state.codedSinceSuperstep += encoded.length;
@@ -623,7 +628,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             state.codedSinceSuperstep = 0;
             state.lastSuperstep = step;
             state.supersteps.add(new ChunkRecordState.Superstep(step, seekStamp));
-            encodedBytes += writeSuperstep(stamp, job, chunk, state);
+            encodedBytes += writeSuperstep(stamp, job, chunk, state, checksum);
             applyRetention(stamp, job, chunk, state);
         }
         if (!coded && chunk.getHandover()) {
@@ -631,29 +636,29 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         }
         boolean booked = superstep;
         if (superstep) {
-            anchor(state, state.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.STORED, source, false);
+            anchor(state, state.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.STORED, source, false, checksum);
         } else if (policy.bookAt(state, step)) {
             if (replaying != null) {
                 throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
                         + " replayed the book due at step " + step + ", but its book's anchor is before it: the book and the logs disagree");
             }
             // ũ and r into the book: a rebuild starts here, and the raw records before this one can go
-            anchor(state, ChunkRecordState.Residual.STORED, source, true);
+            anchor(state, ChunkRecordState.Residual.STORED, source, true, checksum);
             booked = true;
         }
-        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width, booked);
+        save(key, state, record, job, chunk, encodedBytes, superstep, state.size() * (long) width, booked, checksum);
     }
 
     /**
      * The chunk's new anchor: this record; ũ there is in the superstep just written, or in the book ({@code approxInBook}).
      * A rebuild starts from it.
      */
-    private void anchor(ChunkRecordState state, ChunkRecordState.Residual residual, RecordMetadata source, boolean approxInBook) {
+    private void anchor(ChunkRecordState state, ChunkRecordState.Residual residual, RecordMetadata source, boolean approxInBook, long checksum) {
         state.approxInBook = approxInBook;
         state.anchorStep = state.lastStep;
         state.anchorOffset = source.offset();
         state.anchorStamp = seekStamp;
-        state.anchorChecksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
+        state.anchorChecksum = checksum;
         state.anchorResidual = residual;
     }
 
@@ -889,24 +894,21 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         Outputs.checkpoint(context, wire, timestamp, Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), generation, step), null);
     }
 
-    private long writeSuperstep(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
+    private long writeSuperstep(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state, long checksum) {
         if (replaying != null) {
             // a superstep writes the chunk's book, so the anchor a replay starts from is never before one
             throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
                     + " replayed a superstep at step " + chunk.getStep() + ", but its book's anchor is before it: the book and the logs disagree");
         }
         ByteBuffer values;
-        long checksum;
         if (state.dtype == DType.FLOAT32) {
             float[] approx = state.chunk.approxFloat();
             values = ByteBuffer.allocate(4 * approx.length).order(ByteOrder.LITTLE_ENDIAN);
             values.asFloatBuffer().put(approx);
-            checksum = Checksums.xxh64(approx);
         } else {
             double[] approx = state.chunk.approxDouble();
             values = ByteBuffer.allocate(8 * approx.length).order(ByteOrder.LITTLE_ENDIAN);
             values.asDoubleBuffer().put(approx);
-            checksum = Checksums.xxh64(approx);
         }
         Outputs.checkpoint(context, wire, timestamp, Outputs.key(job, RecordKind.SUPERSTEP_CHUNK, chunk.getTensor(), chunk.getChunk(), state.generation, state.lastStep),
                 new SuperstepChunk(job, state.generation, state.lastStep, chunk.getTensor(), chunk.getChunk(), state.dtype, values, checksum));
@@ -914,7 +916,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void save(String key, ChunkRecordState state, Record<byte[], byte[]> record, String job, RawDeltaChunk chunk,
-                      long encodedBytes, boolean superstep, long rawBytes, boolean anchored) {
+                      long encodedBytes, boolean superstep, long rawBytes, boolean anchored, long checksum) {
         putWork(key, state);
         if (replaying != null) {
             return;
@@ -922,8 +924,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         long booked = anchored ? writeBook(key, job, state) : 0;
         long[] manifest = manifestStamps.get(job);
         long start = manifest != null && manifest[0] == chunk.getGeneration() && manifest[1] == chunk.getStep() ? Math.min(manifest[2], stamp) : stamp;
-        // this chunk's share of the step's content digest: what it reconstructs to after the step
-        long checksum = state.dtype == DType.FLOAT32 ? Checksums.xxh64(state.chunk.approxFloat()) : Checksums.xxh64(state.chunk.approxDouble());
+        // this chunk's share of the step's content digest: what it reconstructs to after the step ({@code checksum})
         Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
                 encodedBytes, rawBytes, superstep, booked, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum),
                 state.supersteps.get(state.supersteps.size() - 1).stamp(), state.supersteps.get(0).step()));
