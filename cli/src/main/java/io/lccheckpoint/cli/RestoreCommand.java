@@ -38,7 +38,14 @@ final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Restorer restorer = new Restorer(kafka.settings());
+        Restorer restorer;
+        try {
+            restorer = new Restorer(kafka.settings());
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            // a bad setting is named in one line, as a restore that cannot return its step is
+            System.err.println("lcckpt restore: " + e.getMessage());
+            return 2;
+        }
         boolean terminal = System.console() != null;
         String[] lastPhase = {""};
         Restorer.Progress progress = (phase, done, total) -> {

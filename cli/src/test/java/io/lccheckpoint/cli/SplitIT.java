@@ -287,7 +287,7 @@ class SplitIT {
                     // training run whose steps take longer than their coding
                     producer.drain();
                     long before = step - 1;
-                    await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(100)).until(() -> PipelineIT.latestStep(whole, job) == before);
+                    await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> PipelineIT.latestStep(whole, job) == before);
                 }
                 producer.publish(step, trainer.snapshot());
                 if (step == 12 || step == 40) {

@@ -517,8 +517,21 @@ public final class CheckpointProducer implements AutoCloseable {
      */
     private final class EncoderWatcher implements Runnable {
         private static final double WINDOW_SECONDS = 6;
-        // step -> values, chunks seen, generation, the split's ordinal
-        private final Map<Long, long[]> pending = new java.util.concurrent.ConcurrentHashMap<>();
+        /** A committed step the encoder has not finished: its values, generation and split, and the chunks done so far. */
+        private static final class Pending {
+            final long values;
+            final long generation;
+            final Split split;
+            int chunksDone;
+
+            Pending(long values, long generation, Split split) {
+                this.values = values;
+                this.generation = generation;
+                this.split = split;
+            }
+        }
+
+        private final Map<Long, Pending> pending = new java.util.concurrent.ConcurrentHashMap<>();
         private final Thread thread;
         private volatile boolean stop;
         private long windowStart;
@@ -535,7 +548,7 @@ public final class CheckpointProducer implements AutoCloseable {
 
         void committed(long generation, long step, long values, Split split) {
             if (values > 0) {
-                pending.put(step, new long[] {values, 0, generation, split.ordinal()});
+                pending.put(step, new Pending(values, generation, split));
                 lastValues = values;
                 synchronized (this) {
                     if (split == windowSplit) {
@@ -549,7 +562,7 @@ public final class CheckpointProducer implements AutoCloseable {
         synchronized void sample(Split split) {
             long now = System.nanoTime();
             // a backlog holding steps of the other split (just after a switch) says nothing about this one's speed
-            boolean mixed = pending.values().stream().anyMatch(p -> p[3] != split.ordinal());
+            boolean mixed = pending.values().stream().anyMatch(p -> p.split != split);
             if (windowStart == 0 || windowSplit != split || mixed) {
                 open(now, split);
                 return;
@@ -573,8 +586,8 @@ public final class CheckpointProducer implements AutoCloseable {
             windowSplit = split;
         }
 
-        private synchronized void completedValues(long values, long splitOrdinal) {
-            if (windowSplit != null && windowSplit.ordinal() == splitOrdinal) {
+        private synchronized void completedValues(long values, Split split) {
+            if (windowSplit == split) {
                 windowValues += values;
             }
         }
@@ -610,10 +623,10 @@ public final class CheckpointProducer implements AutoCloseable {
                             continue;
                         }
                         if (io.lccheckpoint.schema.kafka.SingleObjectSerde.decode(record.value()) instanceof io.lccheckpoint.schema.StepComplete notice) {
-                            long[] state = pending.get(notice.getStep());
-                            if (state != null && state[2] == notice.getGeneration() && ++state[1] == notice.getChunks()) {
+                            Pending state = pending.get(notice.getStep());
+                            if (state != null && state.generation == notice.getGeneration() && ++state.chunksDone == notice.getChunks()) {
                                 pending.remove(notice.getStep());
-                                completedValues(state[0], state[3]);
+                                completedValues(state.values, state.split);
                             }
                         }
                     }

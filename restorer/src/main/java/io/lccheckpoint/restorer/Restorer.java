@@ -46,7 +46,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * for clocks that disagree). If that partial read cannot rebuild the step (no index yet, a marker
  * from before timestamps were kept, clocks that went backwards), it reads the whole topic as before.
  *
- * <p>Settings: {@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown}, {@code lcckpt.restore.seek.margin.ms}, {@code lcckpt.restore.threads} and any Kafka consumer setting ({@code bootstrap.servers},
+ * <p>Settings: {@link RestorerSettings} ({@code lcckpt.topic.prefix}, {@code lcckpt.restore.pushdown}, {@code lcckpt.restore.seek.margin.ms},
+ * {@code lcckpt.restore.threads}) and any Kafka consumer setting ({@code bootstrap.servers},
  * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, …), passed through unchanged.
  */
 public final class Restorer {
@@ -63,28 +64,15 @@ public final class Restorer {
     /** Chunks rebuilt at once ({@code lcckpt.restore.threads}, default: every core; a restore is a batch job). */
     private final int threads;
 
+    /** @throws org.apache.kafka.common.config.ConfigException naming the setting, for a bad {@code lcckpt.*} value */
     public Restorer(Map<String, ?> config) {
-        Object threadSetting = config.get("lcckpt.restore.threads");
-        try {
-            this.threads = threadSetting == null ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(threadSetting.toString().trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("lcckpt.restore.threads must be a whole number of threads, not '" + threadSetting + "'", e);
-        }
-        if (threads < 1) {
-            throw new IllegalArgumentException("lcckpt.restore.threads must be at least 1, not " + threads);
-        }
-        Object pushdownSetting = config.get("lcckpt.restore.pushdown");
-        this.pushdown = pushdownSetting == null || Boolean.parseBoolean(pushdownSetting.toString());
-        Object margin = config.get("lcckpt.restore.seek.margin.ms");
-        this.seekMarginMillis = margin == null ? 1000 : Long.parseLong(margin.toString());
-        Object prefix = config.get("lcckpt.topic.prefix");
-        this.topics = new Topics(prefix == null ? Topics.DEFAULT_PREFIX : prefix.toString());
+        RestorerSettings settings = new RestorerSettings(config);
+        this.pushdown = settings.getBoolean(RestorerSettings.PUSHDOWN_CONFIG);
+        this.seekMarginMillis = settings.getLong(RestorerSettings.SEEK_MARGIN_MS_CONFIG);
+        this.threads = settings.threads();
+        this.topics = new Topics(settings.getString(RestorerSettings.TOPIC_PREFIX_CONFIG));
         this.wire = WireFormat.fromConfig(config);
-        config.forEach((key, value) -> {
-            if (!key.startsWith("lcckpt.") && !WireFormat.isWireFormatSetting(key)) {
-                kafka.put(key, value);
-            }
-        });
+        kafka.putAll(settings.kafkaSettings());
         kafka.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         kafka.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         kafka.remove(ConsumerConfig.GROUP_ID_CONFIG);

@@ -40,6 +40,10 @@ final class ChunkRecordState {
     }
 
     /** Records of an earlier generation, tombstoned once the current one keeps its full set of supersteps. */
+    /** A legacy state's record of an older generation, as versions 1 and 2 listed them one by one. */
+    private record LegacyOlderRecord(long kind, long generation, long step) {
+    }
+
     record OlderGeneration(long generation, List<Long> supersteps, StepRuns encodedSteps) {
     }
 
@@ -240,20 +244,20 @@ final class ChunkRecordState {
         for (int i = buffer.getInt(); i > 0; i--) {
             state.encodedSteps.add(buffer.getLong());
         }
-        List<long[]> olderRecords = new ArrayList<>();
+        List<LegacyOlderRecord> olderRecords = new ArrayList<>();
         for (int i = buffer.getInt(); i > 0; i--) {
-            olderRecords.add(new long[] {buffer.getLong(), buffer.getLong(), buffer.getLong()});
+            olderRecords.add(new LegacyOlderRecord(buffer.getLong(), buffer.getLong(), buffer.getLong()));
         }
-        for (long[] record : olderRecords) {
-            OlderGeneration generation = state.older.stream().filter(g -> g.generation() == record[1]).findFirst().orElseGet(() -> {
-                OlderGeneration added = new OlderGeneration(record[1], new ArrayList<>(), new StepRuns());
+        for (LegacyOlderRecord record : olderRecords) {
+            OlderGeneration generation = state.older.stream().filter(g -> g.generation() == record.generation()).findFirst().orElseGet(() -> {
+                OlderGeneration added = new OlderGeneration(record.generation(), new ArrayList<>(), new StepRuns());
                 state.older.add(added);
                 return added;
             });
-            if (record[0] == EncodeProcessor.KIND_SUPERSTEP) {
-                generation.supersteps().add(record[2]);
+            if (record.kind() == EncodeProcessor.KIND_SUPERSTEP) {
+                generation.supersteps().add(record.step());
             } else {
-                generation.encodedSteps().add(record[2]);
+                generation.encodedSteps().add(record.step());
             }
         }
         if (values) {

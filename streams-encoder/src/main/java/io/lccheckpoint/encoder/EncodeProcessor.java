@@ -103,7 +103,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
      * pushdown restore of exactly that step finds it. Held in memory only (after a restart, or with the manifest on another
      * partition's task, the restorer's seek margin covers the few milliseconds between them).
      */
-    private final Map<String, long[]> manifestStamps = new HashMap<>();
+    private final Map<String, ManifestStamp> manifestStamps = new HashMap<>();
+
+    /** When this task read a job's latest manifest (a step's start time may be that, when the same task coded its chunks). */
+    private record ManifestStamp(long generation, long step, long stamp) {
+    }
 
     private final WorkingMemory working;
     private final TopicCheck topicCheck;
@@ -229,7 +233,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             }
             Outputs.checkpoint(context, wire, stamp,
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
-            manifestStamps.put(job, new long[] {manifest.getGeneration(), manifest.getStep(), stamp});
+            manifestStamps.put(job, new ManifestStamp(manifest.getGeneration(), manifest.getStep(), stamp));
         } else if (value instanceof RawDeltaChunk chunk) {
             int width = chunk.getDtype() == DType.FLOAT64 ? 8 : 4;
             int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2 : chunk.getValues().remaining() / width;
@@ -922,8 +926,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         long booked = anchored ? writeBook(key, job, state) : 0;
-        long[] manifest = manifestStamps.get(job);
-        long start = manifest != null && manifest[0] == chunk.getGeneration() && manifest[1] == chunk.getStep() ? Math.min(manifest[2], stamp) : stamp;
+        ManifestStamp manifest = manifestStamps.get(job);
+        long start = manifest != null && manifest.generation() == chunk.getGeneration() && manifest.step() == chunk.getStep()
+                ? Math.min(manifest.stamp(), stamp) : stamp;
         // this chunk's share of the step's content digest: what it reconstructs to after the step ({@code checksum})
         Outputs.progress(context, stamp, job, new StepComplete(job, chunk.getGeneration(), chunk.getStep(), chunk.getStepChunks(),
                 encodedBytes, rawBytes, superstep, booked, start, StepDigest.chunkContribution(chunk.getTensor(), chunk.getChunk(), checksum),

@@ -40,7 +40,7 @@ interface RawTrimmer extends AutoCloseable {
     final class AdminRawTrimmer implements RawTrimmer {
         private static final Logger LOG = LoggerFactory.getLogger(RawTrimmer.class);
         /** Per partition, the offers not yet applied, oldest first (at most {@link #OFFERS_KEPT}: older ones are subsumed). */
-        private final Map<TopicPartition, java.util.Deque<long[]>> pending = new ConcurrentHashMap<>();
+        private final Map<TopicPartition, java.util.Deque<Offer>> pending = new ConcurrentHashMap<>();
         private static final int OFFERS_KEPT = 64;
         private final Map<TopicPartition, Long> deleted = new HashMap<>();
         private final Admin admin;
@@ -75,11 +75,15 @@ interface RawTrimmer extends AutoCloseable {
             thread.start();
         }
 
+        /** Records below {@code deleteBelow} may go once the group's committed offset reaches {@code committedFrom}. */
+        private record Offer(long deleteBelow, long committedFrom) {
+        }
+
         @Override
         public void offer(TopicPartition partition, long deleteBelow, long committedFrom) {
-            java.util.Deque<long[]> offers = pending.computeIfAbsent(partition, p -> new java.util.ArrayDeque<>());
+            java.util.Deque<Offer> offers = pending.computeIfAbsent(partition, p -> new java.util.ArrayDeque<>());
             synchronized (offers) {
-                offers.addLast(new long[] {deleteBelow, committedFrom});
+                offers.addLast(new Offer(deleteBelow, committedFrom));
                 while (offers.size() > OFFERS_KEPT) {
                     // the oldest goes: a later offer deletes at least as much once the commit reaches it
                     offers.removeFirst();
@@ -100,10 +104,10 @@ interface RawTrimmer extends AutoCloseable {
                 }
                 // the newest offer the commit covers (offers made since wait for the next commit, not the other way round)
                 long below = -1;
-                java.util.Deque<long[]> offers = entry.getValue();
+                java.util.Deque<Offer> offers = entry.getValue();
                 synchronized (offers) {
-                    while (!offers.isEmpty() && offers.peekFirst()[1] <= offset.offset()) {
-                        below = Math.max(below, offers.removeFirst()[0]);
+                    while (!offers.isEmpty() && offers.peekFirst().committedFrom() <= offset.offset()) {
+                        below = Math.max(below, offers.removeFirst().deleteBelow());
                     }
                 }
                 if (below > deleted.getOrDefault(entry.getKey(), 0L)) {
