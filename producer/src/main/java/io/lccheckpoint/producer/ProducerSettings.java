@@ -1,5 +1,6 @@
 package io.lccheckpoint.producer;
 
+import io.lccheckpoint.schema.kafka.SharedSettings;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.kafka.common.config.AbstractConfig;
@@ -15,9 +16,9 @@ public final class ProducerSettings extends AbstractConfig {
     public static final String JOB_CONFIG = "lcckpt.job";
     private static final String JOB_DOC = "The training job: names its topics (<prefix>.<job>.*); letters, digits, '_' and '-'.";
 
-    public static final String TOPIC_PREFIX_CONFIG = "lcckpt.topic.prefix";
-    private static final String TOPIC_PREFIX_DOC = "Prefix of every topic name.";
-    public static final String TOPIC_PREFIX_DEFAULT = "lcckpt";
+    /** Shared with the encoder and the restorer ({@link SharedSettings}). */
+    public static final String TOPIC_PREFIX_CONFIG = SharedSettings.TOPIC_PREFIX_CONFIG;
+    public static final String TOPIC_PREFIX_DEFAULT = io.lccheckpoint.schema.kafka.Topics.DEFAULT_PREFIX;
 
     public static final String CHUNK_VALUES_CONFIG = "lcckpt.chunk.values";
     private static final String CHUNK_VALUES_DOC = "Values per chunk: the unit of coding and of Kafka records. 131072 float32 values"
@@ -72,24 +73,18 @@ public final class ProducerSettings extends AbstractConfig {
             + " write those bytes once. Needs WRITE on <prefix>.<job>.checkpoints. false: everything goes to the raw-delta topic"
             + " and the encoder copies it to the checkpoint topic (written twice).";
 
-    public static final String CODEC_PROMOTION_BITS_CONFIG = "lcckpt.codec.promotion.bits";
-    private static final String CODEC_PROMOTION_BITS_DOC = "split=trainer/auto: x of priority promotion; must match the encoder's (it refuses"
-            + " chunks coded otherwise).";
+    /** Shared with the encoder ({@link SharedSettings}): a trainer coding its own chunks codes as the encoder does. */
+    public static final String CODEC_PROMOTION_BITS_CONFIG = SharedSettings.CODEC_PROMOTION_BITS_CONFIG;
+    public static final String CODEC_ENTROPY_CONFIG = SharedSettings.CODEC_ENTROPY_CONFIG;
 
-    public static final String CODEC_ENTROPY_CONFIG = "lcckpt.codec.entropy";
-    private static final String CODEC_ENTROPY_DOC = "split=trainer/auto: HUFFMAN or ZERO_RUN; must match the encoder's.";
-
-    static final ConfigDef CONFIG = new ConfigDef()
+    static final ConfigDef CONFIG = SharedSettings.defineCodecOptions(SharedSettings.defineTopicPrefix(new ConfigDef()))
             .define(SPLIT_CONFIG, Type.STRING, "storage", ConfigDef.ValidString.in("storage", "trainer", "auto"), Importance.HIGH, SPLIT_DOC)
             .define(SPLIT_CPU_BUDGET_CONFIG, Type.DOUBLE, 1.0, ConfigDef.Range.atLeast(0), Importance.MEDIUM, SPLIT_CPU_BUDGET_DOC)
             .define(SPLIT_REPLAN_STEPS_CONFIG, Type.INT, 20, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_REPLAN_STEPS_DOC)
             .define(SPLIT_HYSTERESIS_CONFIG, Type.DOUBLE, 0.1, ConfigDef.Range.atLeast(0), Importance.LOW, SPLIT_HYSTERESIS_DOC)
             .define(SPLIT_HANDOVER_TIMEOUT_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_HANDOVER_TIMEOUT_DOC)
             .define(WRITE_CHECKPOINTS_CONFIG, Type.BOOLEAN, true, Importance.LOW, WRITE_CHECKPOINTS_DOC)
-            .define(CODEC_PROMOTION_BITS_CONFIG, Type.INT, 2, ConfigDef.Range.between(1, 8), Importance.MEDIUM, CODEC_PROMOTION_BITS_DOC)
-            .define(CODEC_ENTROPY_CONFIG, Type.STRING, "ZERO_RUN", ConfigDef.ValidString.in("HUFFMAN", "ZERO_RUN"), Importance.MEDIUM, CODEC_ENTROPY_DOC)
             .define(JOB_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, JOB_DOC)
-            .define(TOPIC_PREFIX_CONFIG, Type.STRING, TOPIC_PREFIX_DEFAULT, new ConfigDef.NonEmptyString(), Importance.MEDIUM, TOPIC_PREFIX_DOC)
             .define(CHUNK_VALUES_CONFIG, Type.INT, CHUNK_VALUES_DEFAULT, ConfigDef.Range.between(1, 1 << 24), Importance.MEDIUM, CHUNK_VALUES_DOC)
             .define(BUFFER_MEMORY_CONFIG, Type.LONG, BUFFER_MEMORY_DEFAULT, ConfigDef.Range.atLeast(1024), Importance.MEDIUM, BUFFER_MEMORY_DOC)
             .define(GENERATION_CONFIG, Type.LONG, -1L, ConfigDef.Range.atLeast(-1), Importance.LOW, GENERATION_DOC)

@@ -1,6 +1,6 @@
 package io.lccheckpoint.restorer;
 
-import io.lccheckpoint.schema.kafka.Topics;
+import io.lccheckpoint.schema.kafka.SharedSettings;
 import io.lccheckpoint.schema.kafka.WireFormat;
 import java.util.HashMap;
 import java.util.Map;
@@ -16,8 +16,8 @@ import org.apache.kafka.common.config.ConfigDef.Type;
  * {@code ssl.*}, {@code client.id}, …).
  */
 public final class RestorerSettings extends AbstractConfig {
-    public static final String TOPIC_PREFIX_CONFIG = "lcckpt.topic.prefix";
-    private static final String TOPIC_PREFIX_DOC = "Prefix of every topic name; must match the producers' and the encoder's.";
+    /** Shared with the producers and the encoder ({@link SharedSettings}). */
+    public static final String TOPIC_PREFIX_CONFIG = SharedSettings.TOPIC_PREFIX_CONFIG;
 
     public static final String PUSHDOWN_CONFIG = "lcckpt.restore.pushdown";
     private static final String PUSHDOWN_DOC = "Seek to the base superstep through the index topic (false: read the whole checkpoint topic).";
@@ -30,8 +30,7 @@ public final class RestorerSettings extends AbstractConfig {
     private static final String THREADS_DOC = "Chunks rebuilt at once (0: one per core). The restored values, the step's digest and the"
             + " first error reported do not depend on it.";
 
-    static final ConfigDef CONFIG = new ConfigDef()
-            .define(TOPIC_PREFIX_CONFIG, Type.STRING, Topics.DEFAULT_PREFIX, new ConfigDef.NonEmptyString(), Importance.MEDIUM, TOPIC_PREFIX_DOC)
+    static final ConfigDef CONFIG = SharedSettings.defineTopicPrefix(new ConfigDef())
             .define(PUSHDOWN_CONFIG, Type.BOOLEAN, true, Importance.LOW, PUSHDOWN_DOC)
             .define(SEEK_MARGIN_MS_CONFIG, Type.LONG, 1000L, ConfigDef.Range.atLeast(0), Importance.LOW, SEEK_MARGIN_MS_DOC)
             .define(THREADS_CONFIG, Type.INT, 0, ConfigDef.Range.atLeast(0), Importance.LOW, THREADS_DOC);

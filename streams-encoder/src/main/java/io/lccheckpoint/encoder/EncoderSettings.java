@@ -2,6 +2,7 @@ package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EntropyMode;
+import io.lccheckpoint.schema.kafka.SharedSettings;
 import io.lccheckpoint.schema.kafka.WireFormat;
 import java.util.HashMap;
 import java.util.Map;
@@ -15,9 +16,11 @@ import org.apache.kafka.common.config.ConfigDef.Type;
  * {@code security.protocol}, {@code sasl.*}, {@code ssl.*}, {@code client.id}, {@code producer.*}, … pass through).
  */
 public final class EncoderSettings extends AbstractConfig {
-    public static final String TOPIC_PREFIX_CONFIG = "lcckpt.topic.prefix";
-    public static final String PROMOTION_BITS_CONFIG = "lcckpt.codec.promotion.bits";
-    public static final String ENTROPY_CONFIG = "lcckpt.codec.entropy";
+    /** Shared with the producers and the restorer ({@link SharedSettings}). */
+    public static final String TOPIC_PREFIX_CONFIG = SharedSettings.TOPIC_PREFIX_CONFIG;
+    /** Shared with producers that code their own chunks ({@link SharedSettings}). */
+    public static final String PROMOTION_BITS_CONFIG = SharedSettings.CODEC_PROMOTION_BITS_CONFIG;
+    public static final String ENTROPY_CONFIG = SharedSettings.CODEC_ENTROPY_CONFIG;
     public static final String SUPERSTEP_INTERVAL_CONFIG = "lcckpt.superstep.interval";
     public static final String SUPERSTEP_RETAIN_CONFIG = "lcckpt.superstep.retain";
     public static final String SUPERSTEP_POLICY_CONFIG = "lcckpt.superstep.policy";
@@ -31,13 +34,7 @@ public final class EncoderSettings extends AbstractConfig {
     public static final String HEALTH_ADDRESS_CONFIG = "lcckpt.health.address";
     public static final String STALL_EXIT_MS_CONFIG = "lcckpt.stall.exit.ms";
 
-    static final ConfigDef CONFIG = new ConfigDef()
-            .define(TOPIC_PREFIX_CONFIG, Type.STRING, "lcckpt", new ConfigDef.NonEmptyString(), Importance.MEDIUM,
-                    "Prefix of every topic name; must match the producers'.")
-            .define(PROMOTION_BITS_CONFIG, Type.INT, 2, ConfigDef.Range.between(1, 8), Importance.HIGH,
-                    "x of priority promotion: keep the 2^x - 1 buckets of largest exponent.")
-            .define(ENTROPY_CONFIG, Type.STRING, EntropyMode.ZERO_RUN.name(), ConfigDef.ValidString.in("HUFFMAN", "ZERO_RUN"), Importance.MEDIUM,
-                    "HUFFMAN (the paper) or ZERO_RUN (the smaller of zero-run and Huffman per chunk).")
+    static final ConfigDef CONFIG = SharedSettings.defineCodecOptions(SharedSettings.defineTopicPrefix(new ConfigDef()))
             .define(SUPERSTEP_POLICY_CONFIG, Type.STRING, "bytes", ConfigDef.ValidString.in("bytes", "steps"), Importance.HIGH,
                     "When a chunk takes a superstep (its full reconstruction, lossless): bytes (once its coded records since its last"
                     + " superstep reach lcckpt.superstep.bytes.ratio times a superstep's size: supersteps are at most 1 / (1 + ratio)"
