@@ -40,7 +40,6 @@ public final class ChunkDecoder {
                 record[RecordFormat.OFFSET_PROMOTION_BITS], decoder.hasZeroSymbol, record.length);
     }
 
-    /** Header facts of a record. */
     /**
      * The record's {@code stateChecksum} field (FORMAT.md §5): the XXH64 of the state it leads to, as written. Trust it
      * only for a record this codec wrote or one {@code apply} has checked; it saves hashing a state that was just hashed.
@@ -52,6 +51,7 @@ public final class ChunkDecoder {
         return LittleEndian.getLong(record, record.length - RecordFormat.TRAILER_BYTES);
     }
 
+    /** Header facts of a record. */
     public record RecordInfo(ValueType type, Coding coding, int valueCount, int symbolCount, int promotionBits,
                              boolean hasZeroSymbol, int bytes) {
     }

@@ -376,9 +376,10 @@ public final class Restorer {
                     ChunkWork chunkWork = new ChunkWork(info, chunk, length, "job " + job + ", tensor " + info.getName() + ", chunk " + chunk
                             + " (generation " + generation + ")", supersteps == null ? new TreeMap<>() : supersteps,
                             index.encoded.getOrDefault(key, new TreeMap<>()));
-                    work.add(chunkWork);
                     if (pool != null) {
                         pending.add(pool.submit(() -> rebuildChunk(chunkWork, step, decoders.get())));
+                    } else {
+                        work.add(chunkWork);
                     }
                 }
             }
@@ -394,8 +395,8 @@ public final class Restorer {
                 }
                 List<Object> values = new ArrayList<>(info.getChunkCount());
                 for (int chunk = 0; chunk < info.getChunkCount(); chunk++, next++) {
-                    Rebuilt rebuilt = pool == null ? rebuildChunk(work.get(next), step, decoders.get()) : await(pending.get(next));
-                    work.set(next, null);
+                    // (a chunk's work is let go as it is taken, with its superstep's bytes)
+                    Rebuilt rebuilt = pool == null ? rebuildChunk(work.set(next, null), step, decoders.get()) : await(pending.set(next, null));
                     rebuilt.corrupt().forEach(reason -> passedOver.add(reason + ": rebuilt from an older superstep"));
                     superstepUsed = Math.max(superstepUsed, rebuilt.base());
                     deltas += rebuilt.deltas();
@@ -448,11 +449,14 @@ public final class Restorer {
         // chain from there is still held (every record after it carries the checksum of what it leads to)
         Object state = null;
         long base = -1;
+        // the XXH64 of the state as rebuilt so far, checked already: the superstep's, then each applied record's
+        long stateChecksum = 0;
         List<String> corrupt = new ArrayList<>();
         for (SuperstepChunk candidate : supersteps.headMap(step, true).descendingMap().values()) {
             try {
                 state = superstepValues(candidate, work.info().getDtype(), where);
                 base = candidate.getStep();
+                stateChecksum = candidate.getChecksum();
                 break;
             } catch (RestoreException e) {
                 corrupt.add(e.getMessage());
@@ -475,6 +479,8 @@ public final class Restorer {
                 } else {
                     decoder.apply(bytes, (double[]) state);
                 }
+                // apply checked the state it made against the record's checksum
+                stateChecksum = ChunkDecoder.stateChecksum(bytes);
             } catch (CodecException e) {
                 throw new RestoreException(where + ": step " + record.getStep() + " does not apply to the state rebuilt up to step " + previous
                         + " (" + e.getMessage() + "): a record between them is missing or corrupt", e);
@@ -482,8 +488,7 @@ public final class Restorer {
             previous = record.getStep();
             deltas++;
         }
-        long digest = io.lccheckpoint.schema.StepDigest.chunkContribution(work.info().getName(), work.chunk(),
-                state instanceof float[] floats ? Checksums.xxh64(floats) : Checksums.xxh64((double[]) state));
+        long digest = io.lccheckpoint.schema.StepDigest.chunkContribution(work.info().getName(), work.chunk(), stateChecksum);
         int offset = work.chunk() * work.info().getChunkSize();
         checkLength(where, state instanceof float[] floats ? floats.length : ((double[]) state).length, offset, work.length(), work.info());
         return new Rebuilt(state, base, deltas, digest, corrupt);

@@ -40,11 +40,11 @@ final class ChunkRecordState {
     }
 
     /** Records of an earlier generation, tombstoned once the current one keeps its full set of supersteps. */
-    /** A legacy state's record of an older generation, as versions 1 and 2 listed them one by one. */
-    private record LegacyOlderRecord(long kind, long generation, long step) {
+    record OlderGeneration(long generation, List<Long> supersteps, StepRuns encodedSteps) {
     }
 
-    record OlderGeneration(long generation, List<Long> supersteps, StepRuns encodedSteps) {
+    /** A legacy state's record of an older generation, as versions 1 and 2 listed them one by one. */
+    private record LegacyOlderRecord(long kind, long generation, long step) {
     }
 
     long generation;

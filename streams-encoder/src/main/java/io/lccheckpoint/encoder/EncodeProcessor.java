@@ -374,7 +374,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (!(value instanceof RawDeltaChunk chunk) || checkKey(raw.key(), value, job) != null || !chunk.getJob().equals(job)) {
             return;
         }
-        ChunkRecordState state = replaying.get(job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk());
+        ChunkRecordState state = replaying.get(chunkKey(job, chunk));
         if (state == null || raw.offset() <= state.anchorOffset) {
             return;
         }
@@ -486,22 +486,24 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
      * unless its key is also the key of a record of the chain (a duplicate step), which the tombstone would remove too.
      */
     private void discardStray(String job, RawDeltaChunk chunk) {
-        String key = job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
-        byte[] local = work.get(key);
-        ChunkRecordState state = local == null ? null : ChunkRecordState.deserialize(local);
+        // the bookkeeping is enough: the chunk's values (ũ and r, the chunk's size twice) are not read
+        byte[] local = work.get(chunkKey(job, chunk));
+        ChunkRecordState state = local == null ? null : ChunkRecordState.bookkeeping(local);
         long generation = chunk.getGeneration();
         long step = chunk.getStep();
-        boolean chain;
-        if (chunk.getInitial()) {
-            chain = state != null && (state.generation == generation && state.supersteps.stream().anyMatch(superstep -> superstep.step() == step)
-                    || state.older.stream().anyMatch(older -> older.generation() == generation && older.supersteps().contains(step)));
-        } else {
-            chain = state != null && (state.generation == generation && state.encodedSteps.contains(step)
-                    || state.older.stream().anyMatch(older -> older.generation() == generation && older.encodedSteps().contains(step)));
-        }
+        boolean initial = chunk.getInitial();
+        boolean chain = state != null && (state.generation == generation
+                ? initial ? state.supersteps.stream().anyMatch(superstep -> superstep.step() == step) : state.encodedSteps.contains(step)
+                : state.older.stream().anyMatch(older -> older.generation() == generation
+                        && (initial ? older.supersteps().contains(step) : older.encodedSteps().contains(step))));
         if (!chain) {
-            tombstone(stamp, job, chunk, chunk.getInitial() ? RecordKind.SUPERSTEP_CHUNK : RecordKind.ENCODED_CHUNK, generation, step);
+            tombstone(stamp, job, chunk, initial ? RecordKind.SUPERSTEP_CHUNK : RecordKind.ENCODED_CHUNK, generation, step);
         }
+    }
+
+    /** A chunk's key in the books and working states. */
+    private static String chunkKey(String job, RawDeltaChunk chunk) {
+        return job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
     }
 
     private void handleChunk(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
@@ -523,7 +525,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
         int n = coded ? -1 : bytes.remaining() / width;
-        String key = job + '\u0000' + chunk.getTensor() + '\u0000' + chunk.getChunk();
+        String key = chunkKey(job, chunk);
         ChunkRecordState state = load(key, job, source);
         long generation = chunk.getGeneration();
         long step = chunk.getStep();
@@ -541,17 +543,19 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 deadLetter(record, source, job, chunk, "duplicate initial state of generation " + generation + " (chunk is at step " + state.lastStep + ")");
                 return;
             }
+            SuperstepChunk storedInitial = null;
             if (notice) {
                 // the trainer wrote the initial state to the checkpoint topic as the superstep the encoder would have written
                 if (replaying != null) {
                     throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
                             + " replayed an initial state at step " + step + ", but its book's anchor is before it: the book and the logs disagree");
                 }
-                bytes = storedInitial(job, chunk);
-                if (bytes == null) {
+                storedInitial = storedInitial(job, chunk);
+                if (storedInitial == null) {
                     deadLetter(record, source, job, chunk, refusal);
                     return;
                 }
+                bytes = storedInitial.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
                 n = bytes.remaining() / width;
             }
             ChunkRecordState fresh = new ChunkRecordState();
@@ -570,8 +574,12 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 fresh.older.add(new ChunkRecordState.OlderGeneration(state.generation,
                         state.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), state.encodedSteps));
             }
-            // one hash of the initial state serves the superstep, the anchor and the step's digest
+            // one hash of the initial state serves the superstep (or checks the trainer's), the anchor and the step's digest
             long checksum = fresh.dtype == DType.FLOAT32 ? Checksums.xxh64(fresh.chunk.approxFloat()) : Checksums.xxh64(fresh.chunk.approxDouble());
+            if (storedInitial != null && checksum != storedInitial.getChecksum()) {
+                deadLetter(record, source, job, chunk, "the initial state at " + where(job, chunk.getStoredAt()) + " fails its checksum");
+                return;
+            }
             long superstepBytes = notice ? (long) n * width : writeSuperstep(stamp, job, chunk, fresh, checksum);
             anchor(fresh, fresh.residualOnTrainer ? ChunkRecordState.Residual.ON_TRAINER : ChunkRecordState.Residual.ZERO, source, false, checksum);
             save(key, fresh, record, job, chunk, superstepBytes, true, n * (long) width, true, checksum);
@@ -753,19 +761,19 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
      * position does not hold this chunk's record of this step, following the chunk's last coded step.
      */
     private byte[] storedChunk(String job, RawDeltaChunk chunk, ChunkRecordState state) {
-        String where = where(job, chunk.getStoredAt());
         Object value = stored(job, chunk, RecordKind.ENCODED_CHUNK);
         if (value == null) {
             return null;
         }
         if (!(value instanceof EncodedChunkRecord encoded)) {
-            refusal = "the notice points at " + where + ", which holds a " + value.getClass().getSimpleName() + " under this chunk's coded step's key";
+            refusal = "the notice points at " + where(job, chunk.getStoredAt()) + ", which holds a " + value.getClass().getSimpleName()
+                    + " under this chunk's coded step's key";
             return null;
         }
         if (encoded.getPreviousStep() == null || encoded.getPreviousStep() != state.lastStep || !encoded.getJob().equals(job)
                 || encoded.getGeneration() != chunk.getGeneration() || encoded.getStep() != chunk.getStep()
                 || !encoded.getTensor().equals(chunk.getTensor()) || encoded.getChunk() != chunk.getChunk()) {
-            refusal = "the coded chunk at " + where + " does not match its key and the chain (generation " + encoded.getGeneration() + ", step "
+            refusal = "the coded chunk at " + where(job, chunk.getStoredAt()) + " does not match its key and the chain (generation " + encoded.getGeneration() + ", step "
                     + encoded.getStep() + " after step " + encoded.getPreviousStep() + "; the chunk's last coded step is " + state.lastStep + ")";
             return null;
         }
@@ -776,11 +784,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     /**
-     * The initial state a notice points at (a superstep the trainer wrote), as little-endian values; null (and
-     * {@link #refusal} says why) if the position does not hold this chunk's initial state, whole and checksummed.
+     * The initial state a notice points at (a superstep the trainer wrote); null (and {@link #refusal} says why) if the
+     * position does not hold this chunk's initial state in whole values. Its checksum is checked by the caller, against
+     * the one hash of the state it makes from the values.
      */
-    private ByteBuffer storedInitial(String job, RawDeltaChunk chunk) {
-        String where = where(job, chunk.getStoredAt());
+    private SuperstepChunk storedInitial(String job, RawDeltaChunk chunk) {
         Object value = stored(job, chunk, RecordKind.SUPERSTEP_CHUNK);
         if (value == null) {
             return null;
@@ -788,21 +796,17 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (!(value instanceof SuperstepChunk superstep) || !superstep.getJob().equals(job) || superstep.getGeneration() != chunk.getGeneration()
                 || superstep.getStep() != chunk.getStep() || !superstep.getTensor().equals(chunk.getTensor()) || superstep.getChunk() != chunk.getChunk()
                 || superstep.getDtype() != chunk.getDtype()) {
-            refusal = "the initial state at " + where + " does not match its key and the notice (job, generation, step, tensor, chunk, dtype)";
+            refusal = "the initial state at " + where(job, chunk.getStoredAt())
+                    + " does not match its key and the notice (job, generation, step, tensor, chunk, dtype)";
             return null;
         }
-        ByteBuffer values = superstep.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int bytes = superstep.getValues().remaining();
         int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
-        if (values.remaining() == 0 || values.remaining() % width != 0) {
-            refusal = "the initial state at " + where + " holds " + values.remaining() + " value bytes, not whole " + chunk.getDtype() + " values";
+        if (bytes == 0 || bytes % width != 0) {
+            refusal = "the initial state at " + where(job, chunk.getStoredAt()) + " holds " + bytes + " value bytes, not whole " + chunk.getDtype() + " values";
             return null;
         }
-        long checksum = width == 4 ? Checksums.xxh64(floats(values, values.remaining() / 4)) : Checksums.xxh64(doubles(values, values.remaining() / 8));
-        if (checksum != superstep.getChecksum()) {
-            refusal = "the initial state at " + where + " fails its checksum";
-            return null;
-        }
-        return values;
+        return superstep;
     }
 
     private String where(String job, CheckpointPosition at) {
@@ -812,11 +816,10 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     /** The record a notice points at, if it is ours and under the key {@code kind} gives the chunk's step; else null (see {@link #refusal}). */
     private Object stored(String job, RawDeltaChunk chunk, RecordKind kind) {
         CheckpointPosition at = chunk.getStoredAt();
-        String where = where(job, at);
         org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> stored = positions.read(
                 new org.apache.kafka.common.TopicPartition(topics.checkpoints(job), at.getPartition()), at.getOffset());
         if (stored == null || stored.value() == null) {
-            refusal = "the notice points at " + where + ", which holds " + (stored == null ? "no record" : "a tombstone");
+            refusal = "the notice points at " + where(job, at) + ", which holds " + (stored == null ? "no record" : "a tombstone");
             return null;
         }
         CheckpointKey expected = Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(), chunk.getStep());
@@ -826,11 +829,11 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             key = stored.key() == null ? null : wire.decode(stored.key());
             value = wire.decode(stored.value());
         } catch (RuntimeException e) {
-            refusal = "the notice points at " + where + ", which holds no record of ours (" + e.getMessage() + ")";
+            refusal = "the notice points at " + where(job, at) + ", which holds no record of ours (" + e.getMessage() + ")";
             return null;
         }
         if (!expected.equals(key)) {
-            refusal = "the notice points at " + where + ", which holds " + key + " instead of this chunk's " + (kind == RecordKind.SUPERSTEP_CHUNK
+            refusal = "the notice points at " + where(job, at) + ", which holds " + key + " instead of this chunk's " + (kind == RecordKind.SUPERSTEP_CHUNK
                     ? "initial state" : "coded step");
             return null;
         }

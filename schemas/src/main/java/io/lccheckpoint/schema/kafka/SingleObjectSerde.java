@@ -38,6 +38,7 @@ public final class SingleObjectSerde {
             ChunkStateHandover.getClassSchema());
     private static final Map<Long, BinaryMessageDecoder<SpecificRecord>> DECODERS = new HashMap<>();
     private static final Map<Schema, BinaryMessageEncoder<SpecificRecord>> ENCODERS = new HashMap<>();
+    private static final Map<String, Schema> BY_NAME = new HashMap<>();
 
     /** Earlier releases of {@code lccheckpoint.avsc}: records written with them are still read (resolved to today's classes). */
     static final List<String> PREVIOUS_RELEASES = List.of("lccheckpoint-0.1.0.avsc", "lccheckpoint-0.2.0.avsc");
@@ -46,10 +47,11 @@ public final class SingleObjectSerde {
         for (Schema schema : KNOWN) {
             DECODERS.put(SchemaNormalization.parsingFingerprint64(schema), new BinaryMessageDecoder<>(SpecificData.get(), schema));
             ENCODERS.put(schema, new BinaryMessageEncoder<>(SpecificData.get(), schema));
+            BY_NAME.put(schema.getFullName(), schema);
         }
         for (String release : PREVIOUS_RELEASES) {
             for (Schema writer : previousRelease(release)) {
-                Schema reader = KNOWN.stream().filter(known -> known.getFullName().equals(writer.getFullName())).findFirst().orElse(null);
+                Schema reader = bundledSchema(writer.getFullName());
                 long fingerprint = SchemaNormalization.parsingFingerprint64(writer);
                 if (reader != null && !DECODERS.containsKey(fingerprint)) {
                     BinaryMessageDecoder<SpecificRecord> decoder = DECODERS.get(SchemaNormalization.parsingFingerprint64(reader));
@@ -71,13 +73,6 @@ public final class SingleObjectSerde {
         }
     }
 
-    private static final Map<String, Schema> BY_NAME = new HashMap<>();
-
-    static {
-        for (Schema schema : KNOWN) {
-            BY_NAME.put(schema.getFullName(), schema);
-        }
-    }
 
     /** The bundled schema of a record of ours, by full name, or null. */
     static Schema bundledSchema(String fullName) {
