@@ -27,7 +27,8 @@ public final class ProducerSettings extends AbstractConfig {
 
     public static final String BUFFER_MEMORY_CONFIG = "lcckpt.buffer.memory";
     private static final String BUFFER_MEMORY_DOC = "Bytes of raw values published but not yet committed before publish() blocks"
-            + " (back-pressure; one step is always admitted). Steps waiting when a transaction starts share it.";
+            + " (back-pressure; one step is always admitted), at most the Kafka producer's max.block.ms (default 60000), after"
+            + " which publish throws PublishTimeoutException and takes nothing. Steps waiting when a transaction starts share it.";
     public static final long BUFFER_MEMORY_DEFAULT = 64L << 20;
 
     public static final String GENERATION_CONFIG = "lcckpt.generation";
@@ -53,7 +54,9 @@ public final class ProducerSettings extends AbstractConfig {
 
     public static final String SPLIT_CPU_BUDGET_CONFIG = "lcckpt.split.cpu.budget";
     private static final String SPLIT_CPU_BUDGET_DOC = "split=auto: coding on the trainer may take at most this fraction of one core per step"
-            + " (the producer's sender thread codes); beyond it the storage split is chosen.";
+            + " (the producer's sender thread codes; measured as the least CPU time of the last 5 coded steps, as the first after a"
+            + " switch run cold); beyond it the storage split is chosen (leaving the trainer split for the budget takes the"
+            + " hysteresis margin too).";
 
     public static final String SPLIT_REPLAN_STEPS_CONFIG = "lcckpt.split.replan.steps";
     private static final String SPLIT_REPLAN_STEPS_DOC = "split=auto: steps between two plans (and between two switches).";

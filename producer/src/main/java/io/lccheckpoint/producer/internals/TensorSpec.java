@@ -1,0 +1,24 @@
+package io.lccheckpoint.producer.internals;
+
+import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.TensorInfo;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A registered tensor: its shape and dtype, and how many chunks of {@code lcckpt.chunk.values} it makes. */
+public record TensorSpec(String name, long[] shape, DType dtype, int length, int chunkCount) {
+
+    /** Bytes per value. */
+    public int width() {
+        return dtype == DType.FLOAT32 ? 4 : 8;
+    }
+
+    /** The tensor as a step's manifest lists it. */
+    public TensorInfo info(int chunkValues) {
+        List<Long> dimensions = new ArrayList<>(shape.length);
+        for (long dimension : shape) {
+            dimensions.add(dimension);
+        }
+        return new TensorInfo(name, dimensions, dtype, chunkValues, chunkCount);
+    }
+}
