@@ -71,6 +71,19 @@ public final class ChunkEncoder {
         return options;
     }
 
+    /** Codes a delta given as little-endian values of the state's type (a raw-delta record's bytes, FORMAT.md §1). */
+    public EncodedChunk encodeLittleEndian(java.nio.ByteBuffer delta, ChunkState state) {
+        java.nio.ByteBuffer bytes = delta.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        if (state.type() == ValueType.FLOAT32) {
+            float[] values = new float[bytes.remaining() / 4];
+            bytes.asFloatBuffer().get(values);
+            return encode(values, state);
+        }
+        double[] values = new double[bytes.remaining() / 8];
+        bytes.asDoubleBuffer().get(values);
+        return encode(values, state);
+    }
+
     public EncodedChunk encode(float[] delta, ChunkState state) {
         checkArguments(delta.length, state, ValueType.FLOAT32);
         int n = delta.length;

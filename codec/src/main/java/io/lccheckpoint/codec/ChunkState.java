@@ -1,5 +1,7 @@
 package io.lccheckpoint.codec;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -45,6 +47,61 @@ public final class ChunkState {
     public static ChunkState ofFloat64(double[] approx, double[] residual) {
         checkLengths(approx.length, residual.length);
         return new ChunkState(ValueType.FLOAT64, null, null, approx, residual);
+    }
+
+    /**
+     * A chunk starting from {@code u_0} given as little-endian values of {@code type} (FORMAT.md §1; a superstep's or a raw
+     * initial state's bytes), with a zero residual. The bytes must be whole values.
+     */
+    public static ChunkState initial(ValueType type, ByteBuffer values) {
+        return type == ValueType.FLOAT32 ? ofFloat32(floats(values), new float[values.remaining() / 4])
+                : ofFloat64(doubles(values), new double[values.remaining() / 8]);
+    }
+
+    /** ũ and r as little-endian values of {@code type} (a state handed over between the encoder and a trainer). */
+    public static ChunkState fromLittleEndian(ValueType type, ByteBuffer approx, ByteBuffer residual) {
+        return type == ValueType.FLOAT32 ? ofFloat32(floats(approx), floats(residual)) : ofFloat64(doubles(approx), doubles(residual));
+    }
+
+    /** ũ as little-endian bytes: a superstep's values. */
+    public ByteBuffer approxLittleEndian() {
+        return type == ValueType.FLOAT32 ? littleEndian(approxFloat) : littleEndian(approxDouble);
+    }
+
+    /** r as little-endian bytes. */
+    public ByteBuffer residualLittleEndian() {
+        return type == ValueType.FLOAT32 ? littleEndian(residualFloat) : littleEndian(residualDouble);
+    }
+
+    /** The XXH64 of ũ (FORMAT.md §5): what a superstep, a handover and a coded record after this state carry. */
+    public long approxChecksum() {
+        return type == ValueType.FLOAT32 ? Checksums.xxh64(approxFloat) : Checksums.xxh64(approxDouble);
+    }
+
+    // float32 and float64 twins: Java's primitive arrays share no type, and a generic version would box every value
+
+    private static float[] floats(ByteBuffer bytes) {
+        float[] values = new float[bytes.remaining() / 4];
+        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        return values;
+    }
+
+    private static double[] doubles(ByteBuffer bytes) {
+        double[] values = new double[bytes.remaining() / 8];
+        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(values);
+        return values;
+    }
+
+    private static ByteBuffer littleEndian(float[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.asFloatBuffer().put(values);
+        return buffer;
+    }
+
+    private static ByteBuffer littleEndian(double[] values) {
+        ByteBuffer buffer = ByteBuffer.allocate(8 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.asDoubleBuffer().put(values);
+        return buffer;
     }
 
     private static void checkLengths(int approx, int residual) {

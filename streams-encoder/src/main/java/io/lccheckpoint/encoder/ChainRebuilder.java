@@ -1,14 +1,11 @@
 package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.codec.ChunkState;
-import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.schema.CheckpointKey;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.SuperstepChunk;
 import io.lccheckpoint.schema.kafka.WireFormat;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -127,19 +124,12 @@ final class ChainRebuilder {
 
     /** The superstep's values if they are the ones the book pins, else null (a stale record of the same key). */
     private static ChunkState values(SuperstepChunk superstep, ChunkRecordState book) {
-        ByteBuffer bytes = superstep.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         int width = book.dtype == DType.FLOAT32 ? 4 : 8;
-        if (superstep.getDtype() != book.dtype || bytes.remaining() != width * book.size) {
+        if (superstep.getDtype() != book.dtype || superstep.getValues().remaining() != width * book.size) {
             return null;
         }
-        if (book.dtype == DType.FLOAT32) {
-            float[] approx = new float[book.size];
-            bytes.asFloatBuffer().get(approx);
-            return Checksums.xxh64(approx) == book.anchorChecksum ? ChunkState.ofFloat32(approx, new float[book.size]) : null;
-        }
-        double[] approx = new double[book.size];
-        bytes.asDoubleBuffer().get(approx);
-        return Checksums.xxh64(approx) == book.anchorChecksum ? ChunkState.ofFloat64(approx, new double[book.size]) : null;
+        ChunkState state = ChunkState.initial(EncodeProcessor.valueType(book.dtype), superstep.getValues());
+        return state.approxChecksum() == book.anchorChecksum ? state : null;
     }
 
     private static String superstepKey(String tensor, int chunk, long generation, long step) {

@@ -6,11 +6,7 @@ import io.lccheckpoint.codec.CodecException;
 import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
-import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.CodecOptions;
-import io.lccheckpoint.codec.EncodedChunk;
-import io.lccheckpoint.schema.CheckpointKey;
-import io.lccheckpoint.schema.CheckpointPosition;
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
@@ -94,8 +90,8 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     private long seekStamp;
     /** Set by {@link #deadLetter}: the record being handled was refused. */
     private boolean refused;
-    /** Why {@link #storedChunk} found no usable record. */
-    private String refusal;
+    /** The records notices point at, on the checkpoint topic. */
+    private StoredRecords stored;
     private ChainRebuilder.PositionReader positions;
     /**
      * Per job, the last manifest this task wrote: {generation, step, stamp}. A step's manifest is written before its
@@ -156,6 +152,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         String beatAs = taskName;
         this.rebuilder = new ChainRebuilder(logs, wire, () -> heartbeats.beat(beatAs));
         this.positions = logs.positionReader();
+        this.stored = new StoredRecords(topics, wire, positions);
         this.deadLetters = context.metrics().addSensor("lcckpt-dead-letters-" + context.taskId(), Sensor.RecordingLevel.INFO);
         deadLetters.add(new MetricName("dead-letters-total", "lcckpt-encoder", "Records sent to a dead-letter topic",
                 Map.of("task-id", context.taskId().toString())), new CumulativeSum());
@@ -492,11 +489,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         long generation = chunk.getGeneration();
         long step = chunk.getStep();
         boolean initial = chunk.getInitial();
-        boolean chain = state != null && (state.generation == generation
-                ? initial ? state.supersteps.stream().anyMatch(superstep -> superstep.step() == step) : state.encodedSteps.contains(step)
-                : state.older.stream().anyMatch(older -> older.generation() == generation
-                        && (initial ? older.supersteps().contains(step) : older.encodedSteps().contains(step))));
-        if (!chain) {
+        if (!ChainRules.inChain(state, generation, step, initial)) {
             tombstone(stamp, job, chunk, initial ? RecordKind.SUPERSTEP_CHUNK : RecordKind.ENCODED_CHUNK, generation, step);
         }
     }
@@ -507,23 +500,15 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     private void handleChunk(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk) {
-        if (!chunk.getJob().equals(job)) {
-            deadLetter(record, source, job, chunk, "record names job " + chunk.getJob() + " but came on job " + job + "'s topic");
+        ChainRules.Refusal refusal = ChainRules.checkRecord(chunk, job);
+        if (refusal != null) {
+            deadLetter(record, source, job, chunk, refusal.reason());
             return;
         }
         boolean coded = chunk.getRemaining() == RemainingStages.NONE;
         boolean notice = chunk.getStoredAt() != null;
-        int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
+        int width = ChainRules.width(chunk.getDtype());
         ByteBuffer bytes = chunk.getValues().order(ByteOrder.LITTLE_ENDIAN);
-        if (!coded && !notice && (bytes.remaining() == 0 || bytes.remaining() % width != 0)) {
-            deadLetter(record, source, job, chunk, bytes.remaining() + " value bytes are not whole " + chunk.getDtype() + " values");
-            return;
-        }
-        if (notice && (bytes.remaining() != 0 || coded == chunk.getInitial())) {
-            deadLetter(record, source, job, chunk, "a notice of a record on the checkpoint topic (storedAt) has no values, and is either an initial state"
-                    + " or a coded chunk (remaining NONE)");
-            return;
-        }
         int n = coded ? -1 : bytes.remaining() / width;
         String key = chunkKey(job, chunk);
         ChunkRecordState state = load(key, job, source);
@@ -531,16 +516,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         long step = chunk.getStep();
 
         if (chunk.getInitial()) {
-            if (coded) {
-                deadLetter(record, source, job, chunk, "an initial state is stored as it is, never coded");
-                return;
-            }
-            if (state != null && state.generation > generation) {
-                deadLetter(record, source, job, chunk, "initial state of generation " + generation + " is older than the chunk's generation " + state.generation);
-                return;
-            }
-            if (state != null && state.generation == generation) {
-                deadLetter(record, source, job, chunk, "duplicate initial state of generation " + generation + " (chunk is at step " + state.lastStep + ")");
+            refusal = ChainRules.checkInitial(chunk, state);
+            if (refusal != null) {
+                deadLetter(record, source, job, chunk, refusal.reason());
                 return;
             }
             SuperstepChunk storedInitial = null;
@@ -550,11 +528,12 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                     throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
                             + " replayed an initial state at step " + step + ", but its book's anchor is before it: the book and the logs disagree");
                 }
-                storedInitial = storedInitial(job, chunk);
-                if (storedInitial == null) {
-                    deadLetter(record, source, job, chunk, refusal);
+                StoredRecords.Found<SuperstepChunk> found = stored.initial(job, chunk);
+                if (found.value() == null) {
+                    deadLetter(record, source, job, chunk, found.refusal());
                     return;
                 }
+                storedInitial = found.value();
                 bytes = storedInitial.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
                 n = bytes.remaining() / width;
             }
@@ -564,7 +543,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             fresh.lastSuperstep = step;
             fresh.dtype = chunk.getDtype();
             fresh.size = n;
-            fresh.chunk = chunk.getDtype() == DType.FLOAT32 ? ChunkState.float32(floats(bytes, n)) : ChunkState.float64(doubles(bytes, n));
+            fresh.chunk = ChunkState.initial(valueType(chunk.getDtype()), bytes);
             // both sides hold the initial state and a zero residual: a trainer that codes from the next step needs no handover
             fresh.residualOnTrainer = chunk.getHandover();
             fresh.supersteps.add(new ChunkRecordState.Superstep(step, seekStamp));
@@ -575,9 +554,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                         state.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), state.encodedSteps));
             }
             // one hash of the initial state serves the superstep (or checks the trainer's), the anchor and the step's digest
-            long checksum = fresh.dtype == DType.FLOAT32 ? Checksums.xxh64(fresh.chunk.approxFloat()) : Checksums.xxh64(fresh.chunk.approxDouble());
+            long checksum = fresh.chunk.approxChecksum();
             if (storedInitial != null && checksum != storedInitial.getChecksum()) {
-                deadLetter(record, source, job, chunk, "the initial state at " + where(job, chunk.getStoredAt()) + " fails its checksum");
+                deadLetter(record, source, job, chunk, "the initial state at " + stored.where(job, chunk.getStoredAt()) + " fails its checksum");
                 return;
             }
             long superstepBytes = notice ? (long) n * width : writeSuperstep(stamp, job, chunk, fresh, checksum);
@@ -586,32 +565,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             return;
         }
 
-        if (state == null) {
-            deadLetter(record, source, job, chunk, "no initial state for generation " + generation + " of this chunk");
-            return;
-        }
-        if (state.generation != generation) {
-            deadLetter(record, source, job, chunk, state.generation > generation
-                    ? "generation " + generation + " was superseded by generation " + state.generation
-                    : "delta of generation " + generation + " before its initial state (chunk is in generation " + state.generation + ")");
-            return;
-        }
-        if (state.poisonedAt >= 0) {
-            deadLetter(record, source, job, chunk, "chunk was poisoned at step " + state.poisonedAt + "; resume from an earlier step to start a new generation");
-            return;
-        }
-        if (step <= state.lastStep) {
-            deadLetter(record, source, job, chunk, (step == state.lastStep ? "duplicate step" : "out-of-order step") + " (last coded step " + state.lastStep + ")");
-            return;
-        }
-        if (chunk.getPreviousStep() != null && chunk.getPreviousStep() != state.lastStep) {
-            deadLetter(record, source, job, chunk, "step " + step + " follows step " + chunk.getPreviousStep() + ", but the chunk's last coded step is "
-                    + state.lastStep + ": a record between them was lost or refused (see earlier dead letters), or this one does not belong to"
-                    + " the chain; resume from step " + state.lastStep + " or earlier to start a new generation");
-            return;
-        }
-        if (chunk.getDtype() != state.dtype) {
-            deadLetter(record, source, job, chunk, "dtype mismatch: " + chunk.getDtype() + " but the chunk is " + state.dtype);
+        refusal = ChainRules.checkDelta(chunk, state);
+        if (refusal != null) {
+            deadLetter(record, source, job, chunk, refusal.reason());
             return;
         }
         // (a replay passes over the records refused here: see skip)
@@ -677,14 +633,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     /** split=storage: codes the raw delta with the chunk's state; null (after a dead letter) if it cannot. */
     private byte[] codeRaw(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
                            ChunkRecordState state, ByteBuffer bytes, int n) {
-        if (n != state.size()) {
-            deadLetter(record, source, job, chunk, "shape mismatch: " + n + " values but the chunk has " + state.size());
-            return null;
-        }
-        if (state.residualOnTrainer != chunk.getResidualFolded()) {
-            poison(record, source, job, chunk, key, state, state.residualOnTrainer
-                    ? "raw delta after trainer-coded steps without the trainer's residual folded in (residualFolded=false)"
-                    : "raw delta says the trainer's residual is folded in, but the encoder holds this chunk's residual");
+        ChainRules.Refusal refusal = ChainRules.checkRaw(chunk, state, n);
+        if (refusal != null) {
+            refuse(record, source, job, chunk, key, state, refusal);
             return null;
         }
         if (state.residualOnTrainer) {
@@ -698,8 +649,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             state.residualOnTrainer = false;
         }
         try {
-            EncodedChunk encoded = state.dtype == DType.FLOAT32 ? encoder.encode(floats(bytes, n), state.chunk) : encoder.encode(doubles(bytes, n), state.chunk);
-            return encoded.record();
+            return encoder.encodeLittleEndian(bytes, state.chunk).record();
         } catch (BadValueException e) {
             // a poisoned step: not coded, residual untouched (the codec guarantees it), the chain of this chunk stops here
             poison(record, source, job, chunk, key, state, "poisoned step: " + e.getMessage());
@@ -710,14 +660,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     /** split=trainer: checks the trainer's record and applies it to the reconstruction; null (after a dead letter) if unusable. */
     private byte[] acceptCoded(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
                                ChunkRecordState state, ByteBuffer bytes) {
-        String mine = codecOptions.describe();
-        if (!mine.equals(chunk.getCodecOptions())) {
-            poison(record, source, job, chunk, key, state, "coded by the trainer with options " + chunk.getCodecOptions() + " but this encoder codes with "
-                    + mine + ": the chain would not be the one the storage split makes");
-            return null;
-        }
-        if (!state.residualOnTrainer) {
-            poison(record, source, job, chunk, key, state, "coded by the trainer, but the encoder holds this chunk's residual (no handover was asked for)");
+        ChainRules.Refusal refusal = ChainRules.checkCoded(chunk, state, codecOptions.describe());
+        if (refusal != null) {
+            refuse(record, source, job, chunk, key, state, refusal);
             return null;
         }
         byte[] coded;
@@ -725,15 +670,16 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             coded = new byte[bytes.remaining()];
             bytes.duplicate().get(coded);
         } else {
-            coded = storedChunk(job, chunk, state);
-            if (coded == null) {
-                poison(record, source, job, chunk, key, state, refusal);
+            StoredRecords.Found<byte[]> found = stored.chunk(job, chunk, state);
+            if (found.value() == null) {
+                poison(record, source, job, chunk, key, state, found.refusal());
                 return null;
             }
+            coded = found.value();
         }
         try {
             ChunkDecoder.RecordInfo info = ChunkDecoder.inspect(coded);
-            ValueType type = state.dtype == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64;
+            ValueType type = valueType(state.dtype);
             if (info.type() != type || info.valueCount() != state.size()) {
                 poison(record, source, job, chunk, key, state, "coded chunk holds " + info.valueCount() + " " + info.type() + " values but the chunk has "
                         + state.size() + " " + type);
@@ -756,88 +702,13 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         }
     }
 
-    /**
-     * The coded chunk a notice points at, read from the job's checkpoint topic; null (and {@link #refusal} says why) if the
-     * position does not hold this chunk's record of this step, following the chunk's last coded step.
-     */
-    private byte[] storedChunk(String job, RawDeltaChunk chunk, ChunkRecordState state) {
-        Object value = stored(job, chunk, RecordKind.ENCODED_CHUNK);
-        if (value == null) {
-            return null;
+    private void refuse(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key, ChunkRecordState state,
+                        ChainRules.Refusal refusal) {
+        if (refusal.poisons()) {
+            poison(record, source, job, chunk, key, state, refusal.reason());
+        } else {
+            deadLetter(record, source, job, chunk, refusal.reason());
         }
-        if (!(value instanceof EncodedChunkRecord encoded)) {
-            refusal = "the notice points at " + where(job, chunk.getStoredAt()) + ", which holds a " + value.getClass().getSimpleName()
-                    + " under this chunk's coded step's key";
-            return null;
-        }
-        if (encoded.getPreviousStep() == null || encoded.getPreviousStep() != state.lastStep || !encoded.getJob().equals(job)
-                || encoded.getGeneration() != chunk.getGeneration() || encoded.getStep() != chunk.getStep()
-                || !encoded.getTensor().equals(chunk.getTensor()) || encoded.getChunk() != chunk.getChunk()) {
-            refusal = "the coded chunk at " + where(job, chunk.getStoredAt()) + " does not match its key and the chain (generation " + encoded.getGeneration() + ", step "
-                    + encoded.getStep() + " after step " + encoded.getPreviousStep() + "; the chunk's last coded step is " + state.lastStep + ")";
-            return null;
-        }
-        ByteBuffer codec = encoded.getCodec();
-        byte[] bytes = new byte[codec.remaining()];
-        codec.duplicate().get(bytes);
-        return bytes;
-    }
-
-    /**
-     * The initial state a notice points at (a superstep the trainer wrote); null (and {@link #refusal} says why) if the
-     * position does not hold this chunk's initial state in whole values. Its checksum is checked by the caller, against
-     * the one hash of the state it makes from the values.
-     */
-    private SuperstepChunk storedInitial(String job, RawDeltaChunk chunk) {
-        Object value = stored(job, chunk, RecordKind.SUPERSTEP_CHUNK);
-        if (value == null) {
-            return null;
-        }
-        if (!(value instanceof SuperstepChunk superstep) || !superstep.getJob().equals(job) || superstep.getGeneration() != chunk.getGeneration()
-                || superstep.getStep() != chunk.getStep() || !superstep.getTensor().equals(chunk.getTensor()) || superstep.getChunk() != chunk.getChunk()
-                || superstep.getDtype() != chunk.getDtype()) {
-            refusal = "the initial state at " + where(job, chunk.getStoredAt())
-                    + " does not match its key and the notice (job, generation, step, tensor, chunk, dtype)";
-            return null;
-        }
-        int bytes = superstep.getValues().remaining();
-        int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
-        if (bytes == 0 || bytes % width != 0) {
-            refusal = "the initial state at " + where(job, chunk.getStoredAt()) + " holds " + bytes + " value bytes, not whole " + chunk.getDtype() + " values";
-            return null;
-        }
-        return superstep;
-    }
-
-    private String where(String job, CheckpointPosition at) {
-        return topics.checkpoints(job) + "-" + at.getPartition() + " at offset " + at.getOffset();
-    }
-
-    /** The record a notice points at, if it is ours and under the key {@code kind} gives the chunk's step; else null (see {@link #refusal}). */
-    private Object stored(String job, RawDeltaChunk chunk, RecordKind kind) {
-        CheckpointPosition at = chunk.getStoredAt();
-        org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> stored = positions.read(
-                new org.apache.kafka.common.TopicPartition(topics.checkpoints(job), at.getPartition()), at.getOffset());
-        if (stored == null || stored.value() == null) {
-            refusal = "the notice points at " + where(job, at) + ", which holds " + (stored == null ? "no record" : "a tombstone");
-            return null;
-        }
-        CheckpointKey expected = Outputs.key(job, kind, chunk.getTensor(), chunk.getChunk(), chunk.getGeneration(), chunk.getStep());
-        Object key;
-        Object value;
-        try {
-            key = stored.key() == null ? null : wire.decode(stored.key());
-            value = wire.decode(stored.value());
-        } catch (RuntimeException e) {
-            refusal = "the notice points at " + where(job, at) + ", which holds no record of ours (" + e.getMessage() + ")";
-            return null;
-        }
-        if (!expected.equals(key)) {
-            refusal = "the notice points at " + where(job, at) + ", which holds " + key + " instead of this chunk's " + (kind == RecordKind.SUPERSTEP_CHUNK
-                    ? "initial state" : "coded step");
-            return null;
-        }
-        return value;
     }
 
     /** The chain of this chunk cannot go on from this record: it stops here until a resume starts a new generation. */
@@ -855,45 +726,16 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             state.residualOnTrainer = true;
             return;
         }
-        ByteBuffer approx;
-        ByteBuffer residual;
-        long checksum;
-        if (state.dtype == DType.FLOAT32) {
-            approx = littleEndian(state.chunk.approxFloat());
-            residual = littleEndian(state.chunk.residualFloat());
-            checksum = Checksums.xxh64(state.chunk.approxFloat());
-        } else {
-            approx = ByteBuffer.allocate(8 * state.size()).order(ByteOrder.LITTLE_ENDIAN);
-            approx.asDoubleBuffer().put(state.chunk.approxDouble());
-            residual = ByteBuffer.allocate(8 * state.size()).order(ByteOrder.LITTLE_ENDIAN);
-            residual.asDoubleBuffer().put(state.chunk.residualDouble());
-            checksum = Checksums.xxh64(state.chunk.approxDouble());
-        }
         state.residualOnTrainer = true;
         Outputs.handover(context, wire, timestamp, new ChunkKey(job, chunk.getTensor(), chunk.getChunk()),
-                new ChunkStateHandover(job, state.generation, chunk.getStep(), chunk.getTensor(), chunk.getChunk(), state.dtype, approx, residual, checksum));
-    }
-
-    private static ByteBuffer littleEndian(float[] values) {
-        ByteBuffer buffer = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        buffer.asFloatBuffer().put(values);
-        return buffer;
+                new ChunkStateHandover(job, state.generation, chunk.getStep(), chunk.getTensor(), chunk.getChunk(), state.dtype,
+                        state.chunk.approxLittleEndian(), state.chunk.residualLittleEndian(), state.chunk.approxChecksum()));
     }
 
     /** Drops supersteps beyond the retained count and tombstones the records only they needed (DESIGN.md §4). */
     private void applyRetention(long timestamp, String job, RawDeltaChunk chunk, ChunkRecordState state) {
-        while (state.supersteps.size() > policy.retain()) {
-            long dropped = state.supersteps.remove(0).step();
-            tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, state.generation, dropped);
-        }
-        long oldest = state.supersteps.get(0).step();
-        state.encodedSteps.removeUpTo(oldest, step -> tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, state.generation, step));
-        if (state.supersteps.size() >= policy.retain()) {
-            for (ChunkRecordState.OlderGeneration older : state.older) {
-                older.supersteps().forEach(step -> tombstone(timestamp, job, chunk, RecordKind.SUPERSTEP_CHUNK, older.generation(), step));
-                older.encodedSteps().forEach(step -> tombstone(timestamp, job, chunk, RecordKind.ENCODED_CHUNK, older.generation(), step));
-            }
-            state.older.clear();
+        for (ChainRules.Dropped dropped : ChainRules.applyRetention(state, policy.retain())) {
+            tombstone(timestamp, job, chunk, dropped.kind(), dropped.generation(), dropped.step());
         }
     }
 
@@ -907,16 +749,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             throw new IllegalStateException("a rebuild of job " + job + " tensor " + chunk.getTensor() + " chunk " + chunk.getChunk()
                     + " replayed a superstep at step " + chunk.getStep() + ", but its book's anchor is before it: the book and the logs disagree");
         }
-        ByteBuffer values;
-        if (state.dtype == DType.FLOAT32) {
-            float[] approx = state.chunk.approxFloat();
-            values = ByteBuffer.allocate(4 * approx.length).order(ByteOrder.LITTLE_ENDIAN);
-            values.asFloatBuffer().put(approx);
-        } else {
-            double[] approx = state.chunk.approxDouble();
-            values = ByteBuffer.allocate(8 * approx.length).order(ByteOrder.LITTLE_ENDIAN);
-            values.asDoubleBuffer().put(approx);
-        }
+        ByteBuffer values = state.chunk.approxLittleEndian();
         Outputs.checkpoint(context, wire, timestamp, Outputs.key(job, RecordKind.SUPERSTEP_CHUNK, chunk.getTensor(), chunk.getChunk(), state.generation, state.lastStep),
                 new SuperstepChunk(job, state.generation, state.lastStep, chunk.getTensor(), chunk.getChunk(), state.dtype, values, checksum));
         return values.capacity();
@@ -1001,15 +834,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                 topicCheck.exists(own) ? own : topics.encoderDeadLetters());
     }
 
-    private static float[] floats(ByteBuffer bytes, int n) {
-        float[] values = new float[n];
-        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
-        return values;
-    }
-
-    private static double[] doubles(ByteBuffer bytes, int n) {
-        double[] values = new double[n];
-        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asDoubleBuffer().get(values);
-        return values;
+    static ValueType valueType(DType dtype) {
+        return dtype == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64;
     }
 }

@@ -1,12 +1,10 @@
 package io.lccheckpoint.producer.internals;
 
 import io.lccheckpoint.codec.ChunkState;
-import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.schema.ChunkStateHandover;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.kafka.WireFormat;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -83,28 +81,10 @@ public final class HandoverReader implements AutoCloseable {
         return states;
     }
 
-    // float32 and float64 twins: Java's primitive arrays share no type, and a generic version would box every value
     private ChunkState toState(ChunkStateHandover h, long step) {
-        ByteBuffer approx = h.getApprox().order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer residual = h.getResidual().order(ByteOrder.LITTLE_ENDIAN);
-        ChunkState state;
-        long checksum;
-        if (h.getDtype() == DType.FLOAT32) {
-            float[] a = new float[approx.remaining() / 4];
-            float[] r = new float[residual.remaining() / 4];
-            approx.asFloatBuffer().get(a);
-            residual.asFloatBuffer().get(r);
-            state = ChunkState.ofFloat32(a, r);
-            checksum = Checksums.xxh64(a);
-        } else {
-            double[] a = new double[approx.remaining() / 8];
-            double[] r = new double[residual.remaining() / 8];
-            approx.asDoubleBuffer().get(a);
-            residual.asDoubleBuffer().get(r);
-            state = ChunkState.ofFloat64(a, r);
-            checksum = Checksums.xxh64(a);
-        }
-        if (checksum != h.getChecksum()) {
+        ChunkState state = ChunkState.fromLittleEndian(h.getDtype() == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64, h.getApprox(),
+                h.getResidual());
+        if (state.approxChecksum() != h.getChecksum()) {
             throw new KafkaException("job " + job + ", step " + step + ", tensor " + h.getTensor() + ", chunk " + h.getChunk()
                     + ": handed-over state fails its checksum");
         }
