@@ -2,6 +2,9 @@ package io.lccheckpoint.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lccheckpoint.embedded.BrokerBytes;
+import io.lccheckpoint.embedded.EmbeddedKafka;
+import io.lccheckpoint.embedded.TempDirectories;
 import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;

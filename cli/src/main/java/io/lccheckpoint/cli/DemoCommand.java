@@ -1,5 +1,8 @@
 package io.lccheckpoint.cli;
 
+import io.lccheckpoint.embedded.BrokerBytes;
+import io.lccheckpoint.embedded.EmbeddedKafka;
+import io.lccheckpoint.embedded.TempDirectories;
 import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.eval.FashionMnist;
 import io.lccheckpoint.eval.LogisticRegression;

@@ -1,6 +1,7 @@
 package io.lccheckpoint.cli;
 
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.embedded.EmbeddedKafka;
 import io.lccheckpoint.eval.CheckpointScheme;
 import io.lccheckpoint.eval.CompressionBreakdown;
 import io.lccheckpoint.eval.FashionMnist;
@@ -298,7 +299,7 @@ final class EvalCommand implements Callable<Integer> {
      */
     private static Overhead overhead(Model model, int steps) throws Exception {
         try (EmbeddedKafka kafka = EmbeddedKafka.start(java.time.Duration.ofSeconds(90))) {
-            org.apache.kafka.streams.KafkaStreams encoder = kafka.startEncoder("lcckpt-eval-encoder", "lcckpt");
+            org.apache.kafka.streams.KafkaStreams encoder = EmbeddedEncoder.start(kafka, "lcckpt-eval-encoder", "lcckpt");
             try {
                 double[] plainBefore = plainRun(model, steps);
                 Map<String, Object> producerConfig = new java.util.HashMap<>();

@@ -1,5 +1,7 @@
 package io.lccheckpoint.cli;
 
+import io.lccheckpoint.embedded.EmbeddedKafka;
+import io.lccheckpoint.embedded.TempDirectories;
 import io.lccheckpoint.eval.Plots;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoredState;
@@ -29,11 +31,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.common.quota.ClientQuotaAlteration;
-import org.apache.kafka.common.quota.ClientQuotaEntity;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.quota.ClientQuotaAlteration;
+import org.apache.kafka.common.quota.ClientQuotaEntity;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.streams.KafkaStreams;
 import picocli.CommandLine.Command;
@@ -135,7 +137,7 @@ final class HapiCommand implements Callable<Integer> {
         long[] sizes = quick ? new long[] {10_000_000L} : new long[] {10_000_000L, 50_000_000L};
         double[] quotas = quick ? new double[] {5, 0} : new double[] {5, 25, 100, 0};
         String prefix = "hapi-split";
-        KafkaStreams encoder = kafka.startEncoder(prefix, prefix);
+        KafkaStreams encoder = EmbeddedEncoder.start(kafka, prefix, prefix);
         List<SplitRun> runs = new ArrayList<>();
         String[] splits = {"storage", "trainer", "auto"};
         try {
@@ -413,7 +415,7 @@ final class HapiCommand implements Callable<Integer> {
         long parameters = 1_000_000;
         String prefix = "hapi-restore";
         String job = "restore-1m";
-        KafkaStreams encoder = kafka.startEncoder(prefix, prefix);
+        KafkaStreams encoder = EmbeddedEncoder.start(kafka, prefix, prefix);
         try {
             Map<String, Object> config = new HashMap<>();
             config.put("bootstrap.servers", kafka.bootstrapServers());
