@@ -6,6 +6,7 @@ import io.lccheckpoint.embedded.BrokerBytes;
 import io.lccheckpoint.embedded.EmbeddedKafka;
 import io.lccheckpoint.embedded.TempDirectories;
 import io.lccheckpoint.encoder.EncoderApp;
+import io.lccheckpoint.experiments.CheckpointRecordBytes;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;

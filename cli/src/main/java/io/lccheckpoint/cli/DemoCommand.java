@@ -6,6 +6,7 @@ import io.lccheckpoint.embedded.TempDirectories;
 import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.eval.FashionMnist;
 import io.lccheckpoint.eval.LogisticRegression;
+import io.lccheckpoint.experiments.CheckpointRecordBytes;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;

@@ -15,6 +15,9 @@ import io.lccheckpoint.eval.PromotionEffectiveness;
 import io.lccheckpoint.eval.ReworkExperiment;
 import io.lccheckpoint.eval.SparseCheckpoint;
 import io.lccheckpoint.eval.Trainer;
+import io.lccheckpoint.experiments.EmbeddedEncoder;
+import io.lccheckpoint.experiments.HapiExperiment;
+import io.lccheckpoint.experiments.ReportSections;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -465,7 +468,7 @@ final class EvalCommand implements Callable<Integer> {
         Plots.rework(results, plots);
         Plots.breakdown(breakdowns, plots);
         // the sections other commands regenerate (lcckpt eval hapi) stay as they were
-        String kept = Files.exists(report) ? ReportSections.section(Files.readString(report), HapiCommand.SECTION) : "";
+        String kept = Files.exists(report) ? ReportSections.section(Files.readString(report), HapiExperiment.SECTION) : "";
         Files.writeString(report, md.toString() + (kept.isEmpty() ? "" : "\n" + kept));
         say("report written to %s", report);
     }

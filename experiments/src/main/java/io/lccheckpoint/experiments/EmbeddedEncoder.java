@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.experiments;
 
 import io.lccheckpoint.embedded.EmbeddedKafka;
 import java.io.IOException;
@@ -8,7 +8,7 @@ import java.util.Map;
 import org.apache.kafka.streams.KafkaStreams;
 
 /** The encoder in this JVM against an {@link EmbeddedKafka} broker, as the commands that measure the pipeline start it. */
-final class EmbeddedEncoder {
+public final class EmbeddedEncoder {
     private EmbeddedEncoder() {
     }
 
@@ -16,7 +16,7 @@ final class EmbeddedEncoder {
      * The encoder with its own application id, topic prefix and state directory. Close it before the broker: the state
      * directory is deleted with the broker's data.
      */
-    static KafkaStreams start(EmbeddedKafka kafka, String applicationId, String prefix) throws IOException {
+    public static KafkaStreams start(EmbeddedKafka kafka, String applicationId, String prefix) throws IOException {
         Map<String, Object> config = new HashMap<>();
         config.put("bootstrap.servers", kafka.bootstrapServers());
         config.put("application.id", applicationId);
