@@ -2,6 +2,8 @@ package io.lccheckpoint.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lccheckpoint.embedded.BrokerBytes;
+import io.lccheckpoint.embedded.EmbeddedKafka;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;

@@ -2,6 +2,7 @@ package io.lccheckpoint.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lccheckpoint.embedded.EmbeddedKafka;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;

@@ -2,6 +2,7 @@ package io.lccheckpoint.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lccheckpoint.embedded.EmbeddedKafka;
 import io.lccheckpoint.schema.DeadLetter;
 import java.net.URI;
 import java.net.http.HttpClient;

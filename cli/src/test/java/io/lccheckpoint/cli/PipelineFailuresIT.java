@@ -43,14 +43,14 @@ import org.junit.jupiter.api.io.TempDir;
 /** Crashes, isolation and bad input, on a real KRaft broker with an eager log cleaner. */
 class PipelineFailuresIT {
     private static final int CHUNK = 16_384;
-    private static KafkaCluster kafka;
+    private static PipelineFixture kafka;
 
     @TempDir
     static Path stateDir;
 
     @BeforeAll
     static void startBroker() throws Exception {
-        kafka = KafkaCluster.start(true);
+        kafka = PipelineFixture.start(true);
     }
 
     @AfterAll

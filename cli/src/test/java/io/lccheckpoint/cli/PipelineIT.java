@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.lccheckpoint.codec.CodecOptions;
-import io.lccheckpoint.encoder.EncoderApp;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;
@@ -17,7 +16,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -29,23 +27,19 @@ class PipelineIT {
     private static final int INTERVAL = 10;
     private static final int RETAIN = 3;
 
-    private static KafkaCluster kafka;
-    private static KafkaStreams encoder;
+    private static PipelineFixture kafka;
 
     @TempDir
     static Path stateDir;
 
     @BeforeAll
     static void startBrokerAndEncoder() throws Exception {
-        kafka = KafkaCluster.start(false);
-        encoder = EncoderApp.start(encoderConfig("pipeline-it-encoder", stateDir.resolve("encoder")));
+        kafka = PipelineFixture.start(false);
+        kafka.startEncoder(encoderConfig("pipeline-it-encoder", stateDir.resolve("encoder")));
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (encoder != null) {
-            encoder.close(Duration.ofSeconds(30));
-        }
         if (kafka != null) {
             kafka.close();
         }

@@ -44,15 +44,14 @@ class SplitIT {
     private static final int STEPS = 24;
     /** split=auto: each job's last plan, if any. */
     private static final Map<String, java.util.Optional<SplitPlanner.Plan>> PLANS = new java.util.concurrent.ConcurrentHashMap<>();
-    private static KafkaCluster kafka;
-    private static KafkaStreams encoder;
+    private static PipelineFixture kafka;
 
     @TempDir
     static Path stateDir;
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = KafkaCluster.start(false);
+        kafka = PipelineFixture.start(false);
         Map<String, Object> config = new HashMap<>();
         config.put("lcckpt.topic.prefix", PREFIX);
         config.put("bootstrap.servers", kafka.bootstrapServers());
@@ -61,14 +60,11 @@ class SplitIT {
         config.put("lcckpt.superstep.policy", "steps");
         config.put("lcckpt.superstep.interval", 5);
         config.put("lcckpt.superstep.retain", 100); // nothing tombstoned: every record of the chains stays comparable
-        encoder = EncoderApp.start(config);
+        kafka.startEncoder(config);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (encoder != null) {
-            encoder.close(Duration.ofSeconds(30));
-        }
         if (kafka != null) {
             kafka.close();
         }

@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.experiments;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -9,27 +9,27 @@ import java.nio.file.Path;
  * {@code lcckpt eval} rewrites the report but keeps the sections other commands wrote; {@code lcckpt eval hapi}
  * rewrites only its own.
  */
-final class ReportSections {
+public final class ReportSections {
     private ReportSections() {
     }
 
-    static String start(String name) {
+    public static String start(String name) {
         return "<!-- " + name + ":start -->";
     }
 
-    static String end(String name) {
+    public static String end(String name) {
         return "<!-- " + name + ":end -->";
     }
 
     /** The section with its markers, or "" if the document has none. */
-    static String section(String document, String name) {
+    public static String section(String document, String name) {
         int from = document.indexOf(start(name));
         int to = document.indexOf(end(name));
         return from < 0 || to < from ? "" : document.substring(from, to + end(name).length()) + "\n";
     }
 
     /** The document with the section replaced, or appended if it had none. */
-    static String replace(String document, String name, String content) {
+    public static String replace(String document, String name, String content) {
         String block = start(name) + "\n" + content + (content.endsWith("\n") ? "" : "\n") + end(name) + "\n";
         String existing = section(document, name);
         if (existing.isEmpty()) {
@@ -41,7 +41,7 @@ final class ReportSections {
         return document.substring(0, from) + block + (after.startsWith("\n") ? after.substring(1) : after);
     }
 
-    static void write(Path report, String name, String content) throws IOException {
+    public static void write(Path report, String name, String content) throws IOException {
         String document = Files.exists(report) ? Files.readString(report) : "";
         Path parent = report.toAbsolutePath().getParent();
         if (parent != null) {

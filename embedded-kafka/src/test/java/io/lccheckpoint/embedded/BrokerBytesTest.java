@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,10 +1,7 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.experiments;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lccheckpoint.cli.HapiCommand.MemoryRun;
-import io.lccheckpoint.cli.HapiCommand.RestoreRun;
-import io.lccheckpoint.cli.HapiCommand.SplitRun;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -48,10 +45,9 @@ class HapiReportTest {
         RestoreRun restore = new RestoreRun(1025, 1_000_000, 24_500_000, 105_700_000, 0.77, 4_600_000, 1.11, 1000, 200);
         Path report = directory.resolve("EVALUATION.md");
         Files.writeString(report, "# Evaluation\n");
-        HapiCommand command = new HapiCommand();
-        command.report = report;
+        HapiReport hapiReport = new HapiReport(report, false);
 
-        command.writeSection(splits, memory, restore, 100, 3);
+        hapiReport.write(splits, memory, restore, 100, 3);
 
         String md = Files.readString(report);
         assertThat(md).contains("| 10M | 5 MB/s | trainer | 0.210 s | 0.200 / 0.300 / 0.210 |")
@@ -72,5 +68,35 @@ class HapiReportTest {
                 .contains("**5.3x fewer bytes than naive replay** (target >= 5x: met)");
         assertThat(Files.size(directory.resolve("eval").resolve("hapi-split.png"))).isPositive();
         assertThat(Files.size(directory.resolve("eval").resolve("hapi-memory.png"))).isPositive();
+    }
+
+    /** The section as the StringBuilder code wrote it before the template (issue #13): same inputs, same text. */
+    @Test
+    void theTemplateWritesTheSectionAsBefore() throws Exception {
+        List<SplitRun> splits = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            for (long parameters : new long[] {10_000_000L, 50_000_000L}) {
+                for (double quota : new double[] {5, 0}) {
+                    splits.add(new SplitRun(round, parameters, quota, "storage", 40, 0.2 + round * 0.01 + quota / 10, 0.1, 2.3e5, 0.08, "storage", 0));
+                    splits.add(new SplitRun(round, parameters, quota, "trainer", 40, 0.3 + round * 0.02, 0.1, 2.3e5, 0.08, "trainer", 0));
+                    splits.add(new SplitRun(round, parameters, quota, "auto", 40, 0.24 + 0.01 * ((round + 1) % 3), 0.1, 2.3e5, 0.08, "trainer", 2));
+                }
+            }
+        }
+        List<MemoryRun> memory = List.of(new MemoryRun(true, 16, true, 60, 1e6, null, "live heap after collections peak 300 MB of 537 MB"),
+                new MemoryRun(true, 16, false, 7, 0, "OutOfMemoryError in the encoder", ""),
+                new MemoryRun(false, 8, true, 30, 2e6, null, "live heap after collections peak 400 MB"),
+                new MemoryRun(false, 16, false, 30, 0, "the encoder exited (3)", ""));
+        RestoreRun restore = new RestoreRun(1025, 1_000_000, 24_500_000, 105_700_000, 0.77, 4_600_000, 1.11, 1000, 200);
+        Path report = directory.resolve("EVALUATION.md");
+        Files.writeString(report, "# Evaluation\n");
+
+        new HapiReport(report, true).write(splits, memory, restore, 100, 3);
+
+        String before;
+        try (var in = HapiReportTest.class.getResourceAsStream("hapi-section-before-templates.md")) {
+            before = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        assertThat(Files.readString(report)).isEqualTo(before.replace("CORES", String.valueOf(Runtime.getRuntime().availableProcessors())));
     }
 }

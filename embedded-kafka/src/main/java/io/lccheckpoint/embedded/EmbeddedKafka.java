@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.embedded;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -39,6 +39,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
+    /** Starts a broker and waits (at most {@code timeout}) until it answers. */
     public static EmbeddedKafka start(Duration timeout) throws IOException, InterruptedException {
         return start(timeout, Map.of());
     }
@@ -103,21 +104,6 @@ public final class EmbeddedKafka implements AutoCloseable {
                 "-Dcom.sun.management.jmxremote.password.file=" + password, "-Dcom.sun.management.jmxremote.access.file=" + access);
     }
 
-    /**
-     * The encoder in this JVM against this broker, with its own application id, topic prefix and state directory (the
-     * commands that measure the pipeline start one this way). Close it before the broker: the state directory is deleted
-     * with the broker's data.
-     */
-    public org.apache.kafka.streams.KafkaStreams startEncoder(String applicationId, String prefix) throws IOException {
-        Map<String, Object> config = new java.util.HashMap<>();
-        config.put("bootstrap.servers", bootstrapServers);
-        config.put("application.id", applicationId);
-        config.put("lcckpt.topic.prefix", prefix);
-        // inside the broker's directory: deleted with it (a 50M-parameter job leaves gigabytes of RocksDB files)
-        config.put("state.dir", Files.createTempDirectory(directory, "streams-" + applicationId + "-").toString());
-        return io.lccheckpoint.encoder.EncoderApp.start(config);
-    }
-
     private static void run(List<String> command, Path log, Duration timeout) throws IOException, InterruptedException {
         Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS) || process.exitValue() != 0) {
@@ -151,20 +137,22 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
+    /** {@code 127.0.0.1:<port>}. */
     public String bootstrapServers() {
         return bootstrapServers;
     }
 
     /** The broker's JMX connector (read-only), for {@link BrokerBytes}. */
-    BrokerBytes.Jmx jmx() {
+    public BrokerBytes.Jmx jmx() {
         return jmx;
     }
 
     /** Measures the bytes this broker writes per topic (its BytesIn metric over JMX). */
-    BrokerBytes brokerBytes() {
+    public BrokerBytes brokerBytes() {
         return new BrokerBytes(bootstrapServers, List.of(jmx));
     }
 
+    /** The broker's temporary directory (its data, its log {@code kafka.log}); deleted when it stops. */
     public Path directory() {
         return directory;
     }

@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.embedded;
 
 import java.io.IOException;
 import java.util.Collection;
@@ -39,28 +39,33 @@ import org.apache.kafka.common.TopicPartition;
  * </ul>
  * The log growth of every topic is kept beside the metric, so the two can be compared.
  */
-final class BrokerBytes implements AutoCloseable {
-    enum Source {
+public final class BrokerBytes implements AutoCloseable {
+    /** Where a topic's figure came from. */
+    public enum Source {
         BYTES_IN_METRIC("broker BytesInPerSec metric (JMX)"),
         LOG_SIZE("log size growth (describeLogDirs)");
 
-        final String description;
+        private final String description;
 
         Source(String description) {
             this.description = description;
         }
+
+        public String description() {
+            return description;
+        }
     }
 
     /** A broker's JMX connector, with the credentials of a read-only user (none: null). */
-    record Jmx(String serviceUrl, String user, String password) {
+    public record Jmx(String serviceUrl, String user, String password) {
     }
 
     /** Counters at one moment: BytesIn per topic (null when JMX did not answer) and log size per partition. */
-    record Snapshot(Map<String, Long> bytesIn, Map<TopicPartition, Long> logSizes) {
+    public record Snapshot(Map<String, Long> bytesIn, Map<TopicPartition, Long> logSizes) {
     }
 
     /** One topic between two snapshots: its kind, the bytes counted (from {@code source}) and its log growth. */
-    record TopicBytes(String topic, String kind, long bytes, Source source, long logGrowth) {
+    public record TopicBytes(String topic, String kind, long bytes, Source source, long logGrowth) {
     }
 
     private static final String BYTES_IN = "kafka.server:type=BrokerTopicMetrics,name=BytesInPerSec,topic=*";
@@ -69,17 +74,19 @@ final class BrokerBytes implements AutoCloseable {
     private final List<Jmx> endpoints;
     private final Map<Jmx, JMXConnector> connectors = new HashMap<>();
 
-    BrokerBytes(String bootstrapServers, List<Jmx> endpoints) {
+    /** Counts through the brokers of {@code bootstrapServers}, and BytesIn over JMX from {@code endpoints} (none: log sizes only). */
+    public BrokerBytes(String bootstrapServers, List<Jmx> endpoints) {
         this.admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers));
         this.endpoints = List.copyOf(endpoints);
     }
 
-    Snapshot snapshot() throws InterruptedException, ExecutionException, TimeoutException {
+    /** The counters now. */
+    public Snapshot snapshot() throws InterruptedException, ExecutionException, TimeoutException {
         return new Snapshot(bytesIn(), logSizes());
     }
 
     /** Per topic that was written between the snapshots (zero-byte topics left out), by topic name. */
-    Map<String, TopicBytes> between(Snapshot from, Snapshot to, Collection<String> applicationIds) {
+    public Map<String, TopicBytes> between(Snapshot from, Snapshot to, Collection<String> applicationIds) {
         Map<String, Long> growth = new TreeMap<>();
         to.logSizes().forEach((partition, size) -> growth.merge(partition.topic(), size - from.logSizes().getOrDefault(partition, 0L), Long::sum));
         Set<String> topics = new java.util.TreeSet<>(growth.keySet());
@@ -99,7 +106,7 @@ final class BrokerBytes implements AutoCloseable {
     }
 
     /** Bytes per kind of topic (kinds in alphabetical order), with "total" last. */
-    static Map<String, Long> byKind(Map<String, TopicBytes> topics) {
+    public static Map<String, Long> byKind(Map<String, TopicBytes> topics) {
         Map<String, Long> kinds = new TreeMap<>();
         long total = 0;
         for (TopicBytes topic : topics.values()) {
@@ -112,19 +119,19 @@ final class BrokerBytes implements AutoCloseable {
     }
 
     /** The sources the figures came from, e.g. "broker BytesInPerSec metric (JMX); __* topics: log size growth". */
-    static String sources(Map<String, TopicBytes> topics) {
+    public static String sources(Map<String, TopicBytes> topics) {
         boolean metric = topics.values().stream().anyMatch(t -> t.source() == Source.BYTES_IN_METRIC);
         return metric ? Source.BYTES_IN_METRIC.description + "; __* topics: " + Source.LOG_SIZE.description
                 : Source.LOG_SIZE.description + " for every topic (no JMX)";
     }
 
     /**
-     * The kind of a topic: lc-checkpoint's by their suffix (names from {@link io.lccheckpoint.schema.kafka.Topics}), Kafka
+     * The kind of a topic: lc-checkpoint's by their suffix (names from {@code io.lccheckpoint.schema.kafka.Topics}), Kafka
      * Streams' internal topics ({@code <application.id>-<name>-changelog} / {@code -repartition}) one kind per store or
      * repartition name (the application id is cut off when it is one of {@code applicationIds}), the coordinators' topics,
      * and "other".
      */
-    static String kindOf(String topic, Collection<String> applicationIds) {
+    public static String kindOf(String topic, Collection<String> applicationIds) {
         switch (topic) {
             case "__consumer_offsets":
                 return "consumer-offsets";

@@ -1,4 +1,4 @@
-package io.lccheckpoint.cli;
+package io.lccheckpoint.experiments;
 
 import io.lccheckpoint.schema.CheckpointKey;
 import io.lccheckpoint.schema.RecordKind;
@@ -16,7 +16,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * The bytes of a checkpoint topic's committed records by {@link RecordKind} (serialized key + value, as the records hold
  * them; batch framing not included): what share of the topic the supersteps are.
  */
-final class CheckpointRecordBytes {
+public final class CheckpointRecordBytes {
     private CheckpointRecordBytes() {
     }
 
@@ -24,10 +24,10 @@ final class CheckpointRecordBytes {
      * The superstep share of a checkpoint topic: superstep records' bytes over all records' bytes, and the same without
      * each generation's initial state (its supersteps at the generation's first step), which every policy must write.
      */
-    record SuperstepShare(double share, double shareWithoutInitialStates) {
+    public record SuperstepShare(double share, double shareWithoutInitialStates) {
     }
 
-    static SuperstepShare superstepShare(String bootstrapServers, String topic) {
+    public static SuperstepShare superstepShare(String bootstrapServers, String topic) {
         Map<RecordKind, Long> kinds = new EnumMap<>(RecordKind.class);
         Map<Long, java.util.TreeMap<Long, Long>> supersteps = new java.util.HashMap<>();
         read(bootstrapServers, topic, (key, bytes) -> {
@@ -42,7 +42,7 @@ final class CheckpointRecordBytes {
         return new SuperstepShare(superstep / (double) all, (superstep - initial) / (double) (all - initial));
     }
 
-    static Map<RecordKind, Long> byKind(String bootstrapServers, String topic) {
+    public static Map<RecordKind, Long> byKind(String bootstrapServers, String topic) {
         Map<RecordKind, Long> bytes = new EnumMap<>(RecordKind.class);
         read(bootstrapServers, topic, (key, size) -> bytes.merge(key.getKind(), size, Long::sum));
         return bytes;
