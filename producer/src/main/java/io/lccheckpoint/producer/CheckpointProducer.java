@@ -16,6 +16,7 @@ import io.lccheckpoint.producer.internals.TensorSpec;
 import io.lccheckpoint.producer.internals.TopicCreator;
 import io.lccheckpoint.producer.internals.TrainerCoder;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.kafka.ProgressReader;
 import io.lccheckpoint.schema.kafka.Topics;
 import io.lccheckpoint.schema.kafka.WireFormat;
 import java.time.Duration;
@@ -134,8 +135,8 @@ public final class CheckpointProducer implements AutoCloseable {
                     settings.getDouble(ProducerSettings.SPLIT_HYSTERESIS_CONFIG));
             String splitSetting = settings.getString(ProducerSettings.SPLIT_CONFIG);
             ProgressWatcher watcher = splitSetting.equals("auto")
-                    ? new ProgressWatcher(job, topics.encoderProgress(), () -> clients.consumer(KafkaClients.consumerConfig(clientSettings, job, "watcher")),
-                            planner, time)
+                    ? new ProgressWatcher(job, listener -> ProgressReader.follow(clients.consumer(KafkaClients.consumerConfig(clientSettings, job, "watcher")),
+                            topics.encoderProgress(), List.of(job), listener), planner, time)
                     : null;
             this.split = new SplitController(job, splitSetting, planner, settings.getInt(ProducerSettings.SPLIT_REPLAN_STEPS_CONFIG), watcher);
             CodecOptions codecOptions = new CodecOptions(settings.getInt(ProducerSettings.CODEC_PROMOTION_BITS_CONFIG),

@@ -93,7 +93,7 @@ public final class ProducerSettings extends AbstractConfig {
             .define(GENERATION_CONFIG, Type.LONG, -1L, ConfigDef.Range.atLeast(-1), Importance.LOW, GENERATION_DOC)
             .define(CREATE_TOPICS_CONFIG, Type.BOOLEAN, true, Importance.LOW, CREATE_TOPICS_DOC)
             .define(TOPIC_PARTITIONS_CONFIG, Type.INT, 4, ConfigDef.Range.atLeast(1), Importance.LOW, TOPIC_PARTITIONS_DOC)
-            .define(TOPIC_REPLICATION_CONFIG, Type.SHORT, (short) -1, Importance.LOW, TOPIC_REPLICATION_DOC);
+            .define(TOPIC_REPLICATION_CONFIG, Type.SHORT, (short) -1, ConfigDef.Range.atLeast(-1), Importance.LOW, TOPIC_REPLICATION_DOC);
 
     public ProducerSettings(Map<String, ?> originals) {
         super(CONFIG, originals, false);

@@ -90,14 +90,14 @@ public final class EncoderApp {
         int threads = Integer.parseInt(String.valueOf(settings.streamsSettings().getOrDefault(StreamsConfig.NUM_STREAM_THREADS_CONFIG, "1")));
         int consumers = threads + 1;
         Map<String, Object> derived = new HashMap<>();
-        derived.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, (long) (0.15 * budget));
-        derived.put(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG, (int) Math.max(1, 0.25 * budget / ((long) recordBytes * partitions)));
+        derived.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, (long) EncoderSettings.MemoryShare.RECORD_CACHE.of(budget));
+        derived.put(StreamsConfig.BUFFERED_RECORDS_PER_PARTITION_CONFIG, (int) Math.max(1, EncoderSettings.MemoryShare.INPUT_BUFFERS.of(budget) / ((long) recordBytes * partitions)));
         derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.FETCH_MAX_BYTES_CONFIG),
-                (int) Math.max(maxRequest, Math.min(Integer.MAX_VALUE, 0.10 * budget / consumers)));
-        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), (int) Math.max(1, 0.10 * budget / recordBytes / threads));
-        derived.put(StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG), (long) Math.max(2L * maxRequest, 0.10 * budget / threads));
+                (int) Math.max(maxRequest, Math.min(Integer.MAX_VALUE, EncoderSettings.MemoryShare.FETCHES.of(budget) / consumers)));
+        derived.put(StreamsConfig.consumerPrefix(ConsumerConfig.MAX_POLL_RECORDS_CONFIG), (int) Math.max(1, EncoderSettings.MemoryShare.FETCHES.of(budget) / recordBytes / threads));
+        derived.put(StreamsConfig.producerPrefix(ProducerConfig.BUFFER_MEMORY_CONFIG), (long) Math.max(2L * maxRequest, EncoderSettings.MemoryShare.PRODUCER_BUFFER.of(budget) / threads));
         derived.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDb.class.getName());
-        derived.put(BoundedRocksDb.BYTES_CONFIG, Long.toString((long) (0.10 * budget)));
+        derived.put(BoundedRocksDb.BYTES_CONFIG, Long.toString((long) EncoderSettings.MemoryShare.ROCKSDB.of(budget)));
         // what the user set explicitly wins
         derived.keySet().removeAll(settings.streamsSettings().keySet());
         return derived;
@@ -179,7 +179,7 @@ public final class EncoderApp {
         long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
         long max = Runtime.getRuntime().maxMemory();
         return String.format(java.util.Locale.ROOT, "chunks in flight peak %.1f MB%s, %.0f waits, %.0f overruns; live heap after collections peak %.0f MB of %.0f MB",
-                peak / 1e6, budget > 0 ? String.format(java.util.Locale.ROOT, " of %.1f MB", 0.30 * budget / 1e6) : " (no budget)", waits, overruns,
+                peak / 1e6, budget > 0 ? String.format(java.util.Locale.ROOT, " of %.1f MB", EncoderSettings.MemoryShare.CHUNKS_IN_FLIGHT.of(budget) / 1e6) : " (no budget)", waits, overruns,
                 heapPeak / 1e6, max / 1e6);
     }
 

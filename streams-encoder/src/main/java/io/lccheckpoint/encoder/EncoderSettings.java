@@ -48,6 +48,26 @@ public final class EncoderSettings extends AbstractConfig {
             + " (admitted by their modelled cost, fixed + per value: a chunk that does not fit waits), record cache 15%, input"
             + " buffers 25%, fetches 10%, producer buffer 10%, RocksDB block cache and write buffers 10% (off-heap). Needs"
             + " lcckpt.state.store=rocksdb. Settings the user gives explicitly win over the derived ones.";
+    /**
+     * How {@code lcckpt.memory.budget} is shared out (its doc says the same): chunks being coded, the record cache, input
+     * buffers, fetches, the producer's buffer and RocksDB (off-heap). Defined once here for the topology, the derived
+     * client settings and the logs.
+     */
+    public enum MemoryShare {
+        CHUNKS_IN_FLIGHT(0.30), RECORD_CACHE(0.15), INPUT_BUFFERS(0.25), FETCHES(0.10), PRODUCER_BUFFER(0.10), ROCKSDB(0.10);
+
+        private final double fraction;
+
+        MemoryShare(double fraction) {
+            this.fraction = fraction;
+        }
+
+        /** This share of {@code budget} bytes. */
+        public double of(long budget) {
+            return fraction * budget;
+        }
+    }
+
     public static final String MEMORY_PARTITIONS_CONFIG = "lcckpt.memory.partitions";
     private static final String MEMORY_PARTITIONS_DOC = "With a memory budget: the raw-delta partitions the input buffers are sized for (all jobs' together).";
     public static final String HEALTH_PORT_CONFIG = "lcckpt.health.port";
@@ -70,7 +90,7 @@ public final class EncoderSettings extends AbstractConfig {
             .define(MAX_RECORD_BYTES_CONFIG, Type.INT, 8 * 131_072 + 4096, ConfigDef.Range.atLeast(1 << 16), Importance.LOW, MAX_RECORD_BYTES_DOC)
             .define(PROGRESS_PARTITIONS_CONFIG, Type.INT, 4, ConfigDef.Range.atLeast(1), Importance.LOW, PROGRESS_PARTITIONS_DOC)
             .define(STATE_STORE_CONFIG, Type.STRING, "rocksdb", ConfigDef.ValidString.in("rocksdb", "memory"), Importance.LOW, STATE_STORE_DOC)
-            .define(MEMORY_BUDGET_CONFIG, Type.LONG, -1L, Importance.HIGH, MEMORY_BUDGET_DOC)
+            .define(MEMORY_BUDGET_CONFIG, Type.LONG, -1L, ConfigDef.Range.atLeast(-1), Importance.HIGH, MEMORY_BUDGET_DOC)
             .define(MEMORY_PARTITIONS_CONFIG, Type.INT, 64, ConfigDef.Range.atLeast(1), Importance.LOW, MEMORY_PARTITIONS_DOC)
             .define(HEALTH_PORT_CONFIG, Type.INT, -1, ConfigDef.Range.between(-1, 65535), Importance.MEDIUM, HEALTH_PORT_DOC)
             .define(HEALTH_ADDRESS_CONFIG, Type.STRING, "0.0.0.0", Importance.LOW, HEALTH_ADDRESS_DOC)

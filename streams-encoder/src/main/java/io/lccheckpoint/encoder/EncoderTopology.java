@@ -81,7 +81,7 @@ public final class EncoderTopology {
         boolean inMemory = settings.getString(EncoderSettings.STATE_STORE_CONFIG).equals("memory");
         long budget = settings.getLong(EncoderSettings.MEMORY_BUDGET_CONFIG);
         // one pool per topology (per instance), shared by its stream threads; unbounded without a budget
-        WorkingMemory working = new WorkingMemory(budget > 0 ? (long) (0.30 * budget) : Long.MAX_VALUE / 4, 120_000);
+        WorkingMemory working = new WorkingMemory(budget > 0 ? (long) EncoderSettings.MemoryShare.CHUNKS_IN_FLIGHT.of(budget) : Long.MAX_VALUE / 4, 120_000);
         // the books: small, written at events only, changelogged; the working states: full size, every step, local only
         StoreBuilder<KeyValueStore<String, byte[]>> bookStore = Stores.keyValueStoreBuilder(
                 inMemory ? Stores.inMemoryKeyValueStore(EncodeProcessor.STORE) : Stores.persistentKeyValueStore(EncodeProcessor.STORE),

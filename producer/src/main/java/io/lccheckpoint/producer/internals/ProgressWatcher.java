@@ -3,29 +3,22 @@ package io.lccheckpoint.producer.internals;
 import io.lccheckpoint.producer.SplitPlanner;
 import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.schema.StepComplete;
-import io.lccheckpoint.schema.kafka.SingleObjectSerde;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
+import io.lccheckpoint.schema.kafka.ProgressReader;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Supplier;
-import org.apache.kafka.clients.consumer.Consumer;
-import org.apache.kafka.common.TopicPartition;
+import java.util.function.Function;
 import org.apache.kafka.common.utils.Time;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * split=auto: watches the encoder's progress topic for this job's steps, on its own thread, and tells the planner how fast
+ * split=auto: watches the encoder's progress topic for this job's steps (a {@link ProgressReader}), and tells the planner how fast
  * the encoder is. Over windows of at least 6 seconds (the encoder commits about once a second, so its progress arrives
  * in bursts and a backlog of a few steps is normal): if it completed less than 70% of the values committed in the window,
  * it was the bottleneck and its time per value is the window over the values it completed; otherwise it kept up and is
  * not a limit for the split that ran.
  */
-public final class ProgressWatcher implements Runnable {
+public final class ProgressWatcher {
     private static final Logger LOG = LoggerFactory.getLogger(ProgressWatcher.class);
     private static final double WINDOW_SECONDS = 6;
 
@@ -44,29 +37,26 @@ public final class ProgressWatcher implements Runnable {
     }
 
     private final String job;
-    private final String progressTopic;
-    private final Supplier<Consumer<byte[], byte[]>> consumers;
     private final SplitPlanner planner;
     private final Time time;
     private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
-    private final Thread thread;
-    private volatile boolean stop;
+    private final ProgressReader reader;
+    private boolean warned;
     private long windowStart;
     private long windowValues;
     private long windowCommitted;
     private Split windowSplit;
     private long lastValues = 1;
 
-    /** Starts watching; {@code consumers} gives a read_committed consumer without a group, closed when this stops. */
-    public ProgressWatcher(String job, String progressTopic, Supplier<Consumer<byte[], byte[]>> consumers, SplitPlanner planner, Time time) {
+    /**
+     * Starts watching: {@code follow} starts a {@link ProgressReader} of the job's notices for the listener it is given
+     * (the reader owns its consumer and thread).
+     */
+    public ProgressWatcher(String job, Function<ProgressReader.Listener, ProgressReader> follow, SplitPlanner planner, Time time) {
         this.job = job;
-        this.progressTopic = progressTopic;
-        this.consumers = consumers;
         this.planner = planner;
         this.time = time;
-        this.thread = new Thread(this, "lcckpt-encoder-watcher-" + job);
-        this.thread.setDaemon(true);
-        this.thread.start();
+        this.reader = follow.apply(this::notice);
     }
 
     /** A step committed with {@code values} values under {@code split}: the encoder is expected to finish it. */
@@ -84,6 +74,10 @@ public final class ProgressWatcher implements Runnable {
 
     /** At a plan: closes the window if it is long enough and tells the planner what it showed. */
     public synchronized void sample(Split split) {
+        if (!warned && reader.failure().isPresent()) {
+            warned = true;
+            LOG.warn("job {}: the encoder watcher stopped ({}); split=auto plans without the encoder's speed", job, reader.failure().get().toString());
+        }
         long now = time.nanoseconds();
         // a backlog holding steps of the other split (just after a switch) says nothing about this one's speed
         boolean mixed = pending.values().stream().anyMatch(p -> p.split != split);
@@ -116,51 +110,16 @@ public final class ProgressWatcher implements Runnable {
         }
     }
 
-    @Override
-    public void run() {
-        try (Consumer<byte[], byte[]> consumer = consumers.get()) {
-            List<TopicPartition> partitions = new ArrayList<>();
-            while (partitions.isEmpty() && !stop) {
-                var infos = consumer.partitionsFor(progressTopic, Duration.ofSeconds(10));
-                if (infos != null) {
-                    infos.forEach(info -> partitions.add(new TopicPartition(progressTopic, info.partition())));
-                }
-                if (partitions.isEmpty()) {
-                    Thread.sleep(1000); // the encoder creates its progress topic when it starts
-                }
-            }
-            consumer.assign(partitions);
-            consumer.seekToEnd(partitions);
-            byte[] key = job.getBytes(StandardCharsets.UTF_8);
-            while (!stop) {
-                for (var record : consumer.poll(Duration.ofMillis(200))) {
-                    if (record.key() == null || !Arrays.equals(record.key(), key)) {
-                        continue;
-                    }
-                    if (SingleObjectSerde.decode(record.value()) instanceof StepComplete notice) {
-                        Pending state = pending.get(notice.getStep());
-                        if (state != null && state.generation == notice.getGeneration() && ++state.chunksDone == notice.getChunks()) {
-                            pending.remove(notice.getStep());
-                            completedValues(state.values, state.split);
-                        }
-                    }
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            if (!stop) {
-                LOG.warn("job {}: the encoder watcher stopped ({}); split=auto plans without the encoder's speed", job, e.toString());
-            }
+    /** A chunk of a step is coded: once all of a committed step's chunks are, its values count as completed. */
+    private void notice(String noticeJob, StepComplete notice) {
+        Pending state = pending.get(notice.getStep());
+        if (state != null && state.generation == notice.getGeneration() && ++state.chunksDone == notice.getChunks()) {
+            pending.remove(notice.getStep());
+            completedValues(state.values, state.split);
         }
     }
 
     public void close() {
-        stop = true;
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        reader.close();
     }
 }

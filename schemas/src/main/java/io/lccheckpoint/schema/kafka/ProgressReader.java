@@ -69,8 +69,11 @@ public final class ProgressReader implements AutoCloseable {
         return follow(new KafkaConsumer<>(settings, new ByteArrayDeserializer(), new ByteArrayDeserializer()), topic, jobs, listener);
     }
 
-    /** With a consumer of one's own (a {@code MockConsumer} in tests); the reader's thread uses it alone, and closes it. */
-    static ProgressReader follow(Consumer<byte[], byte[]> consumer, String topic, Collection<String> jobs, Listener listener) {
+    /**
+     * With a consumer of one's own (read_committed, no group; a {@code MockConsumer} in tests); the reader's thread uses it
+     * alone, and closes it.
+     */
+    public static ProgressReader follow(Consumer<byte[], byte[]> consumer, String topic, Collection<String> jobs, Listener listener) {
         ProgressReader reader = new ProgressReader(consumer, topic, Set.copyOf(jobs), listener);
         reader.thread.start();
         return reader;
