@@ -5,7 +5,9 @@ package io.lccheckpoint.codec;
  * the record's state checksum (FORMAT.md §5). Every malformed input ends in {@link MalformedChunkException} (with the
  * byte offset) or {@link ChecksumMismatchException}; no other exception escapes for bad bytes.
  *
- * <p>A decoder holds reusable scratch space and is not thread-safe; use one per thread.
+ * <p>A decoder holds reusable scratch space and is not thread-safe; use one per thread. Like {@link ChunkEncoder}, it is
+ * one kernel with float32 and float64 twins kept the same line for line (the pair-table Huffman path included): Java's
+ * primitive arrays share no type, and a generic path would box every value.
  */
 public final class ChunkDecoder {
     private final HuffmanTable symbolTable = new HuffmanTable();
@@ -403,15 +405,42 @@ public final class ChunkDecoder {
     private void decodeHuffman(double[] previous, double[] out) {
         int n = valueCount;
         byte[] in = record;
-        int[] table = symbolTable.decodeTable;
         double[] rep = symbolRepDouble;
-        int mask = (1 << symbolTable.tableLog) - 1;
-        int perLoad = 56 / symbolTable.tableLog;
         int base = payloadOffset;
         int limit = payloadLength;
         long bitPosition = 0;
         int invalid = 0;
         int i = 0;
+        if (symbolTable.pairTableFits() && n >= 4 << (2 * symbolTable.tableLog)) {
+            // two symbols per lookup; a load holds floor(56 / (2·tableLog)) pairs
+            symbolTable.buildPairTable();
+            int[] pairs = symbolTable.pairTable;
+            int pairMask = (1 << (2 * symbolTable.tableLog)) - 1;
+            int pairsPerLoad = 56 / (2 * symbolTable.tableLog);
+            int pairEnd = n & ~1;
+            while (i < pairEnd) {
+                int bytePosition = (int) (bitPosition >>> 3);
+                if (bytePosition > limit) {
+                    throw overrun(i);
+                }
+                long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+                int end = Math.min(i + 2 * pairsPerLoad, pairEnd);
+                int consumed = 0;
+                for (; i < end; i += 2) {
+                    int entry = pairs[(int) word & pairMask];
+                    out[i] = previous[i] + rep[entry & 0xFF];
+                    out[i + 1] = previous[i + 1] + rep[(entry >>> 8) & 0xFF];
+                    int length = (entry >>> 16) & 0xFF;
+                    invalid |= entry;
+                    word >>>= length;
+                    consumed += length;
+                }
+                bitPosition += consumed;
+            }
+        }
+        int[] table = symbolTable.decodeTable;
+        int mask = (1 << symbolTable.tableLog) - 1;
+        int perLoad = 56 / symbolTable.tableLog;
         while (i < n) {
             int bytePosition = (int) (bitPosition >>> 3);
             if (bytePosition > limit) {

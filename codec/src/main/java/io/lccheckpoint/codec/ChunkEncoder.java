@@ -11,6 +11,12 @@ import java.util.Arrays;
  * <p>Two passes over the values: pass A builds the bucket histogram (and rejects bad values before anything changes);
  * pass B recomputes δ, updates residual and reconstruction and emits the codes. An encoder holds reusable scratch space
  * and is not thread-safe; use one per thread. On {@link BadValueException} the state is left untouched.
+ *
+ * <p>Why one long class: what could leave it already has (promotion, code tables, bit writing and run classes are their
+ * own classes); what is left are the passes themselves, which share this encoder's scratch state (histogram lanes,
+ * representatives, the plan, the payload). Each pass exists twice, for float32 and float64: Java's primitive arrays share
+ * no type, and a generic pass would box every value. The twins are kept the same line for line (every speed-up is in
+ * both; the contract tests, the property tests and the golden hashes run both types).
  */
 public final class ChunkEncoder {
     private static final int FLOAT_KEYS = ValueType.FLOAT32.keyCount();
@@ -479,30 +485,45 @@ public final class ChunkEncoder {
         int bitCount = 0;
         int position = 0;
         int i = 0;
-        for (; i + 2 <= n; i += 2) {
+        for (; i + 4 <= n; i += 4) {
             double v0 = delta[i] + residual[i];
             double v1 = delta[i + 1] + residual[i + 1];
+            double v2 = delta[i + 2] + residual[i + 2];
+            double v3 = delta[i + 3] + residual[i + 3];
             int k0 = (int) (Double.doubleToRawLongBits(v0) >>> 52);
             int k1 = (int) (Double.doubleToRawLongBits(v1) >>> 52);
+            int k2 = (int) (Double.doubleToRawLongBits(v2) >>> 52);
+            int k3 = (int) (Double.doubleToRawLongBits(v3) >>> 52);
             double q0 = rep[k0];
             double q1 = rep[k1];
+            double q2 = rep[k2];
+            double q3 = rep[k3];
             residual[i] = v0 - q0;
             residual[i + 1] = v1 - q1;
+            residual[i + 2] = v2 - q2;
+            residual[i + 3] = v3 - q3;
             approx[i] += q0;
             approx[i + 1] += q1;
+            approx[i + 2] += q2;
+            approx[i + 3] += q3;
             int e0 = table[k0];
             int e1 = table[k1];
+            int e2 = table[k2];
+            int e3 = table[k3];
             int l0 = e0 >>> 16;
-            container |= ((e0 & 0xFFFF) | ((long) (e1 & 0xFFFF) << l0)) << bitCount;
-            bitCount += l0 + (e1 >>> 16);
-            if (bitCount >= 32) {
-                LittleEndian.putInt(out, position, (int) container);
-                position += 4;
-                container >>>= 32;
-                bitCount -= 32;
-            }
+            int l01 = l0 + (e1 >>> 16);
+            int l012 = l01 + (e2 >>> 16);
+            long codes = (e0 & 0xFFFF) | ((long) (e1 & 0xFFFF) << l0)
+                    | ((long) (e2 & 0xFFFF) << l01) | ((long) (e3 & 0xFFFF) << l012);
+            container |= codes << bitCount;
+            bitCount += l012 + (e3 >>> 16);
+            LittleEndian.putLong(out, position, container);
+            int whole = bitCount & ~7;
+            position += whole >>> 3;
+            container >>>= whole;
+            bitCount -= whole;
         }
-        if (i < n) {
+        for (; i < n; i++) {
             double v = delta[i] + residual[i];
             int k = (int) (Double.doubleToRawLongBits(v) >>> 52);
             double q = rep[k];
@@ -510,6 +531,12 @@ public final class ChunkEncoder {
             approx[i] += q;
             container |= (long) (table[k] & 0xFFFF) << bitCount;
             bitCount += table[k] >>> 16;
+            if (bitCount >= 32) {
+                LittleEndian.putInt(out, position, (int) container);
+                position += 4;
+                container >>>= 32;
+                bitCount -= 32;
+            }
         }
         payloadLength = flush(out, position, container, bitCount);
     }
@@ -545,6 +572,8 @@ public final class ChunkEncoder {
     }
 
     private void updateAndCollect(double[] delta, double[] residual, double[] approx, int n) {
+        // a branch on "non-zero" is cheap when non-zeros are rare and mispredicts often when they are not
+        boolean branchFree = promotion.symbolCounts[0] < 0.95 * n;
         double[] rep = keyRepDouble;
         int[] keyToSymbol = promotion.keyToSymbol;
         int[] positions = nonZeroPositions;
@@ -557,7 +586,12 @@ public final class ChunkEncoder {
             residual[i] = v - q;
             approx[i] += q;
             int symbol = keyToSymbol[key];
-            if (symbol != 0) {
+            if (branchFree) {
+                // always write, advance past non-zeros only (the arrays have one slot of slack)
+                positions[m] = i;
+                symbols[m] = (short) symbol;
+                m += (-symbol) >>> 31;
+            } else if (symbol != 0) {
                 positions[m] = i;
                 symbols[m] = (short) symbol;
                 m++;

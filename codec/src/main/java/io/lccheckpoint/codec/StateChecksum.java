@@ -5,6 +5,8 @@ import java.util.zip.CRC32C;
 /**
  * Checksums of FORMAT.md §5. The reconstructed chunk is hashed with XXH64 (seed 0) over its little-endian IEEE 754
  * serialization, read straight from the value bits (no serialization pass); the record's own bytes with CRC-32C.
+ * The float32 and float64 loops are twins: a float32 pair makes one 8-byte lane, a float64 one value, and reading both
+ * through one path would serialize the values first (the pass this class exists to avoid).
  */
 final class StateChecksum {
     private static final long P1 = 0x9E37_79B1_85EB_CA87L;
