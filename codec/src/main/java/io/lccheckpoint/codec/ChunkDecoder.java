@@ -58,6 +58,24 @@ public final class ChunkDecoder {
                              boolean hasZeroSymbol, int bytes) {
     }
 
+    /**
+     * Applies a record to a state's reconstruction, all or nothing: ũ changes only if the record is of the state's type
+     * and size, decodes whole and its state checksum holds (the residual is not touched: it is the coder's). Returns the
+     * record's state checksum, the XXH64 of ũ now.
+     */
+    public long applyTo(byte[] record, ChunkState state) {
+        if (state.type() == ValueType.FLOAT32) {
+            float[] next = new float[state.size()];
+            apply(record, state.approxFloat(), next);
+            System.arraycopy(next, 0, state.approxFloat(), 0, next.length);
+        } else {
+            double[] next = new double[state.size()];
+            apply(record, state.approxDouble(), next);
+            System.arraycopy(next, 0, state.approxDouble(), 0, next.length);
+        }
+        return expectedStateChecksum;
+    }
+
     /** In place: {@code approx} holds ũ_{t−1} and receives ũ_t. On an exception its contents are unspecified. */
     public void apply(byte[] record, float[] approx) {
         apply(record, approx, approx);

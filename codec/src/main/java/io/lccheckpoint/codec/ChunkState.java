@@ -63,6 +63,18 @@ public final class ChunkState {
         return type == ValueType.FLOAT32 ? ofFloat32(floats(approx), floats(residual)) : ofFloat64(doubles(approx), doubles(residual));
     }
 
+    /**
+     * Sets the residual to −0.0, the identity of +: the next step's {@code δ = delta + r} is then {@code delta} exactly.
+     * For a delta that carries the residual folded in already (the trainer held it, DESIGN.md §6).
+     */
+    public void dropResidual() {
+        if (type == ValueType.FLOAT32) {
+            Arrays.fill(residualFloat, -0.0f);
+        } else {
+            Arrays.fill(residualDouble, -0.0);
+        }
+    }
+
     /** ũ as little-endian bytes: a superstep's values. */
     public ByteBuffer approxLittleEndian() {
         return type == ValueType.FLOAT32 ? littleEndian(approxFloat) : littleEndian(approxDouble);

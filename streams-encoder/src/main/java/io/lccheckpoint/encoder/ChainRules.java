@@ -1,17 +1,20 @@
 package io.lccheckpoint.encoder;
 
+import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.RemainingStages;
+import io.lccheckpoint.schema.StepManifest;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.avro.specific.SpecificRecord;
 
 /**
  * The rules of a chunk's chain (DESIGN.md §3, §4, §6), apart from Kafka and the codec: which raw-delta record a chunk in a
  * given state may take, and why not (each refusal is a dead letter, naming the rule; a refusal that {@link Refusal#poisons}
- * stops the chunk's chain until a resume starts a new generation), which records retention drops, and which records
- * belong to the chain. {@link EncodeProcessor} applies them; {@code ChainRulesTest} tests them without a topology.
+ * stops the chunk's chain until a resume starts a new generation), how a chunk's state moves along its chain (a new
+ * generation, a coded step, an anchor), which records retention drops, and which records belong to the chain. {@link EncodeProcessor} applies them; {@code ChainRulesTest} tests them without a topology.
  */
 final class ChainRules {
     private ChainRules() {
@@ -30,6 +33,26 @@ final class ChainRules {
 
     /** A record of the checkpoint topic that retention no longer keeps. */
     record Dropped(RecordKind kind, long generation, long step) {
+    }
+
+    /**
+     * Null if a raw-delta record's key ({@code key}, decoded) is the ChunkKey its value implies, else why not: the raw-delta
+     * topic is keyed so that every step of a chunk lands in one partition, in order, and a record keyed otherwise may
+     * overtake its chunk's earlier steps. A manifest is keyed by {@code ChunkKey{job, "", -1}}.
+     */
+    static String checkKey(Object key, SpecificRecord value) {
+        if (!(key instanceof ChunkKey chunkKey)) {
+            return "key is a " + ((SpecificRecord) key).getSchema().getName() + ", not a ChunkKey";
+        }
+        if (value instanceof RawDeltaChunk chunk && !(chunkKey.getJob().equals(chunk.getJob()) && chunkKey.getTensor().equals(chunk.getTensor())
+                && chunkKey.getChunk() == chunk.getChunk())) {
+            return "key names job " + chunkKey.getJob() + ", tensor " + chunkKey.getTensor() + ", chunk " + chunkKey.getChunk()
+                    + " but the record is job " + chunk.getJob() + ", tensor " + chunk.getTensor() + ", chunk " + chunk.getChunk();
+        }
+        if (value instanceof StepManifest manifest && !chunkKey.getJob().equals(manifest.getJob())) {
+            return "key names job " + chunkKey.getJob() + " but the manifest is job " + manifest.getJob();
+        }
+        return null;
     }
 
     static int width(DType dtype) {
@@ -121,6 +144,60 @@ final class ChainRules {
             return Refusal.poison("coded by the trainer, but the encoder holds this chunk's residual (no handover was asked for)");
         }
         return null;
+    }
+
+    /**
+     * The chunk's state at the initial state of {@code chunk}'s generation ({@code values}: u_0, residual zero), after
+     * {@code previous} (null: none). The older generation stays restorable until this one keeps its full set of
+     * supersteps. With a handover asked for, the trainer codes from the next step: both sides hold u_0 and a zero
+     * residual, so no handover record is needed.
+     */
+    static ChunkRecordState newGeneration(RawDeltaChunk chunk, ChunkRecordState previous, io.lccheckpoint.codec.ChunkState values, long stamp) {
+        ChunkRecordState fresh = new ChunkRecordState();
+        fresh.generation = chunk.getGeneration();
+        fresh.lastStep = chunk.getStep();
+        fresh.lastSuperstep = chunk.getStep();
+        fresh.dtype = chunk.getDtype();
+        fresh.size = values.size();
+        fresh.chunk = values;
+        fresh.residualOnTrainer = chunk.getHandover();
+        fresh.supersteps.add(new ChunkRecordState.Superstep(chunk.getStep(), stamp));
+        if (previous != null) {
+            fresh.older.addAll(previous.older);
+            fresh.older.add(new ChunkRecordState.OlderGeneration(previous.generation,
+                    previous.supersteps.stream().map(ChunkRecordState.Superstep::step).toList(), previous.encodedSteps));
+        }
+        return fresh;
+    }
+
+    /**
+     * A coded step of {@code codedBytes} joins the chain; returns whether the chunk takes a superstep at it (the policy's
+     * word), which is then recorded, stamped {@code stamp}.
+     */
+    static boolean advance(ChunkRecordState state, long step, int codedBytes, SuperstepPolicy policy, int width, long stamp) {
+        state.lastStep = step;
+        state.encodedSteps.add(step);
+        state.codedSinceSuperstep += codedBytes;
+        if (!policy.superstepAt(state, step, width)) {
+            return false;
+        }
+        state.codedSinceSuperstep = 0;
+        state.lastSuperstep = step;
+        state.supersteps.add(new ChunkRecordState.Superstep(step, stamp));
+        return true;
+    }
+
+    /**
+     * The chunk's new anchor, where a rebuild starts: the record at {@code offset} on its raw-delta partition, the state
+     * after it; ũ there is in the superstep just written, or in the book ({@code approxInBook}).
+     */
+    static void anchor(ChunkRecordState state, ChunkRecordState.Residual residual, long offset, long stamp, boolean approxInBook, long checksum) {
+        state.approxInBook = approxInBook;
+        state.anchorStep = state.lastStep;
+        state.anchorOffset = offset;
+        state.anchorStamp = stamp;
+        state.anchorChecksum = checksum;
+        state.anchorResidual = residual;
     }
 
     /**

@@ -27,6 +27,20 @@ interface TopicCheck extends AutoCloseable {
     /** True if the topic exists. Never throws a timeout (under exactly-once a timeout in a processor corrupts its task). */
     boolean exists(String topic);
 
+    /**
+     * Null if the job's checkpoint and index topics exist, else why its records cannot be coded: writing to a missing
+     * topic would hold the stream thread, and every job with it, for max.block.ms (issue #11).
+     */
+    default String missingJobTopics(io.lccheckpoint.schema.kafka.Topics topics, String job) {
+        for (String topic : new String[] {topics.checkpoints(job), topics.index(job)}) {
+            if (!exists(topic)) {
+                return "job " + job + " has no topic " + topic + ": a job's topics are created before its first record"
+                        + " (the producer does it with lcckpt.create.topics=true; see the README's topics)";
+            }
+        }
+        return null;
+    }
+
     @Override
     default void close() {
     }

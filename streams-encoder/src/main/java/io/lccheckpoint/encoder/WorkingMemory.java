@@ -120,4 +120,29 @@ final class WorkingMemory {
             lock.unlock();
         }
     }
+
+    /** Reports this pool on a task's metrics (group lcckpt-encoder, tag task-id): in use, peak, waits, overruns. */
+    void reportTo(org.apache.kafka.streams.processor.api.ProcessorContext<?, ?> context) {
+        java.util.Map<String, String> tags = java.util.Map.of("task-id", context.taskId().toString());
+        gauge(context, "memory-in-use-bytes", "Bytes of the memory budget held by chunks being coded (the instance's pool)", tags, this::inUse);
+        gauge(context, "memory-peak-bytes", "Most bytes of the pool held at once", tags, this::peak);
+        gauge(context, "memory-waits-total", "Chunks that waited for memory", tags, this::waits);
+        gauge(context, "memory-overruns-total", "Chunks that went on after waiting the longest allowed (the budget was exceeded)", tags, this::overruns);
+    }
+
+    private static void gauge(org.apache.kafka.streams.processor.api.ProcessorContext<?, ?> context, String name, String description,
+                              java.util.Map<String, String> tags, java.util.function.LongSupplier value) {
+        org.apache.kafka.common.metrics.Sensor sensor = context.metrics().addSensor("lcckpt-" + name + "-" + context.taskId(),
+                org.apache.kafka.common.metrics.Sensor.RecordingLevel.INFO);
+        sensor.add(new org.apache.kafka.common.MetricName(name, "lcckpt-encoder", description, tags), new org.apache.kafka.common.metrics.MeasurableStat() {
+            @Override
+            public void record(org.apache.kafka.common.metrics.MetricConfig config, double ignored, long now) {
+            }
+
+            @Override
+            public double measure(org.apache.kafka.common.metrics.MetricConfig config, long now) {
+                return value.getAsLong();
+            }
+        });
+    }
 }

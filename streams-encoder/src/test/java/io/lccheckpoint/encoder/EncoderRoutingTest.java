@@ -83,7 +83,7 @@ class EncoderRoutingTest {
 
     @Test
     void aDeadLetterKeepsTheRecordWholeOrItsFirstBytesIfItIsTooLarge() {
-        int limit = EncodeProcessor.deadLetterRecordLimit(new EncoderSettings(Map.of()).getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG));
+        int limit = ChunkOutputs.deadLetterRecordLimit(new EncoderSettings(Map.of()).getInt(EncoderSettings.MAX_RECORD_BYTES_CONFIG));
         try (TopologyTestDriver driver = driver(TopicCheck.ALL_EXIST)) {
             TestOutputTopic<byte[], byte[]> letters = output(driver, "lcckpt.big.dead-letters");
             TestInputTopic<byte[], byte[]> raw = driver.createInputTopic("lcckpt.big.raw-deltas", new ByteArraySerializer(), new ByteArraySerializer());
