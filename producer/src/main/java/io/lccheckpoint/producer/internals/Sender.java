@@ -118,9 +118,10 @@ public final class Sender implements Runnable {
                     long modelValues = tensors.stream().mapToLong(TensorSpec::length).sum();
                     long modelRawBytes = tensors.stream().mapToLong(spec -> (long) spec.length() * spec.width()).sum();
                     Split target = split.target(step, records::probe, records.current(), modelValues, modelRawBytes);
+                    StepRecords.Probe probe = split.wantsProbe(step, target, records.current()) ? records.probe(step.snapshot()) : null;
                     StepRecords.Built stepRecords = records.build(step, target);
                     metrics.built(stepRecords);
-                    split.built(step, stepRecords, records::probe);
+                    split.built(step, stepRecords, probe);
                     built.add(stepRecords);
                     awaitHandover = stepRecords.handover() && !step.initial();
                 }

@@ -115,15 +115,25 @@ public final class SplitController {
     }
 
     /**
-     * A step was built: what its coding cost (or, split=auto under storage before a plan, a probe of it), and its whole
-     * period counts for the split it was built with once three steps in a row used it (the first periods after a switch
-     * still carry the other split's back-pressure).
+     * split=auto: whether a step about to be built with {@code target} while {@code current} codes needs a probe of the
+     * local coding: it will not be coded here, and a plan is due (none yet, or at the next plan). The probe must run
+     * before the step is built, against the previous published state: after it, the step's delta is all zeros.
      */
-    public void built(PendingStep step, StepRecords.Built built, Function<Map<String, Object>, StepRecords.Probe> probe) {
+    public boolean wantsProbe(PendingStep step, Split target, Split current) {
+        boolean codedHere = current == Split.TRAINER && target == Split.TRAINER;
+        return auto && !step.initial() && !codedHere && (lastPlan == null || (stepsSincePlan + 1) % replanSteps == 0);
+    }
+
+    /**
+     * A step was built: what its coding cost (or the probe taken before it, see {@link #wantsProbe}), and its whole period
+     * counts for the split it was built with once three steps in a row used it (the first periods after a switch still
+     * carry the other split's back-pressure).
+     */
+    public void built(PendingStep step, StepRecords.Built built, StepRecords.Probe probe) {
         if (built.split() == Split.TRAINER) {
             planner.coding(built.values(), built.codingNanos() / 1e9, built.codingCpuNanos() / 1e9, built.rawBytes(), built.codedBytes());
-        } else if (!step.initial() && auto && (lastPlan == null || (stepsSincePlan + 1) % replanSteps == 0)) {
-            feed(probe.apply(step.snapshot()));
+        } else {
+            feed(probe);
         }
         if (!auto || step.initial()) {
             lastBuiltSplit = null;
