@@ -26,6 +26,9 @@ import java.util.List;
  */
 final class ChunkRecordState {
     private static final int VERSION = 4;
+    /** Record kinds in a version 1 or 2 state's list of an older generation's records. */
+    static final long KIND_ENCODED = 0;
+    static final long KIND_SUPERSTEP = 1;
 
     enum Form { BOOK, WORK }
 
@@ -254,7 +257,7 @@ final class ChunkRecordState {
                 state.older.add(added);
                 return added;
             });
-            if (record.kind() == EncodeProcessor.KIND_SUPERSTEP) {
+            if (record.kind() == KIND_SUPERSTEP) {
                 generation.supersteps().add(record.step());
             } else {
                 generation.encodedSteps().add(record.step());

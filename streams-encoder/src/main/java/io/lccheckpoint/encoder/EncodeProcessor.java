@@ -51,8 +51,6 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     static final String STORE = "lcckpt-chunk-state";
     /** The chunks' working states: local, no changelog, written at every step. */
     static final String WORK_STORE = "lcckpt-chunk-work";
-    static final long KIND_ENCODED = 0;
-    static final long KIND_SUPERSTEP = 1;
 
     private final Topics topics;
     private final CodecOptions codecOptions;
@@ -165,18 +163,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         } else if (value instanceof RawDeltaChunk chunk) {
             int width = chunk.getDtype() == DType.FLOAT64 ? 8 : 4;
             int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2 : chunk.getValues().remaining() / width;
-            long taken;
-            try {
-                taken = working.acquire(WorkingMemory.cost(values, width == 8));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new org.apache.kafka.streams.errors.StreamsException("interrupted while waiting for memory", e);
-            }
-            try {
-                handle(record, source, job, chunk);
-            } finally {
-                working.release(taken);
-            }
+            working.within(WorkingMemory.cost(values, width == 8), () -> handle(record, source, job, chunk));
             chunks.offerTrim(source);
         } else {
             deadLetter(record, source, job, null, "unexpected record type " + value.getSchema().getName() + " on a raw-delta topic");
@@ -184,7 +171,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     /** One raw-delta record, replayed for the chunks being rebuilt (others, and records at or before a chunk's anchor, pass). */
-    private void replay(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> raw, String job) {
+    private void replay(org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> raw, RecordMetadata at, String job) {
         if (raw.key() == null || raw.value() == null) {
             return;
         }
@@ -201,22 +188,6 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         if (state == null || raw.offset() <= state.anchorOffset) {
             return;
         }
-        RecordMetadata at = new RecordMetadata() {
-            @Override
-            public String topic() {
-                return raw.topic();
-            }
-
-            @Override
-            public int partition() {
-                return raw.partition();
-            }
-
-            @Override
-            public long offset() {
-                return raw.offset();
-            }
-        };
         handle(new Record<>(raw.key(), raw.value(), raw.timestamp()), at, job, chunk);
     }
 

@@ -28,10 +28,14 @@ final class TaskChunkStates {
     /** How often a task offers the raw-delta trimmer what its chunks no longer need, besides after every event. */
     static final long TRIM_OFFER_MS = 2000;
 
-    /** Replays one raw-delta record of the task's partition for the chunks being rebuilt. */
+    /** Replays one raw-delta record of the task's partition, at {@code at}, for the chunks being rebuilt. */
     @FunctionalInterface
     interface Replayer {
-        void replay(ConsumerRecord<byte[], byte[]> raw, String job);
+        void replay(ConsumerRecord<byte[], byte[]> raw, RecordMetadata at, String job);
+    }
+
+    /** Where a replayed record was read, as the processor's record metadata. */
+    private record ReadAt(String topic, int partition, long offset) implements RecordMetadata {
     }
 
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(TaskChunkStates.class);
@@ -178,7 +182,7 @@ final class TaskChunkStates {
                 read[3] += raw.serializedKeySize() + Math.max(0, raw.serializedValueSize());
                 heartbeats.beat(taskName);
                 if (!skipped.contains(raw.offset())) {
-                    replayer.replay(raw, job);
+                    replayer.replay(raw, new ReadAt(raw.topic(), raw.partition(), raw.offset()), job);
                 }
                 return true;
             });

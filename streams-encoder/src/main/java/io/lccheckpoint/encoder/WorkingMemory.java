@@ -121,6 +121,22 @@ final class WorkingMemory {
         }
     }
 
+    /** Runs {@code work} holding {@code cost} bytes of the pool (waiting for them as {@link #acquire} does). */
+    void within(long cost, Runnable work) {
+        long taken;
+        try {
+            taken = acquire(cost);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new org.apache.kafka.streams.errors.StreamsException("interrupted while waiting for memory", e);
+        }
+        try {
+            work.run();
+        } finally {
+            release(taken);
+        }
+    }
+
     /** Reports this pool on a task's metrics (group lcckpt-encoder, tag task-id): in use, peak, waits, overruns. */
     void reportTo(org.apache.kafka.streams.processor.api.ProcessorContext<?, ?> context) {
         java.util.Map<String, String> tags = java.util.Map.of("task-id", context.taskId().toString());
