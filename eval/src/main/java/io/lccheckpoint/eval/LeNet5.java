@@ -3,7 +3,8 @@ package io.lccheckpoint.eval;
 import java.util.SplittableRandom;
 
 /**
- * LeNet-5 on Fashion-MNIST in plain Java, trained by minibatch SGD and deterministic per seed (issue #4's CNN).
+ * LeNet-5 on Fashion-MNIST in plain Java, trained by minibatch SGD or {@link Adam} and deterministic per seed (issue #4's
+ * CNN; Adam for issue #14's optimizer-state experiments).
  *
  * <p>conv 5x5 (1 → 6, padding 2) · ReLU · max-pool 2 → conv 5x5 (6 → 16) · ReLU · max-pool 2 → fully connected
  * 400 → 120 · ReLU → 120 → 84 · ReLU → 84 → 10 · softmax cross-entropy. 61,706 float32 parameters in one flat vector,
@@ -43,16 +44,22 @@ public final class LeNet5 implements Trainer {
     private final FashionMnist data;
     private final SplittableRandom random;
     private final int batch;
-    private final float learningRate;
+    private final Optimizer optimizer;
     private FashionMnist evaluation;
     private int evaluationCount = 200;
     private final Activations scratch = new Activations();
 
+    /** Trained by plain SGD at {@code learningRate}. */
     public LeNet5(FashionMnist data, long seed, int batch, float learningRate) {
+        this(data, seed, batch, new Sgd(learningRate));
+    }
+
+    /** Trained by {@code optimizer} (for example {@link Adam}). */
+    public LeNet5(FashionMnist data, long seed, int batch, Optimizer optimizer) {
         this.data = data;
         this.random = new SplittableRandom(seed);
         this.batch = batch;
-        this.learningRate = learningRate;
+        this.optimizer = optimizer;
         heInit(C1W, C1 * K * K, K * K);
         heInit(C2W, C2 * C1 * K * K, C1 * K * K);
         heInit(F1W, F1 * FLAT, FLAT);
@@ -82,9 +89,7 @@ public final class LeNet5 implements Trainer {
         }
         float[] gradient = new float[PARAMETERS];
         double loss = gradient(examples, gradient);
-        for (int i = 0; i < PARAMETERS; i++) {
-            p[i] -= learningRate * gradient[i];
-        }
+        optimizer.step(p, gradient);
         return loss;
     }
 
@@ -125,6 +130,11 @@ public final class LeNet5 implements Trainer {
             correct += best == set.labels()[i] ? 1 : 0;
         }
         return (double) correct / n;
+    }
+
+    /** The optimizer and its state (Adam's moments: part of an exact resume). */
+    public Optimizer optimizer() {
+        return optimizer;
     }
 
     @Override
