@@ -16,6 +16,7 @@ import io.lccheckpoint.producer.internals.TensorSpec;
 import io.lccheckpoint.producer.internals.TopicCreator;
 import io.lccheckpoint.producer.internals.TrainerCoder;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.kafka.ProgressReader;
 import io.lccheckpoint.schema.kafka.Topics;
 import io.lccheckpoint.schema.kafka.WireFormat;
@@ -180,6 +181,9 @@ public final class CheckpointProducer implements AutoCloseable {
 
     /** Declares a tensor before the first step; its values are float[] (FLOAT32) or double[] (FLOAT64) in row-major order. */
     public void registerTensor(String name, long[] shape, DType dtype) {
+        if (dtype == null || !DTypes.supported(dtype)) {
+            throw new IllegalArgumentException("job " + job + ", tensor " + name + ": " + (dtype == null ? "no dtype" : DTypes.unsupported(dtype)));
+        }
         if (!initialPending || lastStep >= 0) {
             throw new IllegalStateException("tensors are registered before the first publish (job " + job + ")");
         }

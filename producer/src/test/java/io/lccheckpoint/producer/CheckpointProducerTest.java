@@ -302,6 +302,15 @@ class CheckpointProducerTest {
     }
 
     @Test
+    void aTensorOfADtypeNotYetCheckpointedIsRefusedAtRegistration() {
+        producer = open("storage", Map.of());
+        for (DType dtype : new DType[] {DType.BFLOAT16, DType.FLOAT16, DType.INT64, DType.BOOL}) {
+            assertThatThrownBy(() -> producer.registerTensor("buffer", new long[] {1}, dtype)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("job j, tensor buffer: dtype " + dtype + " is not checkpointed by this release");
+        }
+    }
+
+    @Test
     void itsMetricsAreKafkaMetricsOnJmx() throws Exception {
         producer = open("storage", Map.of("client.id", "metrics-test"));
         producer.publish(0, Map.of("w", values(0))).join();

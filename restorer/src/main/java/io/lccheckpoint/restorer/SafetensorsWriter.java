@@ -3,7 +3,7 @@ package io.lccheckpoint.restorer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -38,7 +38,7 @@ public final class SafetensorsWriter {
         for (RestoredState.Tensor tensor : state.tensors().values()) {
             long bytes = byteSize(tensor);
             ObjectNode entry = header.putObject(tensor.name());
-            entry.put("dtype", tensor.dtype() == DType.FLOAT32 ? "F32" : "F64");
+            entry.put("dtype", DTypes.safetensorsTag(tensor.dtype()));
             var shape = entry.putArray("shape");
             Arrays.stream(tensor.shape()).forEach(shape::add);
             entry.putArray("data_offsets").add(offset).add(offset + bytes);
@@ -91,7 +91,7 @@ public final class SafetensorsWriter {
     }
 
     private static long byteSize(RestoredState.Tensor tensor) {
-        return (long) (tensor.dtype() == DType.FLOAT32 ? 4 : 8) * tensor.length();
+        return (long) DTypes.bytesPerValue(tensor.dtype()) * tensor.length();
     }
 
     private interface SliceConsumer {

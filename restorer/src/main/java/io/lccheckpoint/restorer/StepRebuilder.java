@@ -4,6 +4,7 @@ import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.ChunkDecoder;
 import io.lccheckpoint.codec.CodecException;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.StepComplete;
 import io.lccheckpoint.schema.StepManifest;
@@ -68,7 +69,7 @@ final class StepRebuilder {
             for (long dimension : info.getShape()) {
                 length *= dimension;
             }
-            bytes += length * (info.getDtype() == DType.FLOAT32 ? 4 : 8);
+            bytes += length * DTypes.bytesPerValue(info.getDtype());
         }
         return bytes;
     }
@@ -79,6 +80,9 @@ final class StepRebuilder {
      */
     private static void checkFits(String job, long step, StepManifest manifest, long released) {
         for (TensorInfo info : manifest.getTensors()) {
+            if (!DTypes.supported(info.getDtype())) {
+                throw new RestoreException("job " + job + ", step " + step + ", tensor " + info.getName() + ": " + DTypes.unsupported(info.getDtype()));
+            }
             long length = 1;
             for (long dimension : info.getShape()) {
                 if (dimension < 0 || (dimension > 0 && length > Integer.MAX_VALUE / dimension)) {

@@ -2,6 +2,7 @@ package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
 import io.lccheckpoint.schema.RemainingStages;
@@ -56,11 +57,14 @@ final class ChainRules {
     }
 
     static int width(DType dtype) {
-        return dtype == DType.FLOAT32 ? 4 : 8;
+        return DTypes.bytesPerValue(dtype);
     }
 
     /** What can be told from the record alone, on job {@code job}'s raw-delta topic; null if nothing is wrong. */
     static Refusal checkRecord(RawDeltaChunk chunk, String job) {
+        if (!DTypes.supported(chunk.getDtype())) {
+            return Refusal.deadLetter(DTypes.unsupported(chunk.getDtype()));
+        }
         if (!chunk.getJob().equals(job)) {
             return Refusal.deadLetter("record names job " + chunk.getJob() + " but came on job " + job + "'s topic");
         }

@@ -8,6 +8,7 @@ import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
@@ -161,7 +162,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
             outputs.manifestWritten(job, manifest.getGeneration(), manifest.getStep(), stamp);
         } else if (value instanceof RawDeltaChunk chunk) {
-            int width = chunk.getDtype() == DType.FLOAT64 ? 8 : 4;
+            int width = DTypes.bytesPerValue(chunk.getDtype());
             int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2 : chunk.getValues().remaining() / width;
             working.within(WorkingMemory.cost(values, width == 8), () -> handle(record, source, job, chunk));
             chunks.offerTrim(source);

@@ -2,7 +2,7 @@ package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.schema.CheckpointKey;
 import io.lccheckpoint.schema.CheckpointPosition;
-import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
@@ -75,7 +75,7 @@ final class StoredRecords {
                     + " does not match its key and the notice (job, generation, step, tensor, chunk, dtype)");
         }
         int bytes = superstep.getValues().remaining();
-        int width = chunk.getDtype() == DType.FLOAT32 ? 4 : 8;
+        int width = DTypes.bytesPerValue(chunk.getDtype());
         if (bytes == 0 || bytes % width != 0) {
             return Found.refused("the initial state at " + where(job, chunk.getStoredAt()) + " holds " + bytes + " value bytes, not whole "
                     + chunk.getDtype() + " values");

@@ -51,6 +51,9 @@ class ChainRulesTest {
         RawDeltaChunk notice = raw(5, 8, 7L, 0);
         notice.setStoredAt(new CheckpointPosition(0, 3L));
         assertThat(reason(ChainRules.checkRecord(notice, "j"))).startsWith("a notice of a record on the checkpoint topic (storedAt) has no values");
+        RawDeltaChunk int64 = raw(5, 8, 7L, 32);
+        int64.setDtype(DType.INT64);
+        assertThat(reason(ChainRules.checkRecord(int64, "j"))).startsWith("dtype INT64 is not checkpointed by this release");
         RawDeltaChunk codedInitial = raw(5, 0, null, 16);
         codedInitial.setInitial(true);
         codedInitial.setRemaining(RemainingStages.NONE);

@@ -1,6 +1,7 @@
 package io.lccheckpoint.producer.internals;
 
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.TensorInfo;
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +11,7 @@ public record TensorSpec(String name, long[] shape, DType dtype, int length, int
 
     /** Bytes per value. */
     public int width() {
-        return dtype == DType.FLOAT32 ? 4 : 8;
+        return DTypes.bytesPerValue(dtype);
     }
 
     /** The tensor as a step's manifest lists it. */

@@ -41,7 +41,7 @@ public final class SingleObjectSerde {
     private static final Map<String, Schema> BY_NAME = new HashMap<>();
 
     /** Earlier releases of {@code lccheckpoint.avsc}: records written with them are still read (resolved to today's classes). */
-    static final List<String> PREVIOUS_RELEASES = List.of("lccheckpoint-0.1.0.avsc", "lccheckpoint-0.2.0.avsc");
+    static final List<String> PREVIOUS_RELEASES = List.of("lccheckpoint-0.1.0.avsc", "lccheckpoint-0.2.0.avsc", "lccheckpoint-0.3.0.avsc");
 
     static {
         for (Schema schema : KNOWN) {
