@@ -146,12 +146,12 @@ public final class Corpus {
     }
 
     /**
-     * Float32 deltas for a 16-bit chunk: {@link #floats} with values past ±8192 folded into [8192, 16384) for float16
-     * (so that two steps stay inside its finite range, 65504) and past ±2^120 for bfloat16; every shape keeps its kind.
+     * Float32 deltas for a 16-bit chunk: {@link #floats} with values past ±1024 folded into [1024, 2048) for float16
+     * (so that a chain of steps stays inside its finite range, 65504) and past ±2^120 for bfloat16; every shape keeps its kind.
      */
     public float[] sixteenBit(Shape shape, int n, ValueType type) {
         float[] out = floats(shape, n);
-        float limit = type == ValueType.FLOAT16 ? 8192f : 0x1p120f;
+        float limit = type == ValueType.FLOAT16 ? 1024f : 0x1p120f;
         for (int i = 0; i < n; i++) {
             if (Math.abs(out[i]) >= limit) {
                 out[i] = Math.copySign(limit * (1 + (i % 8) / 8f), out[i]);
