@@ -3,10 +3,12 @@
 
     lcdecode.py RECORD PREVIOUS OUTPUT [RECORD PREVIOUS OUTPUT ...]
 
-RECORD is the record's bytes; PREVIOUS the previous reconstruction as raw little-endian values; OUTPUT receives the new
+RECORD is the record's bytes; PREVIOUS the previous reconstruction as raw little-endian values (2 bytes each for
+bfloat16 and float16); OUTPUT receives the new
 reconstruction in the same form. Several triples may be given. Exits 1, after printing the byte offset and reason, if
 any record is malformed or fails a checksum (its OUTPUT is not written). Standard library only; slow but plain.
 """
+import math
 import struct
 import sys
 
@@ -211,17 +213,49 @@ def read_alphabet(reader, size, what):
         raise Malformed(lengths_offset, f"{what}: {e}")
 
 
+# The 16-bit types of FORMAT.md §1 (version 2): (significand bits p, smallest normal exponent, largest finite value).
+BFLOAT16, FLOAT16 = 3, 4
+SIXTEEN_BIT = {BFLOAT16: (8, -126, (2 - 2 ** -7) * 2.0 ** 127), FLOAT16: (11, -14, 65504.0)}
+
+
+def value_of_bits(value_type, h):
+    """The value of 16 bits of bfloat16 (the upper half of a binary32) or float16 (IEEE binary16)."""
+    if value_type == BFLOAT16:
+        return struct.unpack("<f", struct.pack("<I", h << 16))[0]
+    return struct.unpack("<e", struct.pack("<H", h))[0]
+
+
+def bits_of(value_type, v):
+    """The 16 bits of a value of the type (exact: v is representable)."""
+    if value_type == BFLOAT16:
+        return struct.unpack("<I", struct.pack("<f", v))[0] >> 16
+    return struct.unpack("<H", struct.pack("<e", v))[0]
+
+
+def round_to(value_type, x):
+    """x rounded to the type, nearest-even, with its subnormals; past the largest finite value, an infinity."""
+    p, emin, largest = SIXTEEN_BIT[value_type]
+    if x == 0 or x != x or x in (float("inf"), float("-inf")):
+        return x
+    _, e = math.frexp(x)  # x = m * 2**e with 0.5 <= |m| < 1: the quantum of the type is 2**(e - p), or of its subnormals
+    quantum = max(e - p, emin - p + 1)
+    y = math.ldexp(round(math.ldexp(x, -quantum)), quantum)  # round() on a float rounds half to even
+    if abs(y) > largest:
+        return math.copysign(float("inf"), x)
+    return math.copysign(y, x) if y == 0 else y
+
+
 def decode(record, previous_bytes):
     r = Reader(record)
     if r.take(2, "magic") != b"LC":
         raise Malformed(0, "bad magic")
     version = r.u8("version")
-    if version != 1:
+    if version not in (1, 2):
         raise Malformed(2, f"unsupported version {version}")
     value_type = r.u8("valueType")
-    if value_type not in (1, 2):
-        raise Malformed(3, f"unknown value type {value_type}")
-    width, fmt = (4, "<f") if value_type == 1 else (8, "<d")
+    if value_type not in ((1, 2) if version == 1 else (1, 2, 3, 4)):
+        raise Malformed(3, f"unknown value type {value_type} in version {version}")
+    width, fmt = {1: (4, "<f"), 2: (8, "<d"), 3: (2, "<H"), 4: (2, "<H")}[value_type]
     flags = r.u8("flags")
     if flags & ~1:
         raise Malformed(4, "unknown flags")
@@ -242,7 +276,7 @@ def decode(record, previous_bytes):
     if len(previous_bytes) != n * width:
         raise Malformed(8, f"record holds {n} values, previous state has {len(previous_bytes) // width}")
     S = r.u16("S")
-    limit = 2 ** x if x > 0 else (510 if value_type == 1 else 4094)
+    limit = 2 ** x if x > 0 else {1: 510, 2: 4094, 3: 510, 4: 62}[value_type]
     if not 1 <= S <= limit:
         raise Malformed(12, "symbol count out of range")
     q = [None] * S
@@ -251,6 +285,8 @@ def decode(record, previous_bytes):
     for s in range(zero, S):
         off = r.pos
         (value,) = struct.unpack(fmt, r.take(width, "representatives"))
+        if value_type in SIXTEEN_BIT:
+            value = value_of_bits(value_type, value)
         if value != value or value in (float("inf"), float("-inf")):
             raise Malformed(off, "non-finite representative")
         q[s] = value
@@ -323,6 +359,8 @@ def decode(record, previous_bytes):
         bits.finish()
 
     previous = struct.unpack(f"<{n}{fmt[1]}", previous_bytes)
+    if value_type in SIXTEEN_BIT:
+        previous = [value_of_bits(value_type, h) for h in previous]
     # IEEE addition in the element type. For float32, Python adds in binary64 and struct rounds to binary32: that double
     # rounding is innocuous for a sum of two binary32 values because 53 >= 2*24 + 2 (Figueroa 1995).
     out = bytearray()
@@ -330,6 +368,9 @@ def decode(record, previous_bytes):
         total = previous[i] + q[symbols[i]]
         if value_type == 1:
             total = struct.unpack("<f", struct.pack("<f", total))[0]
+        elif value_type in SIXTEEN_BIT:
+            # the binary64 sum of two values of the type, rounded to the type: innocuous double rounding (53 >= 2p + 2)
+            total = bits_of(value_type, round_to(value_type, total))
         out += struct.pack(fmt, total)
     if xxh64(bytes(out)) != state_checksum:
         raise Malformed(len(record) - 12, "state checksum mismatch")

@@ -12,4 +12,9 @@ public final class Checksums {
     public static long xxh64(double[] values) {
         return StateChecksum.of(values, values.length);
     }
+
+    /** Of float32 arrays holding values of a type: its 4-byte values for FLOAT32, its 2-byte bits for a 16-bit type. */
+    public static long xxh64(ValueType type, float[] values) {
+        return type.isSixteenBit() ? StateChecksum.of(values, values.length, type) : StateChecksum.of(values, values.length);
+    }
 }

@@ -7,7 +7,8 @@ package io.lccheckpoint.codec;
  *
  * <p>A decoder holds reusable scratch space and is not thread-safe; use one per thread. Like {@link ChunkEncoder}, it is
  * one kernel with float32 and float64 twins kept the same line for line (the pair-table Huffman path included): Java's
- * primitive arrays share no type, and a generic path would box every value.
+ * primitive arrays share no type, and a generic path would box every value. bfloat16 and float16 records run the
+ * float32 kernel and then round the sums to their type (FORMAT.md §1, §3).
  */
 public final class ChunkDecoder {
     private final HuffmanTable symbolTable = new HuffmanTable();
@@ -64,9 +65,12 @@ public final class ChunkDecoder {
      * record's state checksum, the XXH64 of ũ now.
      */
     public long applyTo(byte[] record, ChunkState state) {
-        if (state.type() == ValueType.FLOAT32) {
+        if (state.type() != ValueType.FLOAT64) {
             float[] next = new float[state.size()];
             apply(record, state.approxFloat(), next);
+            if (type != state.type()) {
+                throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_TYPE, "record holds " + type + " values but the state is " + state.type());
+            }
             System.arraycopy(next, 0, state.approxFloat(), 0, next.length);
         } else {
             double[] next = new double[state.size()];
@@ -81,10 +85,14 @@ public final class ChunkDecoder {
         apply(record, approx, approx);
     }
 
-    /** {@code out = previous + Q(δ)}; {@code out} may be {@code previous}. */
+    /**
+     * {@code out = previous + Q(δ)}; {@code out} may be {@code previous}. For a FLOAT32 record, and for a BFLOAT16 or
+     * FLOAT16 record, whose values are held in float32 arrays: {@code previous} must hold values of the type, and each
+     * sum is rounded to the type (FORMAT.md §3).
+     */
     public void apply(byte[] record, float[] previous, float[] out) {
         parse(record);
-        checkTarget(ValueType.FLOAT32, previous.length, out.length);
+        checkTarget(type == ValueType.FLOAT64 ? ValueType.FLOAT32 : type, previous.length, out.length);
         readRepresentatives();
         switch (coding) {
             case CONSTANT -> {
@@ -107,6 +115,13 @@ public final class ChunkDecoder {
                     out[i] += rep[s[j]];
                 }
             }
+        }
+        if (type.isSixteenBit()) {
+            // the float32 sums rounded to the type: the correctly rounded sums (FORMAT.md §1); a value the record left
+            // alone is already of the type and rounds to itself
+            SixteenBitFloats.round(type, out, valueCount);
+            verifyState(StateChecksum.of(out, valueCount, type));
+            return;
         }
         verifyState(StateChecksum.of(out, valueCount));
     }
@@ -169,12 +184,13 @@ public final class ChunkDecoder {
             throw new MalformedChunkException(0, "bad magic: not a chunk record");
         }
         int version = record[RecordFormat.OFFSET_VERSION] & 0xFF;
-        if (version != RecordFormat.VERSION) {
-            throw new MalformedChunkException(RecordFormat.OFFSET_VERSION, "unsupported format version " + version + " (this decoder reads version " + RecordFormat.VERSION + ")");
+        if (version < 1 || version > RecordFormat.MAX_VERSION) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VERSION, "unsupported format version " + version + " (this decoder reads versions 1.." + RecordFormat.MAX_VERSION + ")");
         }
         type = ValueType.fromWire(record[RecordFormat.OFFSET_VALUE_TYPE] & 0xFF);
-        if (type == null) {
-            throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_TYPE, "unknown value type " + (record[RecordFormat.OFFSET_VALUE_TYPE] & 0xFF));
+        // §7: version 1 knows float32 and float64 only
+        if (type == null || type.formatVersion > version) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_TYPE, "unknown value type " + (record[RecordFormat.OFFSET_VALUE_TYPE] & 0xFF) + " in format version " + version);
         }
         int flags = record[RecordFormat.OFFSET_FLAGS] & 0xFF;
         if ((flags & ~RecordFormat.KNOWN_FLAGS) != 0) {
@@ -338,7 +354,13 @@ public final class ChunkDecoder {
         symbolRepFloat[0] = -0.0f; // the zero bucket adds nothing (FORMAT.md §3)
         symbolRepDouble[0] = -0.0;
         for (int s = first; s < symbolCount; s++) {
-            if (type == ValueType.FLOAT32) {
+            if (type.isSixteenBit()) {
+                float value = SixteenBitFloats.valueOf(type, (short) LittleEndian.getShort(record, offset));
+                if (!Float.isFinite(value)) {
+                    throw new MalformedChunkException(offset, "representative of symbol " + s + " is not finite");
+                }
+                symbolRepFloat[s] = value;
+            } else if (type == ValueType.FLOAT32) {
                 float value = Float.intBitsToFloat(LittleEndian.getInt(record, offset));
                 if (!Float.isFinite(value)) {
                     throw new MalformedChunkException(offset, "representative of symbol " + s + " is not finite");

@@ -77,10 +77,14 @@ public final class ChunkEncoder {
         return options;
     }
 
-    /** Codes a delta given as little-endian values of the state's type (a raw-delta record's bytes, FORMAT.md §1). */
+    /**
+     * Codes a delta given as little-endian values (a raw-delta record's bytes, FORMAT.md §1): float64 for a FLOAT64
+     * state, float32 for every other.
+     */
     public EncodedChunk encodeLittleEndian(java.nio.ByteBuffer delta, ChunkState state) {
         java.nio.ByteBuffer bytes = delta.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        if (state.type() == ValueType.FLOAT32) {
+        if (state.type() != ValueType.FLOAT64) {
+            // float32 values, also for a 16-bit state (see encode(float[], ChunkState))
             float[] values = new float[bytes.remaining() / 4];
             bytes.asFloatBuffer().get(values);
             return encode(values, state);
@@ -90,7 +94,14 @@ public final class ChunkEncoder {
         return encode(values, state);
     }
 
+    /**
+     * Codes a float32 delta against a FLOAT32, BFLOAT16 or FLOAT16 state. A 16-bit chunk's delta is float32: the
+     * difference of two of its values is not a value of the type (FORMAT.md §1).
+     */
     public EncodedChunk encode(float[] delta, ChunkState state) {
+        if (state.type().isSixteenBit()) {
+            return encodeSixteenBit(delta, state);
+        }
         checkArguments(delta.length, state, ValueType.FLOAT32);
         int n = delta.length;
         float[] residual = state.residualFloat();
@@ -696,7 +707,7 @@ public final class ChunkEncoder {
         int zeroCode = symbolTable.codes[0];
         int zeroLength = symbolTable.lengths[0];
         // gaps are written as batches of zero codes, up to 24 bits at a time
-        int batch = Math.max(1, 24 / zeroLength);
+        int batch = zeroLength == 0 ? 1 : Math.max(1, 24 / zeroLength); // length 0: symbol 0 is absent, no gaps
         int batchCode = 0;
         for (int k = 0; k < batch; k++) {
             batchCode |= zeroCode << (k * zeroLength);
@@ -728,6 +739,153 @@ public final class ChunkEncoder {
         }
     }
 
+    // ---- bfloat16 and float16 (FORMAT.md §1): the float32 kernels' steps with the type's own bucket keys, the
+    // representatives rounded to the type and ũ rounded to the type after each addition. One pass each, not twins of
+    // the unrolled float32 passes: pass B always collects the non-zero symbols and the Huffman stream is written from
+    // them (emitHuffmanFromNonZeros), which is exactly the stream the dense pass would write. ----
+
+    private EncodedChunk encodeSixteenBit(float[] delta, ChunkState state) {
+        ValueType type = state.type();
+        checkArguments(delta.length, state, type);
+        int n = delta.length;
+        float[] residual = state.residualFloat();
+        float[] approx = state.approxFloat();
+        int keys = type.keyCount();
+
+        float approxMagnitude = histogramSixteenBit(delta, residual, approx, n, type);
+        mergeLaneCounts(keys);
+        int special = type.specialExponent();
+        int negative = 1 << type.exponentBits;
+        int overflow = Float.floatToRawIntBits(SixteenBitFloats.overflowThreshold(type));
+        // a δ that rounds to an infinity in the type would give an infinite representative (FORMAT.md §6)
+        if (keyCounts[special] + keyCounts[negative | special] > 0
+                || maxFloat[special - 1] >= overflow || maxFloat[negative | (special - 1)] >= overflow) {
+            throw badSixteenBit(delta, residual, type);
+        }
+        promotion.assign(keyCounts, type, options.promotionBits());
+        representativesSixteenBit(type);
+        checkReconstructionRange(delta, residual, approx, n, type, approxMagnitude);
+        planCoding(n, state);
+        if (plan != Plan.CONSTANT && nonZeroPositions.length < n + 1) {
+            nonZeroPositions = new int[n + 1];
+            nonZeroSymbols = new short[n + 1];
+        }
+        updateSixteenBit(delta, residual, approx, n, type);
+        finishCoding(n);
+        if (plan == Plan.DENSE) {
+            emitHuffmanFromNonZeros(n);
+        }
+        return assemble(type, n, StateChecksum.of(approx, n, type));
+    }
+
+    /** Pass A for a 16-bit type; returns the largest |ũ|, for the overflow check. */
+    private float histogramSixteenBit(float[] delta, float[] residual, float[] approx, int n, ValueType type) {
+        int[] counts = laneCounts;
+        int[] min = minFloat;
+        int[] max = maxFloat;
+        Arrays.fill(counts, 0, LANES * type.keyCount(), 0);
+        Arrays.fill(min, Integer.MAX_VALUE);
+        Arrays.fill(max, -1);
+        float approxMagnitude = 0;
+        for (int i = 0; i < n; i++) {
+            int bits = Float.floatToRawIntBits(delta[i] + residual[i]);
+            int key = type.keyOf(bits);
+            counts[key]++;
+            int magnitude = bits & 0x7FFF_FFFF;
+            if (magnitude < min[key]) {
+                min[key] = magnitude;
+            }
+            if (magnitude > max[key]) {
+                max[key] = magnitude;
+            }
+            approxMagnitude = Math.max(approxMagnitude, Math.abs(approx[i]));
+        }
+        return approxMagnitude;
+    }
+
+    private static BadValueException badSixteenBit(float[] delta, float[] residual, ValueType type) {
+        float limit = SixteenBitFloats.overflowThreshold(type);
+        for (int i = 0; i < delta.length; i++) {
+            if (!(Math.abs(delta[i]) < limit)) {
+                String what = Float.isNaN(delta[i]) ? "delta is NaN" : Float.isInfinite(delta[i]) ? "delta is infinite"
+                        : "delta is beyond " + type + "'s finite range";
+                return new BadValueException(i, delta[i], what);
+            }
+            if (!(Math.abs(delta[i] + residual[i]) < limit)) {
+                return new BadValueException(i, delta[i], "delta + carried residual (" + residual[i] + ") is beyond " + type + "'s finite range");
+            }
+        }
+        throw new AssertionError("a non-finite bucket was counted but no such value found");
+    }
+
+    /** The paper's midpoint computed as for float32, then rounded to the type (FORMAT.md §9). */
+    private void representativesSixteenBit(ValueType type) {
+        if (promotion.hasZeroSymbol) {
+            symbolRepFloat[0] = -0.0f;
+        }
+        for (int s = promotion.hasZeroSymbol ? 1 : 0; s < promotion.symbolCount; s++) {
+            int key = promotion.symbolKey[s];
+            float low = Float.intBitsToFloat(minFloat[key]);
+            float high = Float.intBitsToFloat(maxFloat[key]);
+            float mid = SixteenBitFloats.round(type, low + (high - low) * 0.5f);
+            symbolRepFloat[s] = (key >>> type.exponentBits) != 0 ? -mid : mid;
+        }
+        for (int key = 0; key < type.keyCount(); key++) {
+            keyRepFloat[key] = keyCounts[key] == 0 ? 0f : symbolRepFloat[promotion.keyToSymbol[key]];
+        }
+    }
+
+    /**
+     * ũ + Q(δ) must stay finite in the type, or the record would rebuild an infinity: a step that would overflow is a
+     * bad value, refused before the state changes. The exact pass runs only when the largest |ũ| and |q| could overflow.
+     */
+    private void checkReconstructionRange(float[] delta, float[] residual, float[] approx, int n, ValueType type, float approxMagnitude) {
+        float limit = SixteenBitFloats.overflowThreshold(type);
+        float repMagnitude = 0;
+        for (int s = 0; s < promotion.symbolCount; s++) {
+            repMagnitude = Math.max(repMagnitude, Math.abs(symbolRepFloat[s]));
+        }
+        if (approxMagnitude + repMagnitude < limit) {
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            float q = keyRepFloat[type.keyOf(Float.floatToRawIntBits(delta[i] + residual[i]))];
+            if (!(Math.abs(approx[i] + q) < limit)) {
+                throw new BadValueException(i, delta[i], "the reconstruction " + approx[i] + " + " + q + " overflows " + type);
+            }
+        }
+    }
+
+    /**
+     * Pass B for a 16-bit type: {@code s = ũ + q} in float32, {@code ũ = round(s)} (FORMAT.md §1: rounding the float32
+     * sum gives the correctly rounded sum), and {@code r = (δ − q) + (s − ũ)}: float32's {@code δ − q} plus what the
+     * rounding to the type took, so a zero-bucket δ stays whole in r however small it is next to ũ.
+     */
+    private void updateSixteenBit(float[] delta, float[] residual, float[] approx, int n, ValueType type) {
+        float[] rep = keyRepFloat;
+        int[] keyToSymbol = promotion.keyToSymbol;
+        boolean collect = plan != Plan.CONSTANT;
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            float v = delta[i] + residual[i];
+            int key = type.keyOf(Float.floatToRawIntBits(v));
+            float q = rep[key];
+            float sum = approx[i] + q;
+            float next = SixteenBitFloats.round(type, sum);
+            residual[i] = (v - q) + (sum - next);
+            approx[i] = next;
+            int symbol = keyToSymbol[key];
+            if (collect && symbol != 0) {
+                positions[m] = i;
+                symbols[m] = (short) symbol;
+                m++;
+            }
+        }
+        nonZeroCount = m;
+    }
+
     // ---- record assembly (FORMAT.md §2) ----
 
     private EncodedChunk assemble(ValueType type, int n, long stateChecksum) {
@@ -742,7 +900,7 @@ public final class ChunkEncoder {
         byte[] record = new byte[length];
         record[0] = (byte) RecordFormat.MAGIC_0;
         record[1] = (byte) RecordFormat.MAGIC_1;
-        record[RecordFormat.OFFSET_VERSION] = (byte) RecordFormat.VERSION;
+        record[RecordFormat.OFFSET_VERSION] = (byte) type.formatVersion; // the lowest version that expresses it (§7)
         record[RecordFormat.OFFSET_VALUE_TYPE] = (byte) type.wireCode;
         record[RecordFormat.OFFSET_FLAGS] = (byte) (promotion.hasZeroSymbol ? RecordFormat.FLAG_ZERO_SYMBOL : 0);
         record[RecordFormat.OFFSET_CODING] = (byte) coding.wireCode;
@@ -753,6 +911,8 @@ public final class ChunkEncoder {
         for (int s = first; s < symbolCount; s++) {
             if (type == ValueType.FLOAT32) {
                 LittleEndian.putInt(record, offset, Float.floatToRawIntBits(symbolRepFloat[s]));
+            } else if (type.isSixteenBit()) {
+                LittleEndian.putShort(record, offset, SixteenBitFloats.bitsOf(type, symbolRepFloat[s]) & 0xFFFF);
             } else {
                 LittleEndian.putLong(record, offset, Double.doubleToRawLongBits(symbolRepDouble[s]));
             }

@@ -7,7 +7,8 @@ import java.util.Arrays;
 /**
  * The life of one chunk across steps, as the encoder sees it: the reconstructed state {@code ũ_t} (what a restore will
  * rebuild) and the residual {@code r_t = u_t − ũ_t} carried by error feedback (DESIGN.md §2). Exactly one of the float
- * or double pairs is non-null, according to {@link #type()}.
+ * or double pairs is non-null, according to {@link #type()}: FLOAT32, BFLOAT16 and FLOAT16 use the float pair. For a
+ * 16-bit type, ũ holds values of the type (what a restore writes, FORMAT.md §1) and r is float32.
  *
  * <p>Not thread-safe; the arrays are exposed for zero-copy use by the pipeline and are mutated by
  * {@link ChunkEncoder#encode}.
@@ -38,6 +39,33 @@ public final class ChunkState {
         return new ChunkState(ValueType.FLOAT64, null, null, initial.clone(), new double[initial.length]);
     }
 
+    /** A bfloat16 chunk from {@code u_0}; every value must be a bfloat16 (see {@link SixteenBitFloats#round}). Copied. */
+    public static ChunkState bfloat16(float[] initial) {
+        return ofSixteenBit(ValueType.BFLOAT16, initial.clone(), new float[initial.length]);
+    }
+
+    /** A float16 chunk from {@code u_0}; every value must be a float16. Copied. */
+    public static ChunkState float16(float[] initial) {
+        return ofSixteenBit(ValueType.FLOAT16, initial.clone(), new float[initial.length]);
+    }
+
+    /**
+     * Wraps existing arrays of a BFLOAT16 or FLOAT16 chunk: ũ as float32 values representable in the type (checked), r
+     * as float32. Not copied.
+     */
+    public static ChunkState ofSixteenBit(ValueType type, float[] approx, float[] residual) {
+        if (!type.isSixteenBit()) {
+            throw new IllegalArgumentException(type + " is not a 16-bit type");
+        }
+        checkLengths(approx.length, residual.length);
+        for (int i = 0; i < approx.length; i++) {
+            if (!SixteenBitFloats.isRepresentable(type, approx[i]) || !Float.isFinite(approx[i])) {
+                throw new IllegalArgumentException("value " + i + " (" + approx[i] + ") is not a finite " + type);
+            }
+        }
+        return new ChunkState(type, approx, residual, null, null);
+    }
+
     /** Wraps existing arrays (for instance restored from a state store); they are not copied. */
     public static ChunkState ofFloat32(float[] approx, float[] residual) {
         checkLengths(approx.length, residual.length);
@@ -54,12 +82,22 @@ public final class ChunkState {
      * initial state's bytes), with a zero residual. The bytes must be whole values.
      */
     public static ChunkState initial(ValueType type, ByteBuffer values) {
+        if (type.isSixteenBit()) {
+            float[] approx = sixteenBit(type, values);
+            return ofSixteenBit(type, approx, new float[approx.length]);
+        }
         return type == ValueType.FLOAT32 ? ofFloat32(floats(values), new float[values.remaining() / 4])
                 : ofFloat64(doubles(values), new double[values.remaining() / 8]);
     }
 
-    /** ũ and r as little-endian values of {@code type} (a state handed over between the encoder and a trainer). */
+    /**
+     * ũ and r as little-endian values (a state handed over between the encoder and a trainer): both of {@code type},
+     * except that a 16-bit type's r is float32.
+     */
     public static ChunkState fromLittleEndian(ValueType type, ByteBuffer approx, ByteBuffer residual) {
+        if (type.isSixteenBit()) {
+            return ofSixteenBit(type, sixteenBit(type, approx), floats(residual));
+        }
         return type == ValueType.FLOAT32 ? ofFloat32(floats(approx), floats(residual)) : ofFloat64(doubles(approx), doubles(residual));
     }
 
@@ -68,25 +106,33 @@ public final class ChunkState {
      * For a delta that carries the residual folded in already (the trainer held it, DESIGN.md §6).
      */
     public void dropResidual() {
-        if (type == ValueType.FLOAT32) {
+        if (type != ValueType.FLOAT64) {
             Arrays.fill(residualFloat, -0.0f);
         } else {
             Arrays.fill(residualDouble, -0.0);
         }
     }
 
-    /** ũ as little-endian bytes: a superstep's values. */
+    /** ũ as little-endian values of the type (2 bytes each for a 16-bit type): a superstep's values. */
     public ByteBuffer approxLittleEndian() {
+        if (type.isSixteenBit()) {
+            ByteBuffer buffer = ByteBuffer.allocate(2 * approxFloat.length).order(ByteOrder.LITTLE_ENDIAN);
+            buffer.asShortBuffer().put(SixteenBitFloats.toBits(type, approxFloat));
+            return buffer;
+        }
         return type == ValueType.FLOAT32 ? littleEndian(approxFloat) : littleEndian(approxDouble);
     }
 
-    /** r as little-endian bytes. */
+    /** r as little-endian bytes (float32 for a 16-bit type). */
     public ByteBuffer residualLittleEndian() {
-        return type == ValueType.FLOAT32 ? littleEndian(residualFloat) : littleEndian(residualDouble);
+        return type == ValueType.FLOAT64 ? littleEndian(residualDouble) : littleEndian(residualFloat);
     }
 
     /** The XXH64 of ũ (FORMAT.md §5): what a superstep, a handover and a coded record after this state carry. */
     public long approxChecksum() {
+        if (type.isSixteenBit()) {
+            return StateChecksum.of(approxFloat, approxFloat.length, type);
+        }
         return type == ValueType.FLOAT32 ? Checksums.xxh64(approxFloat) : Checksums.xxh64(approxDouble);
     }
 
@@ -96,6 +142,12 @@ public final class ChunkState {
         float[] values = new float[bytes.remaining() / 4];
         bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
         return values;
+    }
+
+    private static float[] sixteenBit(ValueType type, ByteBuffer bytes) {
+        short[] bits = new short[bytes.remaining() / 2];
+        bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer().get(bits);
+        return SixteenBitFloats.fromBits(type, bits);
     }
 
     private static double[] doubles(ByteBuffer bytes) {
@@ -127,7 +179,7 @@ public final class ChunkState {
     }
 
     public int size() {
-        return type == ValueType.FLOAT32 ? approxFloat.length : approxDouble.length;
+        return approxFloat != null ? approxFloat.length : approxDouble.length;
     }
 
     public float[] approxFloat() {
@@ -167,7 +219,7 @@ public final class ChunkState {
     }
 
     public ChunkState copy() {
-        ChunkState copy = type == ValueType.FLOAT32
+        ChunkState copy = type != ValueType.FLOAT64
                 ? new ChunkState(type, approxFloat.clone(), residualFloat.clone(), null, null)
                 : new ChunkState(type, null, null, approxDouble.clone(), residualDouble.clone());
         copy.cachedCodeTable = cachedCodeTable == null ? null : cachedCodeTable.clone();

@@ -5,7 +5,7 @@ import java.util.zip.CRC32C;
 /**
  * Checksums of FORMAT.md §5. The reconstructed chunk is hashed with XXH64 (seed 0) over its little-endian IEEE 754
  * serialization, read straight from the value bits (no serialization pass); the record's own bytes with CRC-32C.
- * The float32 and float64 loops are twins: a float32 pair makes one 8-byte lane, a float64 one value, and reading both
+ * The float32, float64 and 16-bit loops are twins: a float32 pair makes one 8-byte lane, a float64 one value, and reading both
  * through one path would serialize the values first (the pass this class exists to avoid).
  */
 final class StateChecksum {
@@ -73,6 +73,58 @@ final class StateChecksum {
             hash = mixLong(hash, Double.doubleToRawLongBits(values[i]));
         }
         return avalanche(hash);
+    }
+
+    /**
+     * XXH64 of {@code values[0..n)} as 2n little-endian bytes of a 16-bit type (FORMAT.md §5): the type's bits, not the
+     * float32 arrays that hold them. Four values make one 8-byte lane.
+     */
+    static long of(float[] values, int n, ValueType type) {
+        long length = 2L * n;
+        int i = 0;
+        long hash;
+        if (length >= 32) {
+            long v1 = P1 + P2;
+            long v2 = P2;
+            long v3 = 0;
+            long v4 = -P1;
+            for (; i + 16 <= n; i += 16) {
+                v1 = round(v1, quad(values, i, type));
+                v2 = round(v2, quad(values, i + 4, type));
+                v3 = round(v3, quad(values, i + 8, type));
+                v4 = round(v4, quad(values, i + 12, type));
+            }
+            hash = converge(v1, v2, v3, v4);
+        } else {
+            hash = P5;
+        }
+        hash += length;
+        for (; i + 4 <= n; i += 4) {
+            hash = mixLong(hash, quad(values, i, type));
+        }
+        if (i + 2 <= n) {
+            hash = mixInt(hash, half(values, i, type) | half(values, i + 1, type) << 16);
+            i += 2;
+        }
+        if (i < n) {
+            long bits = half(values, i, type);
+            hash = mixByte(hash, bits & 0xFF);
+            hash = mixByte(hash, bits >>> 8);
+        }
+        return avalanche(hash);
+    }
+
+    private static long half(float[] values, int i, ValueType type) {
+        return SixteenBitFloats.bitsOf(type, values[i]) & 0xFFFFL;
+    }
+
+    private static long quad(float[] values, int i, ValueType type) {
+        return half(values, i, type) | half(values, i + 1, type) << 16 | half(values, i + 2, type) << 32 | half(values, i + 3, type) << 48;
+    }
+
+    private static long mixByte(long hash, long input) {
+        hash ^= input * P5;
+        return Long.rotateLeft(hash, 11) * P1;
     }
 
     /** Two floats as the 8 little-endian bytes they serialize to. */

@@ -9,7 +9,7 @@ import net.jqwik.api.constraints.IntRange;
 /**
  * Round trips over generated chunks: every shape of {@link Corpus.Shape} (zeros, ±0, subnormals, huge and tiny
  * exponents, one bucket, all zero, constant, random bits), sizes 1 .. 10^6, float32 and float64, every promotion
- * width and both entropy modes, two steps each so the residual is non-zero. Each step is checked bit for bit against
+ * width and both entropy modes, two steps each so the residual is non-zero; bfloat16 and float16 chunks the same way. Each step is checked bit for bit against
  * {@link ReferenceQuantizer} and the decoder (via {@link EntropyModeContract#checkStep}).
  */
 class CodecProperties {
@@ -51,6 +51,18 @@ class CodecProperties {
             contract.checkStep(corpus.floats(shape, n), state);
             contract.checkStep(corpus.floats(shape, n), state);
         }
+    }
+
+    @Property(tries = 200)
+    void sixteenBitChunksRoundTrip(@ForAll Corpus.Shape shape, @ForAll @IntRange(min = 1, max = 20000) int n,
+                                   @ForAll @IntRange(min = 0, max = 8) int promotionBits, @ForAll boolean zeroRun,
+                                   @ForAll boolean float16, @ForAll long seed) {
+        EntropyModeContract contract = contract(promotionBits, zeroRun && promotionBits > 0);
+        ValueType type = float16 ? ValueType.FLOAT16 : ValueType.BFLOAT16;
+        Corpus corpus = new Corpus(seed);
+        ChunkState state = EntropyModeContract.sixteenBitState(type, corpus.sixteenBitInitial(n, type));
+        contract.checkSixteenBitStep(corpus.sixteenBit(shape, n, type), state);
+        contract.checkSixteenBitStep(corpus.sixteenBit(shape, n, type), state);
     }
 
     @Property(tries = 200)

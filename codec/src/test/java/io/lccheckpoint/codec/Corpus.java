@@ -145,6 +145,30 @@ public final class Corpus {
         return out;
     }
 
+    /**
+     * Float32 deltas for a 16-bit chunk: {@link #floats} with values past ±1024 folded into [1024, 2048) for float16
+     * (so that a chain of steps stays inside its finite range, 65504) and past ±2^120 for bfloat16; every shape keeps its kind.
+     */
+    public float[] sixteenBit(Shape shape, int n, ValueType type) {
+        float[] out = floats(shape, n);
+        float limit = type == ValueType.FLOAT16 ? 1024f : 0x1p120f;
+        for (int i = 0; i < n; i++) {
+            if (Math.abs(out[i]) >= limit) {
+                out[i] = Math.copySign(limit * (1 + (i % 8) / 8f), out[i]);
+            }
+        }
+        return out;
+    }
+
+    /** A chunk's initial values of a 16-bit type: {@link Shape#MULTI_SCALE_GAUSSIAN} rounded to the type. */
+    public float[] sixteenBitInitial(int n, ValueType type) {
+        float[] out = floats(Shape.MULTI_SCALE_GAUSSIAN, n);
+        for (int i = 0; i < n; i++) {
+            out[i] = SixteenBitFloats.round(type, out[i]);
+        }
+        return out;
+    }
+
     public double[] doubles(Shape shape, int n) {
         double[] out = new double[n];
         switch (shape) {

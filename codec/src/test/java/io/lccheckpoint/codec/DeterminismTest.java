@@ -71,6 +71,19 @@ class DeterminismTest {
                 }
                 digests.put(configuration.getKey() + (float64 ? "/float64" : "/float32"), hex(sha.digest()));
             }
+            for (ValueType type : EntropyModeContract.SIXTEEN_BIT) {
+                MessageDigest sha = sha256();
+                for (int n : SIZES) {
+                    for (Corpus.Shape shape : Corpus.Shape.values()) {
+                        Corpus corpus = new Corpus(n * 31L + shape.ordinal());
+                        ChunkState state = EntropyModeContract.sixteenBitState(type, corpus.sixteenBitInitial(n, type));
+                        for (int step = 0; step < STEPS; step++) {
+                            sha.update(encoder.encode(corpus.sixteenBit(shape, n, type), state).record());
+                        }
+                    }
+                }
+                digests.put(configuration.getKey() + "/" + type.name().toLowerCase(java.util.Locale.ROOT), hex(sha.digest()));
+            }
         }
         return digests;
     }
@@ -92,7 +105,7 @@ class DeterminismTest {
     void encodedBytesMatchTheCheckedInGoldenHashes() throws IOException {
         Map<String, String> actual = digests(null);
         if (Boolean.getBoolean("lcckpt.golden.update")) {
-            StringBuilder text = new StringBuilder("# SHA-256 of the encoded corpus (DeterminismTest); format version 1\n");
+            StringBuilder text = new StringBuilder("# SHA-256 of the encoded corpus (DeterminismTest); format versions 1 (float32, float64) and 2 (bfloat16, float16)\n");
             actual.forEach((name, digest) -> text.append(name).append(' ').append(digest).append('\n'));
             Files.writeString(GOLDEN, text.toString(), StandardCharsets.UTF_8);
         }

@@ -50,6 +50,167 @@ abstract class EntropyModeContract {
         return chunk;
     }
 
+    /**
+     * A step of a 16-bit chunk (FORMAT.md §1): {@code s = ũ + q} in float32, {@code ũ = round(s)}, {@code r = (δ − q)
+     * + (s − ũ)}; the decoder must rebuild ũ bit for bit and ũ must hold values of the type only.
+     */
+    EncodedChunk checkSixteenBitStep(float[] delta, ChunkState state) {
+        ValueType type = state.type();
+        float[] previousApprox = state.approxFloat().clone();
+        float[] previousResidual = state.residualFloat().clone();
+        EncodedChunk chunk = encoder.encode(delta, state);
+        float[] sum = new float[delta.length];
+        for (int i = 0; i < delta.length; i++) {
+            sum[i] = delta[i] + previousResidual[i];
+        }
+        float[] q = ReferenceQuantizer.quantize(sum, options().promotionBits(), type);
+        float[] expectedResidual = new float[delta.length];
+        float[] expectedApprox = new float[delta.length];
+        for (int i = 0; i < delta.length; i++) {
+            float s = previousApprox[i] + q[i];
+            expectedApprox[i] = SixteenBitFloats.round(type, s);
+            expectedResidual[i] = (sum[i] - q[i]) + (s - expectedApprox[i]);
+        }
+        assertThat(Records.bits(state.residualFloat())).as("residual").isEqualTo(Records.bits(expectedResidual));
+        assertThat(Records.bits(state.approxFloat())).as("reconstruction").isEqualTo(Records.bits(expectedApprox));
+        for (float value : state.approxFloat()) {
+            assertThat(SixteenBitFloats.isRepresentable(type, value)).as("%s is a %s", value, type).isTrue();
+        }
+        assertThat(chunk.record()[RecordFormat.OFFSET_VERSION]).as("format version").isEqualTo((byte) 2);
+        float[] decoded = previousApprox.clone();
+        decoder.apply(chunk.record(), decoded);
+        assertThat(Records.bits(decoded)).as("decoded reconstruction").isEqualTo(Records.bits(state.approxFloat()));
+        float[] out = new float[delta.length];
+        decoder.apply(chunk.record(), previousApprox, out);
+        assertThat(Records.bits(out)).as("decoded into a separate array").isEqualTo(Records.bits(state.approxFloat()));
+        assertThat(ChunkDecoder.stateChecksum(chunk.record())).isEqualTo(state.approxChecksum());
+        return chunk;
+    }
+
+    static final ValueType[] SIXTEEN_BIT = {ValueType.BFLOAT16, ValueType.FLOAT16};
+
+    static ChunkState sixteenBitState(ValueType type, float[] initial) {
+        return type == ValueType.BFLOAT16 ? ChunkState.bfloat16(initial) : ChunkState.float16(initial);
+    }
+
+    @Test
+    void sixteenBitTypesMatchTheReferenceOnEveryShapeAndSize() {
+        Corpus corpus = new Corpus(43);
+        for (ValueType type : SIXTEEN_BIT) {
+            for (Corpus.Shape shape : Corpus.Shape.values()) {
+                for (int n : SIZES) {
+                    ChunkState state = sixteenBitState(type, corpus.sixteenBitInitial(n, type));
+                    checkSixteenBitStep(corpus.sixteenBit(shape, n, type), state);
+                    checkSixteenBitStep(corpus.sixteenBit(shape, n, type), state);
+                }
+            }
+        }
+    }
+
+    @Test
+    void sixteenBitEdgeValuesRoundTrip() {
+        float[] bf16 = {0f, -0f, Float.MIN_VALUE, 0x1p-133f, -0x1p-133f, 0x1p-126f, 1e-30f, 0.1f, -0.1f, 1f, 1.00390625f,
+                0x1.fep127f, -0x1.fep127f, 0x1.fep126f, 1e-3f, 1e-6f};
+        float[] fp16 = {0f, -0f, 0x1p-24f, -0x1p-24f, 0x1p-25f, 1e-10f, 0x1.ff8p-15f, 0x1p-14f, -0x1p-14f, 0.1f, -0.1f,
+                65504f, -65504f, 65519f, 1e-3f, 1f + 0x1p-11f};
+        for (ValueType type : SIXTEEN_BIT) {
+            float[] delta = type == ValueType.BFLOAT16 ? bf16 : fp16;
+            ChunkState state = sixteenBitState(type, new float[delta.length]);
+            checkSixteenBitStep(delta, state);
+            float[] back = delta.clone();
+            for (int i = 0; i < back.length; i++) {
+                back[i] = -back[i] * 0.5f;
+            }
+            checkSixteenBitStep(back, state);
+            checkSixteenBitStep(new float[delta.length], state);
+        }
+    }
+
+    @Test
+    void sixteenBitBadValuesAreRejectedAndLeaveTheStateUntouched() {
+        Object[][] cases = {
+                {ValueType.BFLOAT16, Float.NaN, "NaN"}, {ValueType.BFLOAT16, Float.NEGATIVE_INFINITY, "infinite"},
+                {ValueType.BFLOAT16, Float.MAX_VALUE, "finite range"}, {ValueType.FLOAT16, Float.NaN, "NaN"},
+                {ValueType.FLOAT16, Float.POSITIVE_INFINITY, "infinite"}, {ValueType.FLOAT16, 65520f, "finite range"},
+                {ValueType.FLOAT16, -1e6f, "finite range"}};
+        for (Object[] c : cases) {
+            ValueType type = (ValueType) c[0];
+            ChunkState state = sixteenBitState(type, new Corpus(3).sixteenBitInitial(50, type));
+            encoder.encode(new Corpus(4).sixteenBit(Corpus.Shape.MULTI_SCALE_GAUSSIAN, 50, type), state);
+            ChunkState before = state.copy();
+            float[] delta = new float[50];
+            delta[17] = (float) c[1];
+            assertThatThrownBy(() -> encoder.encode(delta, state)).as("%s %s", type, c[1])
+                    .isInstanceOf(BadValueException.class).hasMessageContaining((String) c[2])
+                    .satisfies(e -> assertThat(((BadValueException) e).index()).isEqualTo(17));
+            assertThat(state).isEqualTo(before);
+        }
+        // a finite δ whose reconstruction would overflow float16
+        ChunkState nearTheTop = ChunkState.float16(new float[] {1f, 65504f, 2f});
+        ChunkState before = nearTheTop.copy();
+        assertThatThrownBy(() -> encoder.encode(new float[] {0f, 40f, 0f}, nearTheTop))
+                .isInstanceOf(BadValueException.class).hasMessageContaining("overflows FLOAT16");
+        assertThat(nearTheTop).isEqualTo(before);
+    }
+
+    @Test
+    void sixteenBitStatesRefuseValuesNotOfTheirType() {
+        assertThatThrownBy(() -> ChunkState.bfloat16(new float[] {1f, 0.1f})).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("value 1");
+        assertThatThrownBy(() -> ChunkState.float16(new float[] {70000f})).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ChunkState.float16(new float[] {0x1p-25f})).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ChunkState.float16(new float[] {Float.POSITIVE_INFINITY})).isInstanceOf(IllegalArgumentException.class);
+        assertThat(ChunkState.float16(new float[] {65504f, 0x1p-24f, -0f}).size()).isEqualTo(3);
+    }
+
+    @Test
+    void sixteenBitRecordsAreVersionTwoAndRefusedAsVersionOne() {
+        for (ValueType type : SIXTEEN_BIT) {
+            ChunkState state = sixteenBitState(type, new float[40]);
+            byte[] record = encoder.encode(new Corpus(5).sixteenBit(Corpus.Shape.MULTI_SCALE_GAUSSIAN, 40, type), state).record();
+            assertThat(record[RecordFormat.OFFSET_VERSION]).isEqualTo((byte) 2);
+            assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 1), 40, RecordFormat.OFFSET_VALUE_TYPE, "value type");
+            assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 3), 40, RecordFormat.OFFSET_VERSION, "version 3");
+            assertThatThrownBy(() -> decoder.apply(record, new double[40])).isInstanceOf(MalformedChunkException.class);
+            // applyTo checks the state's type: a float32 state of the same size is not a 16-bit one
+            assertThatThrownBy(() -> decoder.applyTo(record, ChunkState.float32(new float[40])))
+                    .isInstanceOf(CodecException.class);
+            ChunkState other = sixteenBitState(type == ValueType.BFLOAT16 ? ValueType.FLOAT16 : ValueType.BFLOAT16, new float[40]);
+            assertThatThrownBy(() -> decoder.applyTo(record, other)).isInstanceOf(CodecException.class);
+            assertThat(decoder.applyTo(record, sixteenBitState(type, new float[40]))).isEqualTo(state.approxChecksum());
+        }
+        ChunkState floats = ChunkState.float32(new float[40]);
+        byte[] float32 = encoder.encode(new Corpus(5).floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, 40), floats).record();
+        assertThat(float32[RecordFormat.OFFSET_VERSION]).as("float32 stays version 1").isEqualTo((byte) 1);
+    }
+
+    @Test
+    void sixteenBitCorruptionIsATypedError() {
+        SplittableRandom random = new SplittableRandom(17);
+        for (ValueType type : SIXTEEN_BIT) {
+            for (Corpus.Shape shape : new Corpus.Shape[] {Corpus.Shape.MULTI_SCALE_GAUSSIAN, Corpus.Shape.MOSTLY_ZEROS, Corpus.Shape.SUBNORMALS}) {
+                ChunkState state = sixteenBitState(type, new float[300]);
+                byte[] record = encoder.encode(new Corpus(6).sixteenBit(shape, 300, type), state).record();
+                for (int length = 0; length < record.length; length++) {
+                    assertTypedFailure(Arrays.copyOf(record, length), 300);
+                }
+                for (int trial = 0; trial < 200; trial++) {
+                    byte[] corrupt = record.clone();
+                    int bit = random.nextInt((corrupt.length - 4) * 8);
+                    corrupt[bit >>> 3] ^= (byte) (1 << (bit & 7));
+                    Records.resign(corrupt);
+                    float[] decoded = new float[300];
+                    Throwable thrown = catchThrowable(() -> decoder.apply(corrupt, decoded));
+                    if (thrown == null) {
+                        assertThat(Records.bits(decoded)).as("flip of bit %d", bit).isEqualTo(Records.bits(state.approxFloat()));
+                    } else {
+                        assertThat(thrown).as("flip of bit %d", bit).isInstanceOf(CodecException.class);
+                    }
+                }
+            }
+        }
+    }
+
     EncodedChunk checkStep(double[] delta, ChunkState state) {
         double[] previousApprox = state.approxDouble().clone();
         double[] previousResidual = state.residualDouble().clone();
@@ -163,7 +324,8 @@ abstract class EntropyModeContract {
         byte[] record = sampleRecords().get(0);
         int n = ChunkDecoder.inspect(record).valueCount();
         assertMalformedAt(edit(record, 0, 'X'), n, 0, "magic");
-        assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 2), n, RecordFormat.OFFSET_VERSION, "version 2");
+        assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 3), n, RecordFormat.OFFSET_VERSION, "version 3");
+        assertMalformedAt(edit(record, RecordFormat.OFFSET_VALUE_TYPE, 3), n, RecordFormat.OFFSET_VALUE_TYPE, "value type");
         assertMalformedAt(edit(record, RecordFormat.OFFSET_VALUE_TYPE, 9), n, RecordFormat.OFFSET_VALUE_TYPE, "value type");
         assertMalformedAt(edit(record, RecordFormat.OFFSET_FLAGS, 0x80), n, RecordFormat.OFFSET_FLAGS, "flags");
         assertMalformedAt(edit(record, RecordFormat.OFFSET_CODING, 7), n, RecordFormat.OFFSET_CODING, "coding");

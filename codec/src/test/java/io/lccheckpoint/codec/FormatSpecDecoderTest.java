@@ -60,6 +60,17 @@ class FormatSpecDecoderTest {
                     previous.add(bytes(doubles.approxDouble()));
                     records.add(encoder.encode(corpus.doubles(shape, n), doubles).record());
                     expected.add(bytes(doubles.approxDouble()));
+
+                    // format version 2: ũ as the type's 2-byte values (FORMAT.md §1, §5)
+                    for (ValueType type : EntropyModeContract.SIXTEEN_BIT) {
+                        ChunkState halves = EntropyModeContract.sixteenBitState(type, corpus.sixteenBitInitial(n, type));
+                        encoder.encode(corpus.sixteenBit(shape, n, type), halves);
+                        previous.add(halves.approxLittleEndian().array());
+                        EncodedChunk half = encoder.encode(corpus.sixteenBit(shape, n, type), halves);
+                        codings.add(half.coding());
+                        records.add(half.record());
+                        expected.add(halves.approxLittleEndian().array());
+                    }
                 }
             }
         }
@@ -82,6 +93,15 @@ class FormatSpecDecoderTest {
         byte[] wrongState = bytes(new float[499]);
         assertThat(python(record, wrongState)).isNull();
         assertThat(python(java.util.Arrays.copyOf(record, record.length - 3), previous)).isNull();
+
+        // a 16-bit record claiming version 1 (FORMAT.md §6, §7)
+        ChunkState halves = ChunkState.float16(new float[500]);
+        byte[] half = new ChunkEncoder(CodecOptions.zeroRun(2)).encode(corpus.sixteenBit(Corpus.Shape.MOSTLY_ZEROS, 500, ValueType.FLOAT16), halves).record();
+        byte[] halfPrevious = new byte[1000];
+        assertThat(python(half, halfPrevious)).isNotNull();
+        byte[] versionOne = half.clone();
+        versionOne[RecordFormat.OFFSET_VERSION] = 1;
+        assertThat(python(Records.resign(versionOne), halfPrevious)).isNull();
     }
 
     @Test

@@ -41,6 +41,43 @@ final class ReferenceQuantizer {
         return q;
     }
 
+    /**
+     * The same for a 16-bit type (FORMAT.md §9): the type's own sign and exponent fields (float16: exponent 0 for
+     * everything below 2^-14), representatives rounded to the type.
+     */
+    static float[] quantize(float[] delta, int promotionBits, ValueType type) {
+        int bias = (1 << (type.exponentBits - 1)) - 1;
+        TreeMap<Integer, List<Integer>> byKey = new TreeMap<>();
+        for (int i = 0; i < delta.length; i++) {
+            double magnitude = Math.abs((double) delta[i]);
+            int exponent = magnitude < Math.scalb(1.0, 1 - bias) ? 0 : Math.getExponent(magnitude) + bias;
+            int key = (Float.floatToRawIntBits(delta[i]) >>> 31) << type.exponentBits | exponent;
+            byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+        }
+        int exponentMask = (1 << type.exponentBits) - 1;
+        List<Integer> order = new ArrayList<>(byKey.keySet());
+        order.sort((a, b) -> (a & exponentMask) != (b & exponentMask) ? Integer.compare(b & exponentMask, a & exponentMask)
+                : Integer.compare(a >>> type.exponentBits, b >>> type.exponentBits));
+        int keep = promotionBits == 0 ? order.size() : Math.min(order.size(), (1 << promotionBits) - 1);
+        float[] q = new float[delta.length];
+        java.util.Arrays.fill(q, -0.0f);
+        for (int rank = 0; rank < keep; rank++) {
+            List<Integer> members = byKey.get(order.get(rank));
+            float lo = Float.POSITIVE_INFINITY;
+            float hi = 0;
+            for (int i : members) {
+                lo = Math.min(lo, Math.abs(delta[i]));
+                hi = Math.max(hi, Math.abs(delta[i]));
+            }
+            float mid = SixteenBitFloats.round(type, lo + (hi - lo) * 0.5f);
+            float rep = (order.get(rank) >>> type.exponentBits) != 0 ? -mid : mid;
+            for (int i : members) {
+                q[i] = rep;
+            }
+        }
+        return q;
+    }
+
     static double[] quantize(double[] delta, int promotionBits) {
         TreeMap<Integer, List<Integer>> byKey = new TreeMap<>();
         for (int i = 0; i < delta.length; i++) {
