@@ -4,7 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.lccheckpoint.codec.ChunkEncoder;
+import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.EntropyMode;
+import io.lccheckpoint.codec.SixteenBitFloats;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.producer.CheckpointProducer;
 import io.lccheckpoint.restorer.RestoreException;
 import io.lccheckpoint.restorer.RestoredState;
@@ -13,8 +18,11 @@ import io.lccheckpoint.schema.DType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -134,6 +142,104 @@ class PipelineIT {
                 }
             }
         });
+    }
+
+    /**
+     * bfloat16 and float16 tensors beside a float32 one (issue #14), in both splits, through a superstep: the restore is
+     * bit for bit the codec's own chain (ũ kept in each tensor's type, FORMAT.md §1), and safetensors gets each dtype's
+     * tag and width.
+     */
+    @Test
+    void restoresBfloat16Float16AndFloat32TensorsBitForBitInBothSplits(@TempDir Path out) throws Exception {
+        Map<String, DType> dtypes = new LinkedHashMap<>();
+        dtypes.put("w.bf16", DType.BFLOAT16);
+        dtypes.put("w.fp16", DType.FLOAT16);
+        dtypes.put("w.f32", DType.FLOAT32);
+        Map<String, Integer> sizes = Map.of("w.bf16", CHUNK + 4_464, "w.fp16", 30_000, "w.f32", 20_000);
+        int steps = 12; // a superstep at step 10 (INTERVAL)
+        for (String split : new String[] {"storage", "trainer"}) {
+            String job = "sixteen-" + split;
+            java.util.SplittableRandom random = new java.util.SplittableRandom(split.length());
+            Map<String, float[]> state = new LinkedHashMap<>();
+            Map<String, List<ChunkState>> chain = new LinkedHashMap<>();
+            ChunkEncoder reference = new ChunkEncoder(new CodecOptions(2, EntropyMode.ZERO_RUN));
+            dtypes.forEach((name, dtype) -> {
+                ValueType type = ValueType.valueOf(dtype.name());
+                float[] values = new float[sizes.get(name)];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = roundTo(type, (float) (random.nextGaussian() * 0.05));
+                }
+                state.put(name, values);
+                List<ChunkState> chunks = new ArrayList<>();
+                for (int from = 0; from < values.length; from += CHUNK) {
+                    float[] initial = Arrays.copyOfRange(values, from, Math.min(values.length, from + CHUNK));
+                    chunks.add(ChunkState.ofFloats(type, initial, new float[initial.length]));
+                }
+                chain.put(name, chunks);
+            });
+            Map<String, Object> config = producerConfig(job);
+            config.put("lcckpt.split", split);
+            try (CheckpointProducer producer = new CheckpointProducer(config)) {
+                dtypes.forEach((name, dtype) -> producer.registerTensor(name, new long[] {sizes.get(name)}, dtype));
+                producer.publish(0, published(state, dtypes));
+                for (long step = 1; step <= steps; step++) {
+                    for (Map.Entry<String, float[]> entry : state.entrySet()) {
+                        ValueType type = ValueType.valueOf(dtypes.get(entry.getKey()).name());
+                        float[] values = entry.getValue();
+                        float[] before = values.clone();
+                        for (int i = 0; i < values.length; i++) {
+                            // a trainer of that type: the update, then the weight rounded to the type
+                            values[i] = roundTo(type, values[i] + (float) (random.nextGaussian() * ((i % 5 == 0) ? 1e-2 : 1e-4)));
+                        }
+                        List<ChunkState> chunks = chain.get(entry.getKey());
+                        for (int c = 0; c < chunks.size(); c++) {
+                            int from = c * CHUNK;
+                            float[] delta = new float[chunks.get(c).size()];
+                            for (int i = 0; i < delta.length; i++) {
+                                delta[i] = values[from + i] - before[from + i];
+                            }
+                            reference.encode(delta, chunks.get(c));
+                        }
+                    }
+                    producer.publish(step, published(state, dtypes));
+                }
+            }
+            Restorer restorer = restorer();
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(500)).until(() -> latestStep(restorer, job) == steps);
+            RestoredState restored = restorer.restoreLatest(job, null);
+            Map<String, float[]> expected = new LinkedHashMap<>();
+            chain.forEach((name, chunks) -> {
+                float[] values = new float[sizes.get(name)];
+                for (int c = 0; c < chunks.size(); c++) {
+                    System.arraycopy(chunks.get(c).approxFloat(), 0, values, c * CHUNK, chunks.get(c).size());
+                }
+                expected.put(name, values);
+            });
+            assertBits(restored, expected);
+            assertThat(restored.tensors().get("w.bf16").dtype()).isEqualTo(DType.BFLOAT16);
+
+            Path model = out.resolve(split + ".safetensors");
+            io.lccheckpoint.restorer.SafetensorsWriter.write(restored, model);
+            byte[] bytes = Files.readAllBytes(model);
+            long headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            String header = new String(bytes, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(header).contains("\"BF16\"", "\"F16\"", "\"F32\"");
+            assertThat(bytes.length).isEqualTo(8 + headerLength + 2L * sizes.get("w.bf16") + 2L * sizes.get("w.fp16") + 4L * sizes.get("w.f32"));
+        }
+    }
+
+    private static float roundTo(ValueType type, float value) {
+        return type == ValueType.FLOAT32 ? value : SixteenBitFloats.round(type, value);
+    }
+
+    /** As a trainer publishes: float[] for float32, the values' bits for the 16-bit types. */
+    private static Map<String, Object> published(Map<String, float[]> state, Map<String, DType> dtypes) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        state.forEach((name, floats) -> {
+            DType dtype = dtypes.get(name);
+            values.put(name, dtype == DType.FLOAT32 ? floats.clone() : SixteenBitFloats.toBits(ValueType.valueOf(dtype.name()), floats));
+        });
+        return values;
     }
 
     @Test

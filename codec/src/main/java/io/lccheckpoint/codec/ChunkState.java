@@ -77,6 +77,14 @@ public final class ChunkState {
         return new ChunkState(ValueType.FLOAT64, null, null, approx, residual);
     }
 
+    /** Wraps float32 arrays of a chunk of {@code type}: float32, or a 16-bit type (as {@link #ofSixteenBit}). */
+    public static ChunkState ofFloats(ValueType type, float[] approx, float[] residual) {
+        if (type == ValueType.FLOAT64) {
+            throw new IllegalArgumentException("a float64 chunk keeps double arrays");
+        }
+        return type == ValueType.FLOAT32 ? ofFloat32(approx, residual) : ofSixteenBit(type, approx, residual);
+    }
+
     /**
      * A chunk starting from {@code u_0} given as little-endian values of {@code type} (FORMAT.md §1; a superstep's or a raw
      * initial state's bytes), with a zero residual. The bytes must be whole values.

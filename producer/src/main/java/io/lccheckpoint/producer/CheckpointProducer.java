@@ -2,6 +2,7 @@ package io.lccheckpoint.producer;
 
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EntropyMode;
+import io.lccheckpoint.codec.SixteenBitFloats;
 import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.producer.internals.HandoverReader;
 import io.lccheckpoint.producer.internals.KafkaClients;
@@ -179,7 +180,10 @@ public final class CheckpointProducer implements AutoCloseable {
         return org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(wire.encode(key))) % checkpointPartitions;
     }
 
-    /** Declares a tensor before the first step; its values are float[] (FLOAT32) or double[] (FLOAT64) in row-major order. */
+    /**
+     * Declares a tensor before the first step; its values are float[] (FLOAT32), double[] (FLOAT64) or short[] (BFLOAT16,
+     * FLOAT16: the values' bits, as {@code tensor.view(torch.int16)} gives them) in row-major order.
+     */
     public void registerTensor(String name, long[] shape, DType dtype) {
         if (dtype == null || !DTypes.supported(dtype)) {
             throw new IllegalArgumentException("job " + job + ", tensor " + name + ": " + (dtype == null ? "no dtype" : DTypes.unsupported(dtype)));
@@ -231,7 +235,10 @@ public final class CheckpointProducer implements AutoCloseable {
         Map<String, Object> snapshot = new LinkedHashMap<>();
         for (String name : tensors.keySet()) {
             Object value = values.get(name);
-            snapshot.put(name, value instanceof float[] f ? f.clone() : ((double[]) value).clone());
+            TensorSpec spec = tensors.get(name);
+            // a 16-bit tensor's bits become float32 values of its type here: every later step works on float arrays
+            snapshot.put(name, value instanceof short[] bits ? SixteenBitFloats.fromBits(spec.valueType(), bits)
+                    : value instanceof float[] f ? f.clone() : ((double[]) value).clone());
         }
         int permits = queue.permitsFor(snapshot);
         long waitStart = time.nanoseconds();
@@ -262,6 +269,14 @@ public final class CheckpointProducer implements AutoCloseable {
         return receipt;
     }
 
+    private static String arrayOf(DType dtype) {
+        return switch (dtype) {
+            case FLOAT32 -> "float[]";
+            case FLOAT64 -> "double[]";
+            default -> "short[] of the values' bits";
+        };
+    }
+
     private void checkValues(long step, Map<String, ?> values) {
         for (TensorSpec spec : tensors.values()) {
             Object value = values.get(spec.name());
@@ -269,10 +284,12 @@ public final class CheckpointProducer implements AutoCloseable {
             if (value == null) {
                 throw new IllegalArgumentException(where + ": missing");
             }
-            int length = value instanceof float[] f ? f.length : value instanceof double[] d ? d.length : -1;
-            DType dtype = value instanceof float[] ? DType.FLOAT32 : value instanceof double[] ? DType.FLOAT64 : null;
-            if (dtype != spec.dtype()) {
-                throw new IllegalArgumentException(where + ": registered as " + spec.dtype() + " but got " + (dtype == null ? value.getClass().getSimpleName() : dtype));
+            int length = value instanceof float[] f ? f.length : value instanceof double[] d ? d.length : value instanceof short[] s ? s.length : -1;
+            boolean matches = value instanceof float[] ? spec.dtype() == DType.FLOAT32 : value instanceof double[] ? spec.dtype() == DType.FLOAT64
+                    : value instanceof short[] && (spec.dtype() == DType.BFLOAT16 || spec.dtype() == DType.FLOAT16);
+            if (!matches) {
+                throw new IllegalArgumentException(where + ": registered as " + spec.dtype() + " (" + arrayOf(spec.dtype()) + ") but got "
+                        + value.getClass().getSimpleName());
             }
             if (length != spec.length()) {
                 throw new IllegalArgumentException(where + ": registered with " + spec.length() + " values " + Arrays.toString(spec.shape()) + " but got " + length);

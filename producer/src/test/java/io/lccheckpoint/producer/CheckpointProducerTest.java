@@ -9,6 +9,8 @@ import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.codec.EntropyMode;
+import io.lccheckpoint.codec.SixteenBitFloats;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.producer.CheckpointProducer.StepReceipt;
 import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.producer.internals.KafkaClients;
@@ -296,7 +298,7 @@ class CheckpointProducerTest {
         assertThatThrownBy(() -> producer.publish(1, Map.of("w", new float[3])))
                 .hasMessageContaining("job j, step 1, tensor w: registered with 100 values");
         assertThatThrownBy(() -> producer.publish(1, Map.of("w", new double[VALUES])))
-                .hasMessageContaining("job j, step 1, tensor w: registered as FLOAT32 but got FLOAT64");
+                .hasMessageContaining("job j, step 1, tensor w: registered as FLOAT32 (float[]) but got double[]");
         assertThatThrownBy(() -> producer.publish(0, Map.of("w", values(0)))).hasMessageContaining("duplicate step");
         assertThat(clients.producer.commitCount()).isEqualTo(1);
     }
@@ -304,10 +306,36 @@ class CheckpointProducerTest {
     @Test
     void aTensorOfADtypeNotYetCheckpointedIsRefusedAtRegistration() {
         producer = open("storage", Map.of());
-        for (DType dtype : new DType[] {DType.BFLOAT16, DType.FLOAT16, DType.INT64, DType.BOOL}) {
+        for (DType dtype : new DType[] {DType.INT8, DType.INT64, DType.UINT8, DType.BOOL}) {
             assertThatThrownBy(() -> producer.registerTensor("buffer", new long[] {1}, dtype)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("job j, tensor buffer: dtype " + dtype + " is not checkpointed by this release");
         }
+    }
+
+    @Test
+    void aBfloat16TensorIsPublishedInItsTypeAndItsDeltasAsFloat32() {
+        producer = open("trainer", Map.of(), 0);
+        producer.registerTensor("h", new long[] {VALUES}, DType.BFLOAT16);
+        float[] h0 = new float[VALUES];
+        float[] h1 = new float[VALUES];
+        for (int i = 0; i < VALUES; i++) {
+            h0[i] = SixteenBitFloats.round(ValueType.BFLOAT16, (float) Math.sin(i));
+            h1[i] = SixteenBitFloats.round(ValueType.BFLOAT16, h0[i] + 0.01f * (i % 3));
+        }
+        producer.publish(0, Map.of("h", SixteenBitFloats.toBits(ValueType.BFLOAT16, h0))).join();
+        producer.publish(1, Map.of("h", SixteenBitFloats.toBits(ValueType.BFLOAT16, h1))).join();
+
+        List<ProducerRecord<SpecificRecord, SpecificRecord>> sent = clients.producer.history();
+        // the initial state: 2-byte values with the XXH64 the encoder computes of the type's values
+        SuperstepChunk superstep = values(sent, SuperstepChunk.class).get(0);
+        assertThat(superstep.getValues().remaining()).isEqualTo(2 * CHUNK);
+        assertThat(superstep.getChecksum()).isEqualTo(Checksums.xxh64(ValueType.BFLOAT16, Arrays.copyOfRange(h0, 0, CHUNK)));
+        // step 1 coded on the trainer exactly as the codec codes the float32 delta against a bfloat16 state
+        ChunkState state = ChunkState.bfloat16(Arrays.copyOfRange(h0, 0, CHUNK));
+        byte[] expected = new ChunkEncoder(OPTIONS).encode(delta(h1, h0, 0, CHUNK), state).record();
+        EncodedChunkRecord coded = values(sent, EncodedChunkRecord.class).stream().filter(r -> r.getChunk() == 0).findFirst().orElseThrow();
+        assertThat(bytes(coded.getCodec())).isEqualTo(expected);
+        assertThatThrownBy(() -> producer.publish(2, Map.of("h", h1))).hasMessageContaining("registered as BFLOAT16 (short[] of the values' bits) but got float[]");
     }
 
     @Test
@@ -342,7 +370,9 @@ class CheckpointProducerTest {
                 "lcckpt.codec.promotion.bits", OPTIONS.promotionBits(), "lcckpt.codec.entropy", "HUFFMAN"));
         config.putAll(extra);
         CheckpointProducer opened = new CheckpointProducer(config, clients, time);
-        opened.registerTensor("w", new long[] {values}, DType.FLOAT32);
+        if (values > 0) {
+            opened.registerTensor("w", new long[] {values}, DType.FLOAT32);
+        }
         return opened;
     }
 

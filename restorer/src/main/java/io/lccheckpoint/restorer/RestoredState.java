@@ -6,7 +6,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A rebuilt step: tensors in the manifest's order, values float[] (FLOAT32) or double[] (FLOAT64), and what it cost.
+ * A rebuilt step: tensors in the manifest's order, values float[] (FLOAT32, and BFLOAT16/FLOAT16 as float32 values of
+ * their type) or double[] (FLOAT64), and what it cost.
  *
  * @param recordsRead    records consumed from the job's checkpoint topic
  * @param bytesRead      their key and value bytes

@@ -3,6 +3,9 @@ package io.lccheckpoint.restorer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lccheckpoint.codec.SixteenBitFloats;
+import io.lccheckpoint.codec.ValueType;
+import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DTypes;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -101,8 +104,17 @@ public final class SafetensorsWriter {
     /** The tensor's little-endian bytes in slices of at most 1 MiB, chunk by chunk (a whole copy would double the heap). */
     private static void forEachSlice(RestoredState.Tensor tensor, SliceConsumer consumer) throws IOException {
         ByteBuffer slice = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+        boolean sixteenBit = tensor.dtype() == DType.BFLOAT16 || tensor.dtype() == DType.FLOAT16;
         for (Object chunk : tensor.chunks()) {
-            if (chunk instanceof float[] values) {
+            if (sixteenBit) {
+                // float32 values of the type: written as the type's bits (exact, they are values of the type)
+                short[] bits = SixteenBitFloats.toBits(ValueType.valueOf(tensor.dtype().name()), (float[]) chunk);
+                for (int from = 0; from < bits.length; from += slice.capacity() / 2) {
+                    int n = Math.min(slice.capacity() / 2, bits.length - from);
+                    slice.clear().asShortBuffer().put(bits, from, n);
+                    consumer.accept(slice.array(), 2 * n);
+                }
+            } else if (chunk instanceof float[] values) {
                 for (int from = 0; from < values.length; from += slice.capacity() / 4) {
                     int n = Math.min(slice.capacity() / 4, values.length - from);
                     slice.clear().asFloatBuffer().put(values, from, n);

@@ -1,6 +1,8 @@
 package io.lccheckpoint.restorer;
 
 import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.SixteenBitFloats;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.codec.ChunkDecoder;
 import io.lccheckpoint.codec.CodecException;
 import io.lccheckpoint.schema.DType;
@@ -69,7 +71,8 @@ final class StepRebuilder {
             for (long dimension : info.getShape()) {
                 length *= dimension;
             }
-            bytes += length * DTypes.bytesPerValue(info.getDtype());
+            // held as the codec keeps them: float arrays for the 16-bit types
+            bytes += length * Math.max(4, DTypes.bytesPerValue(info.getDtype()));
         }
         return bytes;
     }
@@ -289,7 +292,15 @@ final class StepRebuilder {
         ByteBuffer bytes = superstep.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         long checksum;
         Object values;
-        if (dtype == DType.FLOAT32) {
+        if (dtype == DType.BFLOAT16 || dtype == DType.FLOAT16) {
+            // a 16-bit chunk's ũ as the codec keeps it: float32 values of the type (FORMAT.md §1)
+            ValueType type = ValueType.valueOf(dtype.name());
+            short[] bits = new short[bytes.remaining() / 2];
+            bytes.asShortBuffer().get(bits);
+            float[] floats = SixteenBitFloats.fromBits(type, bits);
+            checksum = Checksums.xxh64(type, floats);
+            values = floats;
+        } else if (dtype == DType.FLOAT32) {
             float[] floats = new float[bytes.remaining() / 4];
             bytes.asFloatBuffer().get(floats);
             checksum = Checksums.xxh64(floats);

@@ -103,9 +103,9 @@ class RestorerTest {
         List<Map.Entry<CheckpointKey, SpecificRecord>> forged = new ArrayList<>(records);
         forged.removeIf(e -> e.getKey().getKind() == RecordKind.MANIFEST && e.getKey().getStep() == 6);
         forged.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L), StepDigest.sealed(new StepManifest(JOB,
-                1L, 6L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.BFLOAT16, CHUNK, 3)), null))));
+                1L, 6L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.BOOL, CHUNK, 3)), null))));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, forged, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
-                .hasMessageContaining("step 6, tensor w: dtype BFLOAT16 is not checkpointed by this release");
+                .hasMessageContaining("step 6, tensor w: dtype BOOL is not checkpointed by this release");
     }
 
     @Test

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Every dtype of the schemas has a width and a safetensors tag; this release checkpoints the two float types. */
+/** Every dtype of the schemas has a width and a safetensors tag; this release checkpoints the four float types. */
 class DTypesTest {
 
     @Test
@@ -16,8 +16,12 @@ class DTypesTest {
     }
 
     @Test
-    void floatAndDoubleAreCheckpointedTheOthersRefusedWithAReason() {
-        assertThat(Arrays.stream(DType.values()).filter(DTypes::supported).toList()).containsExactly(DType.FLOAT32, DType.FLOAT64);
+    void theFloatTypesAreCheckpointedTheOthersRefusedWithAReason() {
+        assertThat(Arrays.stream(DType.values()).filter(DTypes::supported).toList())
+                .containsExactly(DType.FLOAT32, DType.FLOAT64, DType.BFLOAT16, DType.FLOAT16);
+        // a 16-bit tensor's deltas travel as float32
+        assertThat(DTypes.deltaBytesPerValue(DType.BFLOAT16)).isEqualTo(4);
+        assertThat(DTypes.deltaBytesPerValue(DType.FLOAT64)).isEqualTo(8);
         assertThat(DTypes.unsupported(DType.INT64)).startsWith("dtype INT64 is not checkpointed by this release");
     }
 }

@@ -114,8 +114,9 @@ final class ChainRebuilder {
     private static ChunkRecordState atAnchor(ChunkRecordState book, ChunkState approx, ChunkState residual) {
         ChunkRecordState state = ChunkRecordState.deserialize(book.serialize(ChunkRecordState.Form.BOOK));
         boolean stored = book.anchorResidual == ChunkRecordState.Residual.STORED;
-        if (book.dtype == DType.FLOAT32) {
-            state.chunk = ChunkState.ofFloat32(approx.approxFloat().clone(), stored ? residual.residualFloat().clone() : new float[book.size]);
+        if (book.dtype != DType.FLOAT64) {
+            state.chunk = ChunkState.ofFloats(EncodeProcessor.valueType(book.dtype), approx.approxFloat().clone(),
+                    stored ? residual.residualFloat().clone() : new float[book.size]);
         } else {
             state.chunk = ChunkState.ofFloat64(approx.approxDouble().clone(), stored ? residual.residualDouble().clone() : new double[book.size]);
         }
@@ -124,7 +125,7 @@ final class ChainRebuilder {
 
     /** The superstep's values if they are the ones the book pins, else null (a stale record of the same key). */
     private static ChunkState values(SuperstepChunk superstep, ChunkRecordState book) {
-        int width = book.dtype == DType.FLOAT32 ? 4 : 8;
+        int width = io.lccheckpoint.schema.DTypes.bytesPerValue(book.dtype);
         if (superstep.getDtype() != book.dtype || superstep.getValues().remaining() != width * book.size) {
             return null;
         }

@@ -56,6 +56,12 @@ final class ChainRules {
         return null;
     }
 
+    /** Bytes per value of a raw-delta record's values: the dtype's own for an initial state, a delta's (DTypes) otherwise. */
+    static int rawWidth(RawDeltaChunk chunk) {
+        return chunk.getInitial() ? DTypes.bytesPerValue(chunk.getDtype()) : DTypes.deltaBytesPerValue(chunk.getDtype());
+    }
+
+    /** Bytes per value of the chunk's state as a superstep carries it. */
     static int width(DType dtype) {
         return DTypes.bytesPerValue(dtype);
     }
@@ -71,7 +77,7 @@ final class ChainRules {
         boolean coded = chunk.getRemaining() == RemainingStages.NONE;
         boolean notice = chunk.getStoredAt() != null;
         int bytes = chunk.getValues().remaining();
-        if (!coded && !notice && (bytes == 0 || bytes % width(chunk.getDtype()) != 0)) {
+        if (!coded && !notice && (bytes == 0 || bytes % rawWidth(chunk) != 0)) {
             return Refusal.deadLetter(bytes + " value bytes are not whole " + chunk.getDtype() + " values");
         }
         if (notice && (bytes != 0 || coded == chunk.getInitial())) {

@@ -89,7 +89,8 @@ final class ChunkRecordState {
     }
 
     byte[] serialize(Form form) {
-        int width = dtype == DType.FLOAT32 ? 4 : 8;
+        // ũ and r as the codec keeps them: double arrays for float64, float arrays for float32 and the 16-bit types
+        int width = dtype == DType.FLOAT64 ? 8 : 4;
         int arrays = form == Form.WORK ? (residualOnTrainer ? 1 : 2) : (anchorResidual == Residual.STORED ? 1 : 0) + (approxInBook ? 1 : 0);
         int olderBytes = 4;
         for (OlderGeneration generation : older) {
@@ -129,7 +130,7 @@ final class ChunkRecordState {
     }
 
     private void putValues(ByteBuffer buffer, boolean approx) {
-        if (dtype == DType.FLOAT32) {
+        if (dtype != DType.FLOAT64) {
             buffer.asFloatBuffer().put(approx ? chunk.approxFloat() : chunk.residualFloat());
             buffer.position(buffer.position() + 4 * size);
         } else {
@@ -192,41 +193,45 @@ final class ChunkRecordState {
             return state;
         }
         if (form == Form.WORK) {
-            state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
+            state.chunk = readValues(buffer, state.dtype, state.size, true, !state.residualOnTrainer);
         } else if (state.approxInBook) {
-            state.chunk = readValues(buffer, state.dtype, state.size, state.anchorResidual == Residual.STORED);
+            state.chunk = readValues(buffer, state.dtype, state.size, true, state.anchorResidual == Residual.STORED);
         } else if (state.anchorResidual == Residual.STORED) {
-            // the residual alone: read into the first slot, then swapped into the residual's, with a zero ũ
-            ChunkState residualOnly = readValues(buffer, state.dtype, state.size, false);
-            state.chunk = state.dtype == DType.FLOAT32
-                    ? ChunkState.ofFloat32(residualOnly.residualFloat(), residualOnly.approxFloat())
-                    : ChunkState.ofFloat64(residualOnly.residualDouble(), residualOnly.approxDouble());
+            // the residual alone, with a zero ũ (the anchor's superstep gives ũ)
+            state.chunk = readValues(buffer, state.dtype, state.size, false, true);
         }
         return state;
     }
 
-    /** Reads n values into ũ, and n more into r if {@code residual} (else r is zero). */
-    private static ChunkState readValues(ByteBuffer buffer, DType dtype, int n, boolean residual) {
-        if (dtype == DType.FLOAT32) {
-            float[] approx = new float[n];
+    /**
+     * Reads n values into ũ if {@code approx} (else ũ is zero), then n more into r if {@code residual} (else r is zero):
+     * double arrays for float64, float arrays for float32 and the 16-bit types (ũ in the type, r in float32).
+     */
+    private static ChunkState readValues(ByteBuffer buffer, DType dtype, int n, boolean approx, boolean residual) {
+        if (dtype != DType.FLOAT64) {
+            float[] values = new float[n];
             float[] rest = new float[n];
-            buffer.asFloatBuffer().get(approx);
-            buffer.position(buffer.position() + 4 * n);
+            if (approx) {
+                buffer.asFloatBuffer().get(values);
+                buffer.position(buffer.position() + 4 * n);
+            }
             if (residual) {
                 buffer.asFloatBuffer().get(rest);
                 buffer.position(buffer.position() + 4 * n);
             }
-            return ChunkState.ofFloat32(approx, rest);
+            return ChunkState.ofFloats(EncodeProcessor.valueType(dtype), values, rest);
         }
-        double[] approx = new double[n];
+        double[] values = new double[n];
         double[] rest = new double[n];
-        buffer.asDoubleBuffer().get(approx);
-        buffer.position(buffer.position() + 8 * n);
+        if (approx) {
+            buffer.asDoubleBuffer().get(values);
+            buffer.position(buffer.position() + 8 * n);
+        }
         if (residual) {
             buffer.asDoubleBuffer().get(rest);
             buffer.position(buffer.position() + 8 * n);
         }
-        return ChunkState.ofFloat64(approx, rest);
+        return ChunkState.ofFloat64(values, rest);
     }
 
     /** Versions 1 and 2: the full state as the changelog carried it at every step (issue #3 to #11). */
@@ -264,7 +269,7 @@ final class ChunkRecordState {
             }
         }
         if (values) {
-            state.chunk = readValues(buffer, state.dtype, state.size, !state.residualOnTrainer);
+            state.chunk = readValues(buffer, state.dtype, state.size, true, !state.residualOnTrainer);
         }
         return state;
     }

@@ -8,7 +8,6 @@ import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.schema.DType;
-import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
 import io.lccheckpoint.schema.RecordKind;
@@ -162,9 +161,9 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
                     Outputs.key(job, RecordKind.MANIFEST, "", -1, manifest.getGeneration(), manifest.getStep()), manifest);
             outputs.manifestWritten(job, manifest.getGeneration(), manifest.getStep(), stamp);
         } else if (value instanceof RawDeltaChunk chunk) {
-            int width = DTypes.bytesPerValue(chunk.getDtype());
-            int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2 : chunk.getValues().remaining() / width;
-            working.within(WorkingMemory.cost(values, width == 8), () -> handle(record, source, job, chunk));
+            int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2
+                    : chunk.getValues().remaining() / Math.max(1, ChainRules.rawWidth(chunk));
+            working.within(WorkingMemory.cost(values, chunk.getDtype() == DType.FLOAT64), () -> handle(record, source, job, chunk));
             chunks.offerTrim(source);
         } else {
             deadLetter(record, source, job, null, "unexpected record type " + value.getSchema().getName() + " on a raw-delta topic");
@@ -230,7 +229,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         boolean notice = chunk.getStoredAt() != null;
         int width = ChainRules.width(chunk.getDtype());
         ByteBuffer bytes = chunk.getValues().order(ByteOrder.LITTLE_ENDIAN);
-        int n = coded ? -1 : bytes.remaining() / width;
+        int n = coded ? -1 : bytes.remaining() / ChainRules.rawWidth(chunk);
         String key = chunkKey(job, chunk);
         ChunkRecordState state = chunks.load(key, job, source);
         long generation = chunk.getGeneration();
@@ -316,7 +315,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             ChainRules.anchor(state, ChunkRecordState.Residual.STORED, source.offset(), seekStamp, true, checksum);
             booked = true;
         }
-        outputs.save(stamp, key, state, job, chunk, encodedBytes, superstep, state.size() * (long) width, booked, checksum);
+        outputs.save(stamp, key, state, job, chunk, encodedBytes, superstep, state.size() * (long) ChainRules.rawWidth(chunk), booked, checksum);
     }
 
     /** split=storage: codes the raw delta with the chunk's state; null (after a dead letter) if it cannot. */
@@ -411,6 +410,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     }
 
     static ValueType valueType(DType dtype) {
-        return dtype == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64;
+        // the codec's value types carry the schemas' names
+        return ValueType.valueOf(dtype.name());
     }
 }

@@ -3,7 +3,6 @@ package io.lccheckpoint.producer.internals;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.schema.ChunkStateHandover;
-import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.kafka.WireFormat;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,7 +81,7 @@ public final class HandoverReader implements AutoCloseable {
     }
 
     private ChunkState toState(ChunkStateHandover h, long step) {
-        ChunkState state = ChunkState.fromLittleEndian(h.getDtype() == DType.FLOAT32 ? ValueType.FLOAT32 : ValueType.FLOAT64, h.getApprox(),
+        ChunkState state = ChunkState.fromLittleEndian(ValueType.valueOf(h.getDtype().name()), h.getApprox(),
                 h.getResidual());
         if (state.approxChecksum() != h.getChecksum()) {
             throw new KafkaException("job " + job + ", step " + step + ", tensor " + h.getTensor() + ", chunk " + h.getChunk()

@@ -3,6 +3,8 @@ package io.lccheckpoint.producer.internals;
 import io.lccheckpoint.codec.BadValueException;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.Checksums;
+import io.lccheckpoint.codec.SixteenBitFloats;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.schema.CheckpointKey;
 import io.lccheckpoint.schema.ChunkKey;
@@ -150,9 +152,9 @@ public final class StepRecords {
                 RemainingStages remaining = RemainingStages.ALL;
                 String options = null;
                 if (initial) {
-                    bytes = chunkBytes(value, null, from, to);
+                    bytes = initialBytes(spec.valueType(), value, from, to);
                     if (states != null) {
-                        states[chunk] = value instanceof float[] f ? ChunkState.float32(Arrays.copyOfRange(f, from, to))
+                        states[chunk] = value instanceof float[] f ? ChunkState.ofFloats(spec.valueType(), Arrays.copyOfRange(f, from, to), new float[to - from])
                                 : ChunkState.float64(Arrays.copyOfRange((double[]) value, from, to));
                     }
                 } else if (code) {
@@ -180,7 +182,7 @@ public final class StepRecords {
                 if (notice && initial) {
                     // the superstep the encoder would have written for the initial state: same key, same value
                     CheckpointKey key = new CheckpointKey(job, RecordKind.SUPERSTEP_CHUNK, spec.name(), chunk, generation, step.step());
-                    long checksum = value instanceof float[] f ? Checksums.xxh64(Arrays.copyOfRange(f, from, to))
+                    long checksum = value instanceof float[] f ? Checksums.xxh64(spec.valueType(), Arrays.copyOfRange(f, from, to))
                             : Checksums.xxh64(Arrays.copyOfRange((double[]) value, from, to));
                     SuperstepChunk superstep = new SuperstepChunk(job, generation, step.step(), spec.name(), chunk, spec.dtype(), bytes, checksum);
                     stored.add(new Stored(checkpointRecord(key, timestamp, superstep), record, bytes.remaining()));
@@ -227,7 +229,7 @@ public final class StepRecords {
         TensorSpec spec = tensors.iterator().next();
         int to = Math.min(spec.length(), chunkValues);
         try {
-            TrainerCoder.Coded coded = coder.probe(values.get(spec.name()), lastPublished.get(spec.name()), to);
+            TrainerCoder.Coded coded = coder.probe(spec.valueType(), values.get(spec.name()), lastPublished.get(spec.name()), to);
             return new Probe(to, coded.nanos() / 1e9, coded.cpuNanos() / 1e9, (long) spec.width() * to, coded.record().length);
         } catch (BadValueException e) {
             return null;
@@ -240,7 +242,18 @@ public final class StepRecords {
 
     // float32 and float64 twins below: Java's primitive arrays share no type, and a generic version would box every value
 
-    /** Little-endian values [from, to) of the state, or of its delta to the previous published state. */
+    /** An initial state's values [from, to) as the encoder reads them: little-endian in the tensor's own type. */
+    static ByteBuffer initialBytes(ValueType type, Object value, int from, int to) {
+        if (type == ValueType.FLOAT32 || type == ValueType.FLOAT64) {
+            return chunkBytes(value, null, from, to);
+        }
+        short[] bits = SixteenBitFloats.toBits(type, Arrays.copyOfRange((float[]) value, from, to));
+        ByteBuffer buffer = ByteBuffer.allocate(2 * bits.length).order(ByteOrder.LITTLE_ENDIAN);
+        buffer.asShortBuffer().put(bits);
+        return buffer;
+    }
+
+    /** Little-endian values [from, to) of the state, or of its delta to the previous published state (float32 for 16-bit types). */
     static ByteBuffer chunkBytes(Object value, Object previous, int from, int to) {
         if (value instanceof float[] current) {
             ByteBuffer buffer = ByteBuffer.allocate(4 * (to - from)).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,5 +1,6 @@
 package io.lccheckpoint.producer.internals;
 
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.TensorInfo;
@@ -9,9 +10,14 @@ import java.util.List;
 /** A registered tensor: its shape and dtype, and how many chunks of {@code lcckpt.chunk.values} it makes. */
 public record TensorSpec(String name, long[] shape, DType dtype, int length, int chunkCount) {
 
-    /** Bytes per value. */
+    /** Bytes per value of a raw delta (what the storage split sends per value). */
     public int width() {
-        return DTypes.bytesPerValue(dtype);
+        return DTypes.deltaBytesPerValue(dtype);
+    }
+
+    /** The codec's type for the tensor's chunks. */
+    public ValueType valueType() {
+        return ValueType.valueOf(dtype.name());
     }
 
     /** The tensor as a step's manifest lists it. */

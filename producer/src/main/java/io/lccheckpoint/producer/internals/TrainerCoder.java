@@ -4,6 +4,7 @@ import io.lccheckpoint.codec.BadValueException;
 import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.ValueType;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 
@@ -42,8 +43,8 @@ public final class TrainerCoder {
     }
 
     /** Codes values [0, to) as a first step would, on a scratch state: what coding costs here, the result thrown away. */
-    public Coded probe(Object current, Object previous, int to) throws BadValueException {
-        ChunkState scratch = current instanceof float[] ? ChunkState.float32(new float[to]) : ChunkState.float64(new double[to]);
+    public Coded probe(ValueType type, Object current, Object previous, int to) throws BadValueException {
+        ChunkState scratch = current instanceof float[] ? ChunkState.ofFloats(type, new float[to], new float[to]) : ChunkState.float64(new double[to]);
         return code(current, previous, 0, to, scratch);
     }
 
