@@ -111,8 +111,9 @@ public final class ReworkExperiment {
                     for (int s = 0; s < count; s++) {
                         bytes[s] += written[s];
                         float[] restored = running[s].restore();
+                        int restoredIteration = running[s].restoredIteration();
                         long resumeSeed = seed * 1_000_003L + failAt;
-                        reworks.get(s).add(pool.submit(() -> rework(resumeSeed, restored, target)));
+                        reworks.get(s).add(pool.submit(() -> rework(resumeSeed, restored, restoredIteration, target)));
                     }
                 }
             }
@@ -136,9 +137,9 @@ public final class ReworkExperiment {
         }
     }
 
-    private int rework(long resumeSeed, float[] restored, double target) {
+    private int rework(long resumeSeed, float[] restored, int restoredIteration, double target) {
         Trainer resumed = trainers.apply(resumeSeed);
-        resumed.setParameters(restored);
+        resumed.resumeFrom(restored, restoredIteration);
         int rework = 0;
         while (resumed.evaluationLoss() > target && rework < maxRework) {
             resumed.step();

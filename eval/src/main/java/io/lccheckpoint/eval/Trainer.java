@@ -10,6 +10,15 @@ public interface Trainer {
 
     void setParameters(float[] parameters);
 
+    /**
+     * Continues after a restart from a checkpointed {@code state} (as {@link #parameters} gave it) taken after
+     * {@code iteration} iterations. By default the state is the parameters; a trainer whose state holds an optimizer's
+     * too (and whose optimizer counts its steps) overrides this.
+     */
+    default void resumeFrom(float[] state, int iteration) {
+        setParameters(state);
+    }
+
     /** The evaluation loss the rework experiment watches. */
     double evaluationLoss();
 }
