@@ -13,7 +13,7 @@ import picocli.CommandLine.ParameterException;
  * {@code lcckpt eval}: the paper's evaluation (issue #4; see {@link PaperEvaluation}): rework cost, compression breakdown,
  * priority promotion and overhead on MLR, MF and LeNet-5; prints the tables and regenerates docs/EVALUATION.md.
  */
-@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = HapiCommand.class,
+@Command(name = "eval", mixinStandardHelpOptions = true, subcommands = {HapiCommand.class, AdamCommand.class},
         description = "Reproduces the paper's evaluation (rework cost, compression breakdown, priority promotion, overhead) on MLR, MF"
                 + " and LeNet-5, and writes docs/EVALUATION.md with its plots.")
 final class EvalCommand implements Callable<Integer> {

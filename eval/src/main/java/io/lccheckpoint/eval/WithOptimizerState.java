@@ -12,13 +12,19 @@ import java.util.Map;
  */
 public final class WithOptimizerState implements Trainer {
     private final LeNet5 model;
-    private long clamped;
+    private final java.util.concurrent.atomic.LongAdder clamped;
 
     public WithOptimizerState(LeNet5 model) {
+        this(model, new java.util.concurrent.atomic.LongAdder());
+    }
+
+    /** Counting the values its resumes clamp into {@code clamped} (shared by the trainers of an experiment). */
+    public WithOptimizerState(LeNet5 model, java.util.concurrent.atomic.LongAdder clamped) {
         if (!(model.optimizer() instanceof Adam)) {
             throw new IllegalArgumentException("the model is not trained with Adam");
         }
         this.model = model;
+        this.clamped = clamped;
     }
 
     /** Values per segment: the model's parameter count. */
@@ -62,7 +68,7 @@ public final class WithOptimizerState implements Trainer {
         for (int i = 0; i < n; i++) {
             if (expAvgSq[i] < 0) {
                 expAvgSq[i] = 0;
-                clamped++;
+                clamped.increment();
             }
         }
         model.optimizer().restore(Map.of(Adam.EXP_AVG, expAvg, Adam.EXP_AVG_SQ, expAvgSq), iteration);
@@ -70,7 +76,7 @@ public final class WithOptimizerState implements Trainer {
 
     /** Values of {@code exp_avg_sq} clamped at zero by resumes so far. */
     public long clamped() {
-        return clamped;
+        return clamped.sum();
     }
 
     @Override

@@ -74,8 +74,9 @@ final class EvalReport {
         Path plots = report.toAbsolutePath().getParent().resolve("eval");
         Plots.rework(results, plots);
         Plots.breakdown(breakdowns, plots);
-        // the sections other commands regenerate (lcckpt eval hapi) stay as they were
-        String kept = Files.exists(report) ? ReportSections.section(Files.readString(report), HapiReport.SECTION) : "";
+        // the sections other commands regenerate (lcckpt eval hapi, lcckpt eval adam) stay as they were
+        String existing = Files.exists(report) ? Files.readString(report) : "";
+        String kept = ReportSections.section(existing, HapiReport.SECTION) + ReportSections.section(existing, AdamEvaluation.SECTION);
         Files.writeString(report, md + (kept.isEmpty() ? "" : "\n" + kept));
         System.out.println("report written to " + report);
     }
