@@ -4,6 +4,7 @@ import io.lccheckpoint.codec.ChunkDecoder;
 import io.lccheckpoint.codec.ChunkEncoder;
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.ValueType;
 
 /**
  * LC-Checkpoint through the real codec (the same records the pipeline stores): the delta of every iteration with error
@@ -13,6 +14,7 @@ public final class LcCheckpoint implements CheckpointScheme {
     private final String name;
     private final CodecOptions options;
     private final int chunkValues;
+    private final ValueType type;
     private ChunkEncoder encoder;
     private ChunkState[] chunks;
     private float[] previous;
@@ -21,9 +23,21 @@ public final class LcCheckpoint implements CheckpointScheme {
     private final ChunkDecoder decoder = new ChunkDecoder();
 
     public LcCheckpoint(String name, CodecOptions options, int chunkValues) {
+        this(name, options, chunkValues, ValueType.FLOAT32);
+    }
+
+    /**
+     * Chunks of {@code type}: float32, or a 16-bit type whose states are float32 values of the type (a bf16 trainer's
+     * weights; FORMAT.md §1).
+     */
+    public LcCheckpoint(String name, CodecOptions options, int chunkValues, ValueType type) {
+        if (type == ValueType.FLOAT64) {
+            throw new IllegalArgumentException("the evaluation's models are float32 vectors");
+        }
         this.name = name;
         this.options = options;
         this.chunkValues = chunkValues;
+        this.type = type;
     }
 
     @Override
@@ -37,7 +51,8 @@ public final class LcCheckpoint implements CheckpointScheme {
         int count = (initial.length + chunkValues - 1) / chunkValues;
         chunks = new ChunkState[count];
         for (int c = 0; c < count; c++) {
-            chunks[c] = ChunkState.float32(slice(initial, c));
+            float[] values = slice(initial, c);
+            chunks[c] = ChunkState.ofFloats(type, values, new float[values.length]);
         }
         previous = initial.clone();
         restored = initial.clone();

@@ -3,6 +3,7 @@ package io.lccheckpoint.experiments;
 import static io.lccheckpoint.experiments.Console.say;
 
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.eval.Adam;
 import io.lccheckpoint.eval.CheckpointScheme;
 import io.lccheckpoint.eval.FashionMnist;
@@ -10,6 +11,7 @@ import io.lccheckpoint.eval.FullCheckpoint;
 import io.lccheckpoint.eval.LcCheckpoint;
 import io.lccheckpoint.eval.LeNet5;
 import io.lccheckpoint.eval.ReworkExperiment;
+import io.lccheckpoint.eval.RoundedTrainer;
 import io.lccheckpoint.eval.SegmentedScheme;
 import io.lccheckpoint.eval.WithOptimizerState;
 import java.io.IOException;
@@ -99,6 +101,13 @@ public final class AdamEvaluation {
         ReworkExperiment.Result full = wholeState.run(() -> new FullCheckpoint(interval), failures, seeds);
         rows.add(row("(c) full weights + moments every " + interval, full, full.bytesPerIteration() / 3, full.bytesPerIteration() * 2 / 3, fullState));
 
+        // a bf16 trainer: the weights rounded to bfloat16 after every step, checkpointed as bfloat16 chunks
+        ReworkExperiment bf16 = new ReworkExperiment(seed -> new RoundedTrainer(new LeNet5(train, seed, BATCH, new Adam(LEARNING_RATE))
+                .evaluatingOn(test, 200), ValueType.BFLOAT16), cap, options.threads());
+        ReworkExperiment.Result sixteen = bf16.run(() -> new LcCheckpoint("LC 2-bit bf16", CodecOptions.zeroRun(2), CHUNK, ValueType.BFLOAT16),
+                failures, seeds);
+        rows.add(row("(d) bf16 weights: LC 2-bit bf16, fresh Adam", sixteen, sixteen.bytesPerIteration(), 0, fullState));
+
         say("%-44s %12s %10s %10s %8s %22s %7s", "scheme", "bytes/step", "weights", "moments", "ratio", "rework (mean ± 95% CI)", "capped");
         for (Row row : rows) {
             say("%-44s %,12.0f %,10.0f %,10.0f %7.1fx %14.1f ± %-5.1f %7d", row.scheme(), row.bytesPerStep(), row.weightBytes(), row.momentBytes(),
@@ -145,8 +154,16 @@ public final class AdamEvaluation {
         scope.put("bestRatio", String.format(Locale.ROOT, "%.1fx", best.ratio()));
         scope.put("target", best.ratio() >= 70 ? "met" : "MISSED");
         // rework no worse than (c) at about the same bytes: (b) with 3-bit moments, the row (c) was matched to
-        Row matched = rows.get(rows.size() - 2);
-        Row full = rows.get(rows.size() - 1);
+        Row matched = rows.stream().filter(r -> r.scheme().contains("3-bit moments")).findFirst().orElseThrow();
+        Row full = rows.stream().filter(r -> r.scheme().startsWith("(c)")).findFirst().orElseThrow();
+        Row float32 = rows.get(0);
+        Row bfloat16 = rows.stream().filter(r -> r.scheme().startsWith("(d)")).findFirst().orElseThrow();
+        scope.put("bf16Bytes", String.format(Locale.ROOT, "%,.0f", bfloat16.bytesPerStep()));
+        scope.put("f32Bytes", String.format(Locale.ROOT, "%,.0f", float32.bytesPerStep()));
+        scope.put("bf16Rework", String.format(Locale.ROOT, "%.1f ± %.1f", bfloat16.rework(), bfloat16.ci95()));
+        scope.put("f32Rework", String.format(Locale.ROOT, "%.1f ± %.1f", float32.rework(), float32.ci95()));
+        scope.put("bf16Full", String.format(Locale.ROOT, "%,d", 2 * LeNet5.PARAMETERS));
+        scope.put("bf16Ratio", String.format(Locale.ROOT, "%.1fx", 2.0 * LeNet5.PARAMETERS / bfloat16.bytesPerStep()));
         scope.put("matched", matched.scheme());
         scope.put("matchedRework", String.format(Locale.ROOT, "%.1f ± %.1f", matched.rework(), matched.ci95()));
         scope.put("fullRework", String.format(Locale.ROOT, "%.1f ± %.1f", full.rework(), full.ci95()));
