@@ -1,11 +1,10 @@
 package io.lccheckpoint.cli;
 
-import io.lccheckpoint.eval.FashionMnist;
 import io.lccheckpoint.experiments.PaperEvaluation;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -23,21 +22,15 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "2-3 failure points x 1-2 seeds per model (the default; a few minutes).")
     boolean quick;
 
-    @Option(names = "--dataset", description = "Directory of the Fashion-MNIST IDX files (default: Debian's package).")
-    Path dataset = FashionMnist.DEFAULT_DIRECTORY;
-
-    @Option(names = "--report", defaultValue = "docs/EVALUATION.md", description = "Where the report goes (default ${DEFAULT-VALUE}).")
-    Path report;
-
-    @Option(names = "--threads", description = "Threads for the resumed runs (default: the machine's cores); results do not depend on it.")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Mixin
+    EvalOptions options;
 
     @Override
     public Integer call() throws Exception {
         if (full && quick) {
             throw new ParameterException(new CommandLine(this), "--quick and --full exclude each other");
         }
-        new PaperEvaluation(new PaperEvaluation.Options(full, dataset, report, threads)).run();
+        new PaperEvaluation(new PaperEvaluation.Options(full, options.dataset, options.report, options.threads)).run();
         return 0;
     }
 }
