@@ -140,7 +140,8 @@ public final class CheckpointProducer implements AutoCloseable {
                     ? new ProgressWatcher(job, listener -> ProgressReader.follow(clients.consumer(KafkaClients.consumerConfig(clientSettings, job, "watcher")),
                             topics.encoderProgress(), List.of(job), listener), planner, time)
                     : null;
-            this.split = new SplitController(job, splitSetting, planner, settings.getInt(ProducerSettings.SPLIT_REPLAN_STEPS_CONFIG), watcher);
+            this.split = new SplitController(job, splitSetting, planner, settings.getInt(ProducerSettings.SPLIT_REPLAN_STEPS_CONFIG), watcher,
+                    tensors.values());
             CodecOptions codecOptions = new CodecOptions(settings.getInt(ProducerSettings.CODEC_PROMOTION_BITS_CONFIG),
                     EntropyMode.valueOf(settings.getString(ProducerSettings.CODEC_ENTROPY_CONFIG)));
             String checkpointTopic = topics.checkpoints(job);

@@ -115,9 +115,7 @@ public final class Sender implements Runnable {
                 while (next < batch.size() && !awaitHandover) {
                     PendingStep step = batch.get(next++);
                     part.add(step);
-                    long modelValues = tensors.stream().mapToLong(TensorSpec::length).sum();
-                    long modelRawBytes = tensors.stream().mapToLong(spec -> (long) spec.length() * spec.width()).sum();
-                    Split target = split.target(step, records::probe, records.current(), modelValues, modelRawBytes);
+                    Split target = split.target(step, records::probe, records.current());
                     StepRecords.Probe probe = split.wantsProbe(step, target, records.current()) ? records.probe(step.snapshot()) : null;
                     StepRecords.Built stepRecords = records.build(step, target);
                     metrics.built(stepRecords);

@@ -2,6 +2,7 @@ package io.lccheckpoint.producer.internals;
 
 import io.lccheckpoint.producer.SplitPlanner;
 import io.lccheckpoint.producer.SplitPlanner.Split;
+import java.util.Collection;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -24,6 +25,8 @@ public final class SplitController {
     private final SplitPlanner planner;
     private final int replanSteps;
     private final ProgressWatcher watcher;
+    /** The registered tensors (a live view): the first plan is made for the whole model. */
+    private final Collection<TensorSpec> tensors;
     private volatile Split requested;
     private volatile SplitPlanner.Plan lastPlan;
     private long stepsSincePlan;
@@ -35,8 +38,10 @@ public final class SplitController {
      * @param split the configured split: storage, trainer or auto
      * @param watcher the encoder's progress (split=auto only; null: plan without the encoder's speed)
      */
-    public SplitController(String job, String split, SplitPlanner planner, int replanSteps, ProgressWatcher watcher) {
+    public SplitController(String job, String split, SplitPlanner planner, int replanSteps, ProgressWatcher watcher,
+                           Collection<TensorSpec> tensors) {
         this.job = job;
+        this.tensors = tensors;
         this.auto = split.equals("auto");
         this.requested = split.equals("trainer") ? Split.TRAINER : Split.STORAGE;
         this.planner = planner;
@@ -72,8 +77,7 @@ public final class SplitController {
      * @param probe codes a chunk of the step on a scratch state (null when it cannot be coded)
      * @param current the side that codes now
      */
-    public Split target(PendingStep step, Function<Map<String, Object>, StepRecords.Probe> probe, Split current, long modelValues,
-                        long modelRawBytes) {
+    public Split target(PendingStep step, Function<Map<String, Object>, StepRecords.Probe> probe, Split current) {
         if (!Double.isNaN(step.interval())) {
             planner.stepInterval(step.interval());
         }
@@ -85,7 +89,7 @@ public final class SplitController {
             return Split.TRAINER;
         }
         if (lastPlan == null) {
-            firstPlan(step.snapshot(), probe, current, modelValues, modelRawBytes);
+            firstPlan(step.snapshot(), probe, current);
         }
         // the plan's latest word, also for steps that were waiting when it was made
         return requested;
@@ -95,8 +99,7 @@ public final class SplitController {
      * The first step after the initial state: probes the local coding on its first chunk (twice: the first runs cold) and
      * plans with that and the initial state's transfer.
      */
-    private void firstPlan(Map<String, Object> values, Function<Map<String, Object>, StepRecords.Probe> probe, Split current,
-                           long modelValues, long modelRawBytes) {
+    private void firstPlan(Map<String, Object> values, Function<Map<String, Object>, StepRecords.Probe> probe, Split current) {
         feed(probe.apply(values));
         feed(probe.apply(values));
         if (!planner.ready()) {
@@ -105,6 +108,8 @@ public final class SplitController {
         // provisional (one transfer cannot see a quota's bursts, and the trainer's step time is not known yet): the next
         // plan comes two steps later instead of replanSteps
         stepsSincePlan = Math.max(0, replanSteps - 2);
+        long modelValues = tensors.stream().mapToLong(TensorSpec::length).sum();
+        long modelRawBytes = tensors.stream().mapToLong(spec -> (long) spec.length() * spec.width()).sum();
         adopt(planner.plan(current, modelValues, modelRawBytes));
     }
 

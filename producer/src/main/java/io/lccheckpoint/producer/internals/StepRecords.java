@@ -7,6 +7,7 @@ import io.lccheckpoint.codec.SixteenBitFloats;
 import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.producer.SplitPlanner.Split;
 import io.lccheckpoint.schema.CheckpointKey;
+import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.EncodedChunkRecord;
 import io.lccheckpoint.schema.RawDeltaChunk;
@@ -147,7 +148,8 @@ public final class StepRecords {
                 int from = chunk * chunkValues;
                 int to = Math.min(spec.length(), from + chunkValues);
                 valueCount += to - from;
-                rawBytes += (long) spec.width() * (to - from);
+                // what the storage split sends: an initial state in the tensor's own type, a delta in a delta's width
+                rawBytes += (long) (initial ? DTypes.bytesPerValue(spec.dtype()) : spec.width()) * (to - from);
                 ByteBuffer bytes;
                 RemainingStages remaining = RemainingStages.ALL;
                 String options = null;
