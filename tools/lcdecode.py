@@ -4,7 +4,7 @@
     lcdecode.py RECORD PREVIOUS OUTPUT [RECORD PREVIOUS OUTPUT ...]
 
 RECORD is the record's bytes; PREVIOUS the previous reconstruction as raw little-endian values (2 bytes each for
-bfloat16 and float16); OUTPUT receives the new
+bfloat16 and float16, the type's width for the exact integer types and bool); OUTPUT receives the new
 reconstruction in the same form. Several triples may be given. Exits 1, after printing the byte offset and reason, if
 any record is malformed or fails a checksum (its OUTPUT is not written). Standard library only; slow but plain.
 """
@@ -245,28 +245,46 @@ def round_to(value_type, x):
     return math.copysign(y, x) if y == 0 else y
 
 
+# The exact types of FORMAT.md §4.5 (version 3): value type -> width in bytes. Values and deltas are handled as
+# unsigned integers of that width; arithmetic is modulo 2**(8 * width).
+BOOL = 10
+EXACT = {5: 1, 6: 2, 7: 4, 8: 8, 9: 1, BOOL: 1}
+VERBATIM = 3
+
+
 def decode(record, previous_bytes):
     r = Reader(record)
     if r.take(2, "magic") != b"LC":
         raise Malformed(0, "bad magic")
     version = r.u8("version")
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         raise Malformed(2, f"unsupported version {version}")
     value_type = r.u8("valueType")
-    if value_type not in ((1, 2) if version == 1 else (1, 2, 3, 4)):
+    known = {1: (1, 2), 2: (1, 2, 3, 4), 3: (1, 2, 3, 4) + tuple(EXACT)}[version]
+    if value_type not in known:
         raise Malformed(3, f"unknown value type {value_type} in version {version}")
-    width, fmt = {1: (4, "<f"), 2: (8, "<d"), 3: (2, "<H"), 4: (2, "<H")}[value_type]
+    exact = value_type in EXACT
+    if exact:
+        width = EXACT[value_type]
+        fmt = "<" + {1: "B", 2: "H", 4: "I", 8: "Q"}[width]
+    else:
+        width, fmt = {1: (4, "<f"), 2: (8, "<d"), 3: (2, "<H"), 4: (2, "<H")}[value_type]
     flags = r.u8("flags")
     if flags & ~1:
         raise Malformed(4, "unknown flags")
     zero = flags & 1
     coding = r.u8("coding")
-    if coding not in (0, 1, 2):
+    if coding not in ((0, 1, 2, 3) if exact else (0, 1, 2)):
         raise Malformed(5, f"unknown coding {coding}")
     x = r.u8("promotionBits")
     if x > 8:
         raise Malformed(6, "promotion bits out of range")
-    if bool(zero) != (x > 0):
+    if exact:
+        if x != 0:
+            raise Malformed(6, "an exact record has promotion bits")
+        if not zero:
+            raise Malformed(4, "an exact record lacks ZERO_SYMBOL")
+    elif bool(zero) != (x > 0):
         raise Malformed(4, "ZERO_SYMBOL disagrees with promotionBits")
     if r.u8("reserved") != 0:
         raise Malformed(7, "reserved byte is not zero")
@@ -276,15 +294,21 @@ def decode(record, previous_bytes):
     if len(previous_bytes) != n * width:
         raise Malformed(8, f"record holds {n} values, previous state has {len(previous_bytes) // width}")
     S = r.u16("S")
-    limit = 2 ** x if x > 0 else {1: 510, 2: 4094, 3: 510, 4: 62}[value_type]
+    if exact:
+        limit = 1 if coding == VERBATIM else 4096
+    else:
+        limit = 2 ** x if x > 0 else {1: 510, 2: 4094, 3: 510, 4: 62}[value_type]
     if not 1 <= S <= limit:
         raise Malformed(12, "symbol count out of range")
     q = [None] * S
     if zero:
-        q[0] = -0.0
+        q[0] = 0 if exact else -0.0
     for s in range(zero, S):
         off = r.pos
         (value,) = struct.unpack(fmt, r.take(width, "representatives"))
+        if exact:
+            q[s] = value
+            continue
         if value_type in SIXTEEN_BIT:
             value = value_of_bits(value_type, value)
         if value != value or value in (float("inf"), float("-inf")):
@@ -292,7 +316,10 @@ def decode(record, previous_bytes):
         q[s] = value
 
     symbols = None
-    if coding == 0:
+    deltas = None
+    if coding == VERBATIM:
+        deltas = struct.unpack(f"<{n}{fmt[1]}", r.take(n * width, "verbatim deltas"))
+    elif coding == 0:
         c = r.u16("constant symbol")
         if c >= S:
             raise Malformed(r.pos - 2, "constant symbol out of range")
@@ -359,6 +386,17 @@ def decode(record, previous_bytes):
         bits.finish()
 
     previous = struct.unpack(f"<{n}{fmt[1]}", previous_bytes)
+    if exact:
+        modulus = 1 << (8 * width)
+        if deltas is None:
+            deltas = [q[s] for s in symbols]
+        values = [(previous[i] + deltas[i]) % modulus for i in range(n)]
+        if value_type == BOOL and any(v > 1 for v in values):
+            raise Malformed(len(record) - 12, "a bool value other than 0 or 1")
+        out = struct.pack(f"<{n}{fmt[1]}", *values)
+        if xxh64(out) != state_checksum:
+            raise Malformed(len(record) - 12, "state checksum mismatch")
+        return out
     if value_type in SIXTEEN_BIT:
         previous = [value_of_bits(value_type, h) for h in previous]
     # IEEE addition in the element type. For float32, Python adds in binary64 and struct rounds to binary32: that double

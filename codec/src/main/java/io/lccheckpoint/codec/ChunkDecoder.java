@@ -17,6 +17,7 @@ public final class ChunkDecoder {
     private final BitReader reader = new BitReader();
     private final float[] symbolRepFloat = new float[HuffmanTable.MAX_SYMBOLS];
     private final double[] symbolRepDouble = new double[HuffmanTable.MAX_SYMBOLS];
+    private final long[] symbolRepLong = new long[HuffmanTable.MAX_SYMBOLS];
 
     private int[] nonZeroPositions = new int[0];
     private short[] nonZeroSymbols = new short[0];
@@ -65,7 +66,11 @@ public final class ChunkDecoder {
      * record's state checksum, the XXH64 of ũ now.
      */
     public long applyTo(byte[] record, ChunkState state) {
-        if (state.type() != ValueType.FLOAT64) {
+        if (state.type().isExact()) {
+            long[] next = new long[state.size()];
+            apply(record, state.type(), state.approxLong(), next);
+            System.arraycopy(next, 0, state.approxLong(), 0, next.length);
+        } else if (state.type() != ValueType.FLOAT64) {
             float[] next = new float[state.size()];
             apply(record, state.approxFloat(), next);
             if (type != state.type()) {
@@ -92,7 +97,7 @@ public final class ChunkDecoder {
      */
     public void apply(byte[] record, float[] previous, float[] out) {
         parse(record);
-        checkTarget(type == ValueType.FLOAT64 ? ValueType.FLOAT32 : type, previous.length, out.length);
+        checkTarget(type == ValueType.FLOAT64 || type.isExact() ? ValueType.FLOAT32 : type, previous.length, out.length);
         readRepresentatives();
         switch (coding) {
             case CONSTANT -> {
@@ -159,6 +164,70 @@ public final class ChunkDecoder {
         verifyState(StateChecksum.of(out, valueCount));
     }
 
+    /**
+     * An exact (integer or bool) record of {@code stateType}: {@code out = previous + d} modulo 2^(8B), as canonical
+     * longs (FORMAT.md §4.5); {@code out} may be {@code previous}. On an exception its contents are unspecified.
+     */
+    public void apply(byte[] record, ValueType stateType, long[] previous, long[] out) {
+        parse(record);
+        if (!stateType.isExact()) {
+            throw new IllegalArgumentException(stateType + " is not an exact type");
+        }
+        checkTarget(stateType, previous.length, out.length);
+        int n = valueCount;
+        int width = type.bytes;
+        symbolRepLong[0] = 0;
+        for (int s = 1, offset = RecordFormat.OFFSET_REPRESENTATIVES; s < symbolCount; s++, offset += width) {
+            symbolRepLong[s] = LittleEndian.getInteger(record, offset, width);
+        }
+        if (out != previous) {
+            System.arraycopy(previous, 0, out, 0, n);
+        }
+        switch (coding) {
+            case CONSTANT -> {
+                long d = symbolRepLong[constantSymbol];
+                for (int i = 0; i < n; i++) {
+                    out[i] = type.canonical(out[i] + d);
+                }
+            }
+            case HUFFMAN -> {
+                BitReader in = reader;
+                in.reset(record, payloadOffset, payloadLength);
+                int[] table = symbolTable.decodeTable;
+                int mask = (1 << symbolTable.tableLog) - 1;
+                for (int i = 0; i < n; i++) {
+                    int entry = table[(int) in.peek() & mask];
+                    if ((entry & 15) == 0) {
+                        throw new MalformedChunkException(payloadOffset, "bit stream holds a pattern that is no code");
+                    }
+                    in.consume(entry & 15);
+                    out[i] = type.canonical(out[i] + symbolRepLong[entry >>> 4]);
+                }
+                in.finish();
+            }
+            case ZERO_RUN -> {
+                decodeZeroRun();
+                for (int j = 0; j < nonZeroCount; j++) {
+                    int i = nonZeroPositions[j];
+                    out[i] = type.canonical(out[i] + symbolRepLong[nonZeroSymbols[j]]);
+                }
+            }
+            case VERBATIM -> {
+                for (int i = 0; i < n; i++) {
+                    out[i] = type.canonical(out[i] + LittleEndian.getInteger(record, payloadOffset + i * width, width));
+                }
+            }
+        }
+        if (type == ValueType.BOOL) {
+            for (int i = 0; i < n; i++) {
+                if (out[i] > 1) {
+                    throw new MalformedChunkException(payloadOffset, "value " + i + " becomes " + out[i] + ", not a bool (0 or 1)");
+                }
+            }
+        }
+        verifyState(StateChecksum.of(out, n, type));
+    }
+
     private void checkTarget(ValueType expected, int previousLength, int outLength) {
         if (type != expected) {
             throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_TYPE, "record holds " + type + " values but the state is " + expected);
@@ -205,7 +274,17 @@ public final class ChunkDecoder {
         if (promotionBits > CodecOptions.MAX_PROMOTION_BITS) {
             throw new MalformedChunkException(RecordFormat.OFFSET_PROMOTION_BITS, "promotion bits " + promotionBits + " out of range 0.." + CodecOptions.MAX_PROMOTION_BITS);
         }
-        if (hasZeroSymbol != (promotionBits > 0)) {
+        if (type.isExact()) {
+            // §4.5: nothing is quantized; symbol 0 is always the unchanged value
+            if (promotionBits != 0) {
+                throw new MalformedChunkException(RecordFormat.OFFSET_PROMOTION_BITS, "an exact " + type + " record has promotion bits " + promotionBits + ", not 0");
+            }
+            if (!hasZeroSymbol) {
+                throw new MalformedChunkException(RecordFormat.OFFSET_FLAGS, "an exact " + type + " record lacks the zero-symbol flag");
+            }
+        } else if (coding == Coding.VERBATIM) {
+            throw new MalformedChunkException(RecordFormat.OFFSET_CODING, "VERBATIM coding in a " + type + " record (exact types only)");
+        } else if (hasZeroSymbol != (promotionBits > 0)) {
             throw new MalformedChunkException(RecordFormat.OFFSET_FLAGS, "zero-symbol flag disagrees with promotion bits " + promotionBits);
         }
         if (record[RecordFormat.OFFSET_RESERVED] != 0) {
@@ -216,7 +295,8 @@ public final class ChunkDecoder {
             throw new MalformedChunkException(RecordFormat.OFFSET_VALUE_COUNT, "value count " + Integer.toUnsignedString(valueCount) + " out of range 1.." + RecordFormat.MAX_VALUES);
         }
         symbolCount = LittleEndian.getShort(record, RecordFormat.OFFSET_SYMBOL_COUNT);
-        int maxSymbols = promotionBits > 0 ? 1 << promotionBits : type.keyCount() - 2;
+        int maxSymbols = type.isExact() ? (coding == Coding.VERBATIM ? 1 : HuffmanTable.MAX_SYMBOLS)
+                : promotionBits > 0 ? 1 << promotionBits : type.keyCount() - 2;
         if (symbolCount < 1 || symbolCount > maxSymbols || symbolCount > HuffmanTable.MAX_SYMBOLS) {
             throw new MalformedChunkException(RecordFormat.OFFSET_SYMBOL_COUNT, "symbol count " + symbolCount + " out of range 1.." + maxSymbols);
         }
@@ -226,6 +306,13 @@ public final class ChunkDecoder {
         offset += representativesBytes;
 
         switch (coding) {
+            case VERBATIM -> {
+                long bytes = (long) valueCount * type.bytes;
+                require(offset, (int) Math.min(bytes, Integer.MAX_VALUE), "verbatim deltas");
+                payloadOffset = offset;
+                payloadLength = (int) bytes;
+                offset += (int) bytes;
+            }
             case CONSTANT -> {
                 require(offset, 2, "constant symbol");
                 constantSymbol = LittleEndian.getShort(record, offset);

@@ -43,6 +43,7 @@ public final class ChunkEncoder {
     private final long[] maxDouble = new long[DOUBLE_KEYS];
     private final float[] symbolRepFloat = new float[HuffmanTable.MAX_SYMBOLS];
     private final double[] symbolRepDouble = new double[HuffmanTable.MAX_SYMBOLS];
+    private final long[] symbolRepLong = new long[HuffmanTable.MAX_SYMBOLS];
     private final float[] keyRepFloat = new float[FLOAT_KEYS];
     private final double[] keyRepDouble = new double[DOUBLE_KEYS];
     /** Per bucket key: code | length << 16 of its symbol. */
@@ -79,9 +80,12 @@ public final class ChunkEncoder {
 
     /**
      * Codes a delta given as little-endian values (a raw-delta record's bytes, FORMAT.md §1): float64 for a FLOAT64
-     * state, float32 for every other.
+     * state, integers of the type's width (the difference modulo 2^(8B)) for an exact type, float32 for every other.
      */
     public EncodedChunk encodeLittleEndian(java.nio.ByteBuffer delta, ChunkState state) {
+        if (state.type().isExact()) {
+            return encode(LittleEndian.integers(state.type().bytes, delta), state);
+        }
         java.nio.ByteBuffer bytes = delta.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
         if (state.type() != ValueType.FLOAT64) {
             // float32 values, also for a 16-bit state (see encode(float[], ChunkState))
@@ -338,6 +342,10 @@ public final class ChunkEncoder {
     }
 
     private void planCoding(int n, ChunkState state) {
+        planCoding(n, state, options.entropy() == EntropyMode.ZERO_RUN);
+    }
+
+    private void planCoding(int n, ChunkState state, boolean zeroRunAllowed) {
         int symbolCount = promotion.symbolCount;
         long[] counts = promotion.symbolCounts;
         int used = 0;
@@ -365,7 +373,7 @@ public final class ChunkEncoder {
         }
         ensurePayload(huffmanBits);
         // zero-run can only pay off when zeros are the majority: below that, code densely (and fast)
-        if (options.entropy() == EntropyMode.ZERO_RUN && promotion.hasZeroSymbol && 2 * counts[0] >= n) {
+        if (zeroRunAllowed && promotion.hasZeroSymbol && 2 * counts[0] >= n) {
             int nonZeros = (int) (n - counts[0]) + 1;
             if (nonZeroPositions.length < nonZeros) {
                 nonZeroPositions = new int[nonZeros];
@@ -886,6 +894,101 @@ public final class ChunkEncoder {
         nonZeroCount = m;
     }
 
+    // ---- exact types (FORMAT.md §4.5): the symbols are the chunk's distinct non-zero integer deltas, symbol 0 the
+    // unchanged value; the same HUFFMAN, ZERO_RUN and CONSTANT codings, or the deltas VERBATIM when those are larger.
+    // The promotion options do not apply (nothing is quantized); zero-run is always allowed. ----
+
+    /**
+     * Codes one step of an exact (integer or bool) chunk: {@code delta[i]} is {@code u_t[i] − u_{t−1}[i]} modulo 2^(8B),
+     * given as any long whose low 8B bits are that (a raw-delta record's little-endian integers, or a difference of
+     * longs). ũ becomes u exactly; there is no residual. A BOOL value that would become other than 0 or 1 is a bad
+     * value, refused before the state changes.
+     */
+    public EncodedChunk encode(long[] delta, ChunkState state) {
+        ValueType type = state.type();
+        if (!type.isExact()) {
+            throw new IllegalArgumentException("a long delta codes an exact (integer or bool) chunk, not " + type);
+        }
+        checkArguments(delta.length, state, type);
+        int n = delta.length;
+        long[] approx = state.approxLong();
+        long[] sorted = new long[n];
+        int distinct = 0;
+        for (int i = 0; i < n; i++) {
+            long d = type.canonical(delta[i]);
+            if (type == ValueType.BOOL && type.canonical(approx[i] + d) > 1) {
+                throw new BadValueException(i, approx[i] + d, "a bool would become " + type.canonical(approx[i] + d) + ", not 0 or 1,");
+            }
+            if (d != 0) {
+                sorted[distinct++] = d;
+            }
+        }
+        Arrays.sort(sorted, 0, distinct);
+        int nonZeroValues = distinct;
+        distinct = 0;
+        for (int j = 0; j < nonZeroValues; j++) {
+            if (j == 0 || sorted[j] != sorted[j - 1]) {
+                sorted[distinct++] = sorted[j];
+            }
+        }
+        promotion.hasZeroSymbol = true;
+        Arrays.fill(keyCounts, 0); // no bucket keys: planCoding's key-to-code map stays empty
+        boolean verbatim = distinct + 1 > HuffmanTable.MAX_SYMBOLS;
+        if (!verbatim) {
+            int symbolCount = distinct + 1;
+            promotion.symbolCount = symbolCount;
+            Arrays.fill(promotion.symbolCounts, 0, symbolCount, 0);
+            System.arraycopy(sorted, 0, symbolRepLong, 1, distinct);
+            if (nonZeroPositions.length < n + 1) {
+                nonZeroPositions = new int[n + 1];
+                nonZeroSymbols = new short[n + 1];
+            }
+            int m = 0;
+            for (int i = 0; i < n; i++) {
+                long d = type.canonical(delta[i]);
+                if (d == 0) {
+                    promotion.symbolCounts[0]++;
+                } else {
+                    int symbol = 1 + Arrays.binarySearch(sorted, 0, distinct, d);
+                    promotion.symbolCounts[symbol]++;
+                    nonZeroPositions[m] = i;
+                    nonZeroSymbols[m] = (short) symbol;
+                    m++;
+                }
+            }
+            nonZeroCount = m;
+            planCoding(n, state, true);
+            finishCoding(n);
+            if (plan == Plan.DENSE) {
+                emitHuffmanFromNonZeros(n);
+            }
+            long coded = (long) distinct * type.bytes + switch (coding) {
+                case CONSTANT -> 2;
+                case HUFFMAN -> HuffmanTable.lengthsBytes(symbolCount) + 4 + payloadLength;
+                case ZERO_RUN -> 1 + alphabetBytes(runTable, runClassCount) + alphabetBytes(nonZeroTable, symbolCount - 1) + 4 + 4 + payloadLength;
+                case VERBATIM -> throw new AssertionError();
+            };
+            verbatim = coding != Coding.CONSTANT && (long) n * type.bytes < coded;
+        }
+        if (verbatim) {
+            coding = Coding.VERBATIM;
+            tableReused = false;
+            promotion.symbolCount = 1;
+            promotion.symbolCounts[0] = n;
+            payloadLength = n * type.bytes;
+            if (payload.length < payloadLength) {
+                payload = new byte[payloadLength];
+            }
+            for (int i = 0; i < n; i++) {
+                LittleEndian.putInteger(payload, i * type.bytes, type.bytes, delta[i]);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            approx[i] = type.canonical(approx[i] + delta[i]);
+        }
+        return assemble(type, n, StateChecksum.of(approx, n, type));
+    }
+
     // ---- record assembly (FORMAT.md §2) ----
 
     private EncodedChunk assemble(ValueType type, int n, long stateChecksum) {
@@ -895,6 +998,7 @@ public final class ChunkEncoder {
             case CONSTANT -> 2;
             case HUFFMAN -> HuffmanTable.lengthsBytes(symbolCount) + 4 + payloadLength;
             case ZERO_RUN -> 1 + alphabetBytes(runTable, runClassCount) + alphabetBytes(nonZeroTable, symbolCount - 1) + 4 + 4 + payloadLength;
+            case VERBATIM -> payloadLength;
         };
         int length = RecordFormat.OFFSET_REPRESENTATIVES + (symbolCount - first) * type.bytes + sectionBytes + RecordFormat.TRAILER_BYTES;
         byte[] record = new byte[length];
@@ -904,12 +1008,14 @@ public final class ChunkEncoder {
         record[RecordFormat.OFFSET_VALUE_TYPE] = (byte) type.wireCode;
         record[RecordFormat.OFFSET_FLAGS] = (byte) (promotion.hasZeroSymbol ? RecordFormat.FLAG_ZERO_SYMBOL : 0);
         record[RecordFormat.OFFSET_CODING] = (byte) coding.wireCode;
-        record[RecordFormat.OFFSET_PROMOTION_BITS] = (byte) options.promotionBits();
+        record[RecordFormat.OFFSET_PROMOTION_BITS] = (byte) (type.isExact() ? 0 : options.promotionBits());
         LittleEndian.putInt(record, RecordFormat.OFFSET_VALUE_COUNT, n);
         LittleEndian.putShort(record, RecordFormat.OFFSET_SYMBOL_COUNT, symbolCount);
         int offset = RecordFormat.OFFSET_REPRESENTATIVES;
         for (int s = first; s < symbolCount; s++) {
-            if (type == ValueType.FLOAT32) {
+            if (type.isExact()) {
+                LittleEndian.putInteger(record, offset, type.bytes, symbolRepLong[s]);
+            } else if (type == ValueType.FLOAT32) {
                 LittleEndian.putInt(record, offset, Float.floatToRawIntBits(symbolRepFloat[s]));
             } else if (type.isSixteenBit()) {
                 LittleEndian.putShort(record, offset, SixteenBitFloats.bitsOf(type, symbolRepFloat[s]) & 0xFFFF);
@@ -936,6 +1042,9 @@ public final class ChunkEncoder {
                 offset += 4;
                 LittleEndian.putInt(record, offset, payloadLength);
                 offset += 4;
+            }
+            case VERBATIM -> {
+                // the deltas themselves are the section (copied below)
             }
         }
         System.arraycopy(payload, 0, record, offset, payloadLength);

@@ -8,7 +8,8 @@ import java.util.Arrays;
  * The life of one chunk across steps, as the encoder sees it: the reconstructed state {@code ũ_t} (what a restore will
  * rebuild) and the residual {@code r_t = u_t − ũ_t} carried by error feedback (DESIGN.md §2). Exactly one of the float
  * or double pairs is non-null, according to {@link #type()}: FLOAT32, BFLOAT16 and FLOAT16 use the float pair. For a
- * 16-bit type, ũ holds values of the type (what a restore writes, FORMAT.md §1) and r is float32.
+ * 16-bit type, ũ holds values of the type (what a restore writes, FORMAT.md §1) and r is float32. An exact type (the
+ * integers and bool, FORMAT.md §4.5) has ũ only, as canonical longs ({@link #approxLong()}), and no residual: ũ = u.
  *
  * <p>Not thread-safe; the arrays are exposed for zero-copy use by the pipeline and are mutated by
  * {@link ChunkEncoder#encode}.
@@ -19,6 +20,7 @@ public final class ChunkState {
     private final float[] residualFloat;
     private final double[] approxDouble;
     private final double[] residualDouble;
+    private final long[] approxLong;
     /** The code-table cache (CodecOptions.reuseCodeTables): symbols by rank, then their code lengths; null if empty. */
     private int[] cachedCodeTable;
 
@@ -28,6 +30,38 @@ public final class ChunkState {
         this.residualFloat = residualFloat;
         this.approxDouble = approxDouble;
         this.residualDouble = residualDouble;
+        this.approxLong = null;
+    }
+
+    private ChunkState(ValueType type, long[] approxLong) {
+        this.type = type;
+        this.approxFloat = null;
+        this.residualFloat = null;
+        this.approxDouble = null;
+        this.residualDouble = null;
+        this.approxLong = approxLong;
+    }
+
+    /**
+     * A chunk of an exact type (integers, bool) starting from {@code u_0}; values are taken modulo 2^(8B) as the type's
+     * integers ({@code -1} and {@code 255} are the same UINT8). A BOOL value must be 0 or 1. Copied.
+     */
+    public static ChunkState exact(ValueType type, long[] initial) {
+        return ofExact(type, initial.clone());
+    }
+
+    /** Wraps an exact type's values (canonicalized in place, as {@link #exact}); not copied. */
+    public static ChunkState ofExact(ValueType type, long[] values) {
+        if (!type.isExact()) {
+            throw new IllegalArgumentException(type + " is not an exact (integer or bool) type");
+        }
+        for (int i = 0; i < values.length; i++) {
+            values[i] = type.canonical(values[i]);
+            if (type == ValueType.BOOL && values[i] > 1) {
+                throw new IllegalArgumentException("value " + i + " (" + values[i] + ") is not a bool (0 or 1)");
+            }
+        }
+        return new ChunkState(type, values);
     }
 
     /** A chunk starting from {@code u_0}, stored losslessly: {@code ũ_0 = u_0}, {@code r_0 = 0}. The array is copied. */
@@ -90,6 +124,9 @@ public final class ChunkState {
      * initial state's bytes), with a zero residual. The bytes must be whole values.
      */
     public static ChunkState initial(ValueType type, ByteBuffer values) {
+        if (type.isExact()) {
+            return ofExact(type, LittleEndian.integers(type.bytes, values));
+        }
         if (type.isSixteenBit()) {
             float[] approx = sixteenBit(type, values);
             return ofSixteenBit(type, approx, new float[approx.length]);
@@ -103,6 +140,12 @@ public final class ChunkState {
      * except that a 16-bit type's r is float32.
      */
     public static ChunkState fromLittleEndian(ValueType type, ByteBuffer approx, ByteBuffer residual) {
+        if (type.isExact()) {
+            if (residual.hasRemaining()) {
+                throw new IllegalArgumentException("an exact " + type + " chunk has no residual, but " + residual.remaining() + " bytes were given");
+            }
+            return initial(type, approx);
+        }
         if (type.isSixteenBit()) {
             return ofSixteenBit(type, sixteenBit(type, approx), floats(residual));
         }
@@ -114,6 +157,9 @@ public final class ChunkState {
      * For a delta that carries the residual folded in already (the trainer held it, DESIGN.md §6).
      */
     public void dropResidual() {
+        if (type.isExact()) {
+            return;
+        }
         if (type != ValueType.FLOAT64) {
             Arrays.fill(residualFloat, -0.0f);
         } else {
@@ -123,6 +169,9 @@ public final class ChunkState {
 
     /** ũ as little-endian values of the type (2 bytes each for a 16-bit type): a superstep's values. */
     public ByteBuffer approxLittleEndian() {
+        if (type.isExact()) {
+            return ByteBuffer.wrap(LittleEndian.integerBytes(type.bytes, approxLong, approxLong.length));
+        }
         if (type.isSixteenBit()) {
             ByteBuffer buffer = ByteBuffer.allocate(2 * approxFloat.length).order(ByteOrder.LITTLE_ENDIAN);
             buffer.asShortBuffer().put(SixteenBitFloats.toBits(type, approxFloat));
@@ -131,13 +180,19 @@ public final class ChunkState {
         return type == ValueType.FLOAT32 ? littleEndian(approxFloat) : littleEndian(approxDouble);
     }
 
-    /** r as little-endian bytes (float32 for a 16-bit type). */
+    /** r as little-endian bytes (float32 for a 16-bit type; none for an exact type). */
     public ByteBuffer residualLittleEndian() {
+        if (type.isExact()) {
+            return ByteBuffer.allocate(0);
+        }
         return type == ValueType.FLOAT64 ? littleEndian(residualDouble) : littleEndian(residualFloat);
     }
 
     /** The XXH64 of ũ (FORMAT.md §5): what a superstep, a handover and a coded record after this state carry. */
     public long approxChecksum() {
+        if (type.isExact()) {
+            return StateChecksum.of(approxLong, approxLong.length, type);
+        }
         if (type.isSixteenBit()) {
             return StateChecksum.of(approxFloat, approxFloat.length, type);
         }
@@ -187,7 +242,7 @@ public final class ChunkState {
     }
 
     public int size() {
-        return approxFloat != null ? approxFloat.length : approxDouble.length;
+        return approxFloat != null ? approxFloat.length : approxDouble != null ? approxDouble.length : approxLong.length;
     }
 
     public float[] approxFloat() {
@@ -204,6 +259,11 @@ public final class ChunkState {
 
     public double[] residualDouble() {
         return residualDouble;
+    }
+
+    /** An exact type's values, canonical (see {@link ValueType}); null for a float type. */
+    public long[] approxLong() {
+        return approxLong;
     }
 
     /**
@@ -227,6 +287,9 @@ public final class ChunkState {
     }
 
     public ChunkState copy() {
+        if (type.isExact()) {
+            return new ChunkState(type, approxLong.clone());
+        }
         ChunkState copy = type != ValueType.FLOAT64
                 ? new ChunkState(type, approxFloat.clone(), residualFloat.clone(), null, null)
                 : new ChunkState(type, null, null, approxDouble.clone(), residualDouble.clone());
@@ -239,11 +302,12 @@ public final class ChunkState {
         return o instanceof ChunkState other && type == other.type
                 && Arrays.equals(approxFloat, other.approxFloat) && Arrays.equals(residualFloat, other.residualFloat)
                 && Arrays.equals(approxDouble, other.approxDouble) && Arrays.equals(residualDouble, other.residualDouble)
+                && Arrays.equals(approxLong, other.approxLong)
                 && Arrays.equals(cachedCodeTable, other.cachedCodeTable);
     }
 
     @Override
     public int hashCode() {
-        return type.hashCode() * 31 + Arrays.hashCode(approxFloat) + Arrays.hashCode(approxDouble);
+        return type.hashCode() * 31 + Arrays.hashCode(approxFloat) + Arrays.hashCode(approxDouble) + Arrays.hashCode(approxLong);
     }
 }

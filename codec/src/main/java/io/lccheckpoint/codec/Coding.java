@@ -7,7 +7,9 @@ public enum Coding {
     /** Canonical length-limited Huffman over all symbols (the paper's H stage). */
     HUFFMAN(1),
     /** Runs of the zero symbol and the non-zero symbols, each Huffman-coded: below 1 bit per value when zeros dominate. */
-    ZERO_RUN(2);
+    ZERO_RUN(2),
+    /** The deltas themselves, B bytes each: an exact chunk whose deltas are too varied to code smaller (FORMAT.md §4.5). */
+    VERBATIM(3);
 
     final int wireCode;
 

@@ -1,11 +1,14 @@
 package io.lccheckpoint.codec;
 
-/** Constants of the chunk record format, versions 1 and 2. See docs/FORMAT.md; section numbers below refer to it. */
+/** Constants of the chunk record format, versions 1 to 3. See docs/FORMAT.md; section numbers below refer to it. */
 final class RecordFormat {
     static final int MAGIC_0 = 'L';
     static final int MAGIC_1 = 'C';
-    /** §7: version 2 adds the value types bfloat16 and float16; a record carries the lowest version that expresses it. */
-    static final int MAX_VERSION = 2;
+    /**
+     * §7: version 2 adds the value types bfloat16 and float16, version 3 the exact types (integers and bool) and the
+     * VERBATIM coding; a record carries the lowest version that expresses it.
+     */
+    static final int MAX_VERSION = 3;
 
     // §2 header offsets
     static final int OFFSET_VERSION = 2;

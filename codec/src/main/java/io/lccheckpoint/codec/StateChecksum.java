@@ -114,6 +114,45 @@ final class StateChecksum {
         return avalanche(hash);
     }
 
+    /** XXH64 of an exact type's values {@code values[0..n)} as little-endian integers of the type's width. */
+    static long of(long[] values, int n, ValueType type) {
+        byte[] bytes = LittleEndian.integerBytes(type.bytes, values, n);
+        return ofBytes(bytes, bytes.length);
+    }
+
+    /** XXH64 (seed 0) of {@code bytes[0..length)}. */
+    static long ofBytes(byte[] bytes, int length) {
+        int i = 0;
+        long hash;
+        if (length >= 32) {
+            long v1 = P1 + P2;
+            long v2 = P2;
+            long v3 = 0;
+            long v4 = -P1;
+            for (; i + 32 <= length; i += 32) {
+                v1 = round(v1, LittleEndian.getLong(bytes, i));
+                v2 = round(v2, LittleEndian.getLong(bytes, i + 8));
+                v3 = round(v3, LittleEndian.getLong(bytes, i + 16));
+                v4 = round(v4, LittleEndian.getLong(bytes, i + 24));
+            }
+            hash = converge(v1, v2, v3, v4);
+        } else {
+            hash = P5;
+        }
+        hash += length;
+        for (; i + 8 <= length; i += 8) {
+            hash = mixLong(hash, LittleEndian.getLong(bytes, i));
+        }
+        if (i + 4 <= length) {
+            hash = mixInt(hash, LittleEndian.getInt(bytes, i) & 0xFFFF_FFFFL);
+            i += 4;
+        }
+        for (; i < length; i++) {
+            hash = mixByte(hash, bytes[i] & 0xFFL);
+        }
+        return avalanche(hash);
+    }
+
     private static long half(float[] values, int i, ValueType type) {
         return SixteenBitFloats.bitsOf(type, values[i]) & 0xFFFFL;
     }

@@ -3,7 +3,8 @@ package io.lccheckpoint.codec;
 /**
  * Element type of a chunk; the wire code is the {@code valueType} byte of FORMAT.md §2. The 16-bit types are held in
  * float32 arrays whose values are all representable in the type (FORMAT.md §1); their bucket keys are their own sign
- * and exponent fields, read from the float32 bits (see {@link #keyOf}).
+ * and exponent fields, read from the float32 bits (see {@link #keyOf}). The integer types and bool are coded exactly
+ * (FORMAT.md §4.5): held in long arrays, signed types sign-extended, UINT8 and BOOL zero-extended.
  */
 public enum ValueType {
     FLOAT32(1, 4, 8, 1),
@@ -11,7 +12,15 @@ public enum ValueType {
     /** bfloat16: float32's sign and exponent, 7 fraction bits. Format version 2 (FORMAT.md §7). */
     BFLOAT16(3, 2, 8, 2),
     /** IEEE 754 binary16: 5 exponent bits (bias 15), 10 fraction bits. Format version 2 (FORMAT.md §7). */
-    FLOAT16(4, 2, 5, 2);
+    FLOAT16(4, 2, 5, 2),
+    /** Exact types (format version 3, FORMAT.md §4.5): two's complement integers, arithmetic modulo 2^(8B). */
+    INT8(5, 1, 0, 3),
+    INT16(6, 2, 0, 3),
+    INT32(7, 4, 0, 3),
+    INT64(8, 8, 0, 3),
+    UINT8(9, 1, 0, 3),
+    /** One byte per value, 0 or 1. */
+    BOOL(10, 1, 0, 3);
 
     final int wireCode;
     final int bytes;
@@ -38,7 +47,26 @@ public enum ValueType {
 
     /** True for bfloat16 and float16: kept in float32 arrays, rounded to the type after every addition. */
     boolean isSixteenBit() {
-        return bytes == 2;
+        return this == BFLOAT16 || this == FLOAT16;
+    }
+
+    /** True for the integer types and bool: coded exactly, never quantized (FORMAT.md §4.5). */
+    public boolean isExact() {
+        return exponentBits == 0;
+    }
+
+    /**
+     * An exact type's canonical value of {@code bits} taken modulo 2^(8B): sign-extended for the signed types,
+     * zero-extended for UINT8 and BOOL (a BOOL value other than 0 or 1 is the caller's to refuse).
+     */
+    long canonical(long bits) {
+        return switch (this) {
+            case INT8 -> (byte) bits;
+            case INT16 -> (short) bits;
+            case INT32 -> (int) bits;
+            case UINT8, BOOL -> bits & 0xFF;
+            default -> bits;
+        };
     }
 
     /**

@@ -219,4 +219,53 @@ public final class Corpus {
         }
         return out;
     }
+
+    /** How an exact (integer or bool) chunk changes from one step to the next. */
+    public enum IntegerShape {
+        /** No value changes: a buffer that stands still. */
+        UNCHANGED,
+        /** Every value moves by one (num_batches_tracked); a bool flips. */
+        COUNTER,
+        /** A few values (about 1 in 20) take small new values. */
+        SPARSE,
+        /** Every value random over the type's range: VERBATIM's case. */
+        RANDOM
+    }
+
+    /** Initial values of an exact type: small random integers (0 or 1 for bool). */
+    public long[] integerInitial(int n, ValueType type) {
+        long[] out = new long[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = type == ValueType.BOOL ? nextInt(2) : nextInt(200) - (type == ValueType.UINT8 ? 0 : 100);
+        }
+        return out;
+    }
+
+    /** The next step's values of an exact chunk whose values are {@code current}. */
+    public long[] nextIntegers(IntegerShape shape, long[] current, ValueType type) {
+        long[] out = current.clone();
+        boolean bool = type == ValueType.BOOL;
+        for (int i = 0; i < out.length; i++) {
+            switch (shape) {
+                case UNCHANGED -> { }
+                case COUNTER -> out[i] = bool ? 1 - out[i] : out[i] + 1;
+                case SPARSE -> {
+                    if (nextInt(20) == 0) {
+                        out[i] = bool ? 1 - out[i] : nextInt(7) - 3;
+                    }
+                }
+                case RANDOM -> out[i] = bool ? nextInt(2) : nextLong();
+            }
+        }
+        return out;
+    }
+
+    /** {@code next − current} for each value (the codec takes it modulo 2^(8B)). */
+    public static long[] differences(long[] next, long[] current) {
+        long[] out = new long[next.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = next[i] - current[i];
+        }
+        return out;
+    }
 }

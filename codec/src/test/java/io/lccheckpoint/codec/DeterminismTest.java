@@ -85,6 +85,23 @@ class DeterminismTest {
                 digests.put(configuration.getKey() + "/" + type.name().toLowerCase(java.util.Locale.ROOT), hex(sha.digest()));
             }
         }
+        // exact types (format version 3): no options apply; one chain per type, coded by a used encoder when given
+        ChunkEncoder exactEncoder = encoders == null ? new ChunkEncoder(CodecOptions.paper(2)) : encoders[0];
+        for (ValueType type : ExactTypesTest.EXACT) {
+            MessageDigest sha = sha256();
+            for (int n : SIZES) {
+                for (Corpus.IntegerShape shape : Corpus.IntegerShape.values()) {
+                    Corpus corpus = new Corpus(n * 37L + shape.ordinal());
+                    long[] values = corpus.integerInitial(n, type);
+                    ChunkState state = ChunkState.exact(type, values);
+                    for (int step = 0; step < STEPS; step++) {
+                        long[] next = corpus.nextIntegers(shape, state.approxLong(), type);
+                        sha.update(exactEncoder.encode(Corpus.differences(next, state.approxLong()), state).record());
+                    }
+                }
+            }
+            digests.put("exact/" + type.name().toLowerCase(java.util.Locale.ROOT), hex(sha.digest()));
+        }
         return digests;
     }
 
@@ -105,7 +122,7 @@ class DeterminismTest {
     void encodedBytesMatchTheCheckedInGoldenHashes() throws IOException {
         Map<String, String> actual = digests(null);
         if (Boolean.getBoolean("lcckpt.golden.update")) {
-            StringBuilder text = new StringBuilder("# SHA-256 of the encoded corpus (DeterminismTest); format versions 1 (float32, float64) and 2 (bfloat16, float16)\n");
+            StringBuilder text = new StringBuilder("# SHA-256 of the encoded corpus (DeterminismTest); format versions 1 (float32, float64), 2 (bfloat16, float16) and 3 (exact types)\n");
             actual.forEach((name, digest) -> text.append(name).append(' ').append(digest).append('\n'));
             Files.writeString(GOLDEN, text.toString(), StandardCharsets.UTF_8);
         }

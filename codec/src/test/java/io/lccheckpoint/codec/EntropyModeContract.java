@@ -170,7 +170,7 @@ abstract class EntropyModeContract {
             byte[] record = encoder.encode(new Corpus(5).sixteenBit(Corpus.Shape.MULTI_SCALE_GAUSSIAN, 40, type), state).record();
             assertThat(record[RecordFormat.OFFSET_VERSION]).isEqualTo((byte) 2);
             assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 1), 40, RecordFormat.OFFSET_VALUE_TYPE, "value type");
-            assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 3), 40, RecordFormat.OFFSET_VERSION, "version 3");
+            assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 4), 40, RecordFormat.OFFSET_VERSION, "version 4");
             assertThatThrownBy(() -> decoder.apply(record, new double[40])).isInstanceOf(MalformedChunkException.class);
             // applyTo checks the state's type: a float32 state of the same size is not a 16-bit one
             assertThatThrownBy(() -> decoder.applyTo(record, ChunkState.float32(new float[40])))
@@ -324,7 +324,7 @@ abstract class EntropyModeContract {
         byte[] record = sampleRecords().get(0);
         int n = ChunkDecoder.inspect(record).valueCount();
         assertMalformedAt(edit(record, 0, 'X'), n, 0, "magic");
-        assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 3), n, RecordFormat.OFFSET_VERSION, "version 3");
+        assertMalformedAt(edit(record, RecordFormat.OFFSET_VERSION, 4), n, RecordFormat.OFFSET_VERSION, "version 4");
         assertMalformedAt(edit(record, RecordFormat.OFFSET_VALUE_TYPE, 3), n, RecordFormat.OFFSET_VALUE_TYPE, "value type");
         assertMalformedAt(edit(record, RecordFormat.OFFSET_VALUE_TYPE, 9), n, RecordFormat.OFFSET_VALUE_TYPE, "value type");
         assertMalformedAt(edit(record, RecordFormat.OFFSET_FLAGS, 0x80), n, RecordFormat.OFFSET_FLAGS, "flags");

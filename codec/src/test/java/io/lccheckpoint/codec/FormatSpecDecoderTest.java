@@ -74,6 +74,21 @@ class FormatSpecDecoderTest {
                 }
             }
         }
+        // format version 3: the exact types, integer deltas (FORMAT.md §4.5)
+        ChunkEncoder exactEncoder = new ChunkEncoder(CodecOptions.paper(2));
+        for (ValueType type : ExactTypesTest.EXACT) {
+            for (Corpus.IntegerShape shape : Corpus.IntegerShape.values()) {
+                for (int n : new int[] {1, 13, 2000}) {
+                    ChunkState state = ChunkState.exact(type, corpus.integerInitial(n, type));
+                    exactEncoder.encode(Corpus.differences(corpus.nextIntegers(shape, state.approxLong(), type), state.approxLong()), state);
+                    previous.add(state.approxLittleEndian().array());
+                    EncodedChunk chunk = exactEncoder.encode(Corpus.differences(corpus.nextIntegers(shape, state.approxLong(), type), state.approxLong()), state);
+                    codings.add(chunk.coding());
+                    records.add(chunk.record());
+                    expected.add(state.approxLittleEndian().array());
+                }
+            }
+        }
         assertThat(codings).as("every coding is exercised").containsExactlyInAnyOrder(Coding.values());
         List<byte[]> decoded = python(records, previous);
         for (int k = 0; k < records.size(); k++) {
@@ -102,6 +117,23 @@ class FormatSpecDecoderTest {
         byte[] versionOne = half.clone();
         versionOne[RecordFormat.OFFSET_VERSION] = 1;
         assertThat(python(Records.resign(versionOne), halfPrevious)).isNull();
+
+        // an exact record claiming version 2, with promotion bits, or with a bool leaving 0 and 1 (FORMAT.md §4.5, §6)
+        ChunkState flags = ChunkState.exact(ValueType.BOOL, new long[500]);
+        long[] flip = new long[500];
+        flip[7] = 1;
+        byte[] bool = new ChunkEncoder(CodecOptions.paper(2)).encode(flip, flags).record();
+        byte[] boolPrevious = new byte[500];
+        assertThat(python(bool, boolPrevious)).isNotNull();
+        byte[] versionTwo = bool.clone();
+        versionTwo[RecordFormat.OFFSET_VERSION] = 2;
+        assertThat(python(Records.resign(versionTwo), boolPrevious)).isNull();
+        byte[] promoted = bool.clone();
+        promoted[RecordFormat.OFFSET_PROMOTION_BITS] = 1;
+        assertThat(python(Records.resign(promoted), boolPrevious)).isNull();
+        byte[] alreadyTrue = new byte[500];
+        alreadyTrue[7] = 1;
+        assertThat(python(bool, alreadyTrue)).as("1 + 1 is no bool").isNull();
     }
 
     @Test
