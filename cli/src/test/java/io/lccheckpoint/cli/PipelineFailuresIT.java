@@ -201,11 +201,11 @@ class PipelineFailuresIT {
         producer.beginTransaction();
         String topic = new Topics("resume-encoder").rawDeltas(job);
         producer.send(new ProducerRecord<>(topic, SingleObjectSerde.encode(new ChunkKey(job, "", -1)),
-                SingleObjectSerde.encode(new StepManifest(job, 1L, step, null, List.of(new TensorInfo("w1", List.of(50_000L), DType.FLOAT32, CHUNK, 4)), null))));
+                SingleObjectSerde.encode(new StepManifest(job, 1L, step, null, List.of(new TensorInfo("w1", List.of(50_000L), DType.FLOAT32, CHUNK, 4, null)), null))));
         ByteBuffer values = ByteBuffer.allocate(4 * CHUNK).order(ByteOrder.LITTLE_ENDIAN);
         for (int chunk = 0; chunk < 2; chunk++) {
             RawDeltaChunk raw = new RawDeltaChunk(job, 1L, step, "w1", chunk, 4, 9, DType.FLOAT32, false, values.duplicate(),
-                    io.lccheckpoint.schema.RemainingStages.ALL, null, false, false, null, null);
+                    io.lccheckpoint.schema.RemainingStages.ALL, null, false, false, null, null, null);
             producer.send(new ProducerRecord<>(topic, SingleObjectSerde.encode(new ChunkKey(job, "w1", chunk)), SingleObjectSerde.encode(raw)));
         }
         producer.flush();

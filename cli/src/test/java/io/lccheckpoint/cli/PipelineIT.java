@@ -145,24 +145,34 @@ class PipelineIT {
     }
 
     /**
-     * bfloat16 and float16 tensors beside a float32 one (issue #14), in both splits, through a superstep: the restore is
-     * bit for bit the codec's own chain (ũ kept in each tensor's type, FORMAT.md §1), and safetensors gets each dtype's
-     * tag and width.
+     * Every dtype of a real state_dict in one job (issue #14), in both splits, through a superstep: bfloat16, float16 and
+     * float32 weights restore bit for bit as the codec's own chain (ũ kept in each tensor's type, FORMAT.md §1), the
+     * float32 one with options of its own (lcckpt.codec.tensor.options: 4 bits where the job codes 2), and an int64
+     * counter (num_batches_tracked), an unchanged int32 buffer and a bool mask restore exactly as the trainer had them.
+     * safetensors gets each dtype's tag and width, the summary each tensor's coding.
      */
     @Test
-    void restoresBfloat16Float16AndFloat32TensorsBitForBitInBothSplits(@TempDir Path out) throws Exception {
+    void restoresEveryDtypeBitForBitWithPerTensorOptionsInBothSplits(@TempDir Path out) throws Exception {
         Map<String, DType> dtypes = new LinkedHashMap<>();
         dtypes.put("w.bf16", DType.BFLOAT16);
         dtypes.put("w.fp16", DType.FLOAT16);
         dtypes.put("w.f32", DType.FLOAT32);
         Map<String, Integer> sizes = Map.of("w.bf16", CHUNK + 4_464, "w.fp16", 30_000, "w.f32", 20_000);
+        Map<String, DType> exact = new LinkedHashMap<>();
+        exact.put("bn.num_batches_tracked", DType.INT64);
+        exact.put("buf.frozen", DType.INT32);
+        exact.put("buf.mask", DType.BOOL);
+        Map<String, Integer> exactSizes = Map.of("bn.num_batches_tracked", 1, "buf.frozen", 3_000, "buf.mask", CHUNK + 1_000);
+        CodecOptions own = new CodecOptions(4, EntropyMode.ZERO_RUN);
         int steps = 12; // a superstep at step 10 (INTERVAL)
         for (String split : new String[] {"storage", "trainer"}) {
-            String job = "sixteen-" + split;
+            String job = "dtypes-" + split;
             java.util.SplittableRandom random = new java.util.SplittableRandom(split.length());
             Map<String, float[]> state = new LinkedHashMap<>();
+            Map<String, long[]> integers = new LinkedHashMap<>();
             Map<String, List<ChunkState>> chain = new LinkedHashMap<>();
-            ChunkEncoder reference = new ChunkEncoder(new CodecOptions(2, EntropyMode.ZERO_RUN));
+            ChunkEncoder jobEncoder = new ChunkEncoder(new CodecOptions(2, EntropyMode.ZERO_RUN));
+            ChunkEncoder ownEncoder = new ChunkEncoder(own);
             dtypes.forEach((name, dtype) -> {
                 ValueType type = ValueType.valueOf(dtype.name());
                 float[] values = new float[sizes.get(name)];
@@ -177,11 +187,20 @@ class PipelineIT {
                 }
                 chain.put(name, chunks);
             });
+            exact.forEach((name, dtype) -> {
+                long[] values = new long[exactSizes.get(name)];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = dtype == DType.BOOL ? random.nextInt(2) : random.nextInt(-1000, 1000);
+                }
+                integers.put(name, values);
+            });
             Map<String, Object> config = producerConfig(job);
             config.put("lcckpt.split", split);
+            config.put("lcckpt.codec.tensor.options", "buf.*=bits=8;w.f3?=bits=4");
             try (CheckpointProducer producer = new CheckpointProducer(config)) {
                 dtypes.forEach((name, dtype) -> producer.registerTensor(name, new long[] {sizes.get(name)}, dtype));
-                producer.publish(0, published(state, dtypes));
+                exact.forEach((name, dtype) -> producer.registerTensor(name, new long[] {exactSizes.get(name)}, dtype));
+                producer.publish(0, published(state, dtypes, integers));
                 for (long step = 1; step <= steps; step++) {
                     for (Map.Entry<String, float[]> entry : state.entrySet()) {
                         ValueType type = ValueType.valueOf(dtypes.get(entry.getKey()).name());
@@ -192,6 +211,7 @@ class PipelineIT {
                             values[i] = roundTo(type, values[i] + (float) (random.nextGaussian() * ((i % 5 == 0) ? 1e-2 : 1e-4)));
                         }
                         List<ChunkState> chunks = chain.get(entry.getKey());
+                        ChunkEncoder reference = entry.getKey().equals("w.f32") ? ownEncoder : jobEncoder;
                         for (int c = 0; c < chunks.size(); c++) {
                             int from = c * CHUNK;
                             float[] delta = new float[chunks.get(c).size()];
@@ -201,7 +221,12 @@ class PipelineIT {
                             reference.encode(delta, chunks.get(c));
                         }
                     }
-                    producer.publish(step, published(state, dtypes));
+                    integers.get("bn.num_batches_tracked")[0]++;
+                    long[] mask = integers.get("buf.mask");
+                    for (int i = 0; i < mask.length; i += 1 + random.nextInt(50)) {
+                        mask[i] = 1 - mask[i];
+                    }
+                    producer.publish(step, published(state, dtypes, integers));
                 }
             }
             Restorer restorer = restorer();
@@ -215,7 +240,15 @@ class PipelineIT {
                 }
                 expected.put(name, values);
             });
-            assertBits(restored, expected);
+            assertThat(restored.tensors().keySet()).containsExactly("w.bf16", "w.fp16", "w.f32", "bn.num_batches_tracked", "buf.frozen", "buf.mask");
+            Map<String, RestoredState.Tensor> floats = new LinkedHashMap<>(restored.tensors());
+            floats.keySet().retainAll(dtypes.keySet());
+            assertBits(new RestoredState(restored.job(), restored.generation(), restored.step(), floats, 0, 0, 0, 0, Duration.ZERO, List.of(), 0),
+                    expected);
+            integers.forEach((name, values) -> {
+                assertThat(restored.tensors().get(name).dtype()).isEqualTo(exact.get(name));
+                assertThat(restored.tensors().get(name).longs()).as("%s, %s split", name, split).containsExactly(values);
+            });
             assertThat(restored.tensors().get("w.bf16").dtype()).isEqualTo(DType.BFLOAT16);
 
             Path model = out.resolve(split + ".safetensors");
@@ -223,8 +256,18 @@ class PipelineIT {
             byte[] bytes = Files.readAllBytes(model);
             long headerLength = java.nio.ByteBuffer.wrap(bytes, 0, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
             String header = new String(bytes, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8);
-            assertThat(header).contains("\"BF16\"", "\"F16\"", "\"F32\"");
-            assertThat(bytes.length).isEqualTo(8 + headerLength + 2L * sizes.get("w.bf16") + 2L * sizes.get("w.fp16") + 4L * sizes.get("w.f32"));
+            assertThat(header).contains("\"BF16\"", "\"F16\"", "\"F32\"", "\"I64\"", "\"I32\"", "\"BOOL\"");
+            assertThat(bytes.length).isEqualTo(8 + headerLength + 2L * sizes.get("w.bf16") + 2L * sizes.get("w.fp16") + 4L * sizes.get("w.f32")
+                    + 8L + 4L * exactSizes.get("buf.frozen") + exactSizes.get("buf.mask"));
+            // the bool mask as its bytes: 0 and 1, the tensor's last bytes
+            long[] mask = integers.get("buf.mask");
+            for (int i = 0; i < mask.length; i++) {
+                assertThat(bytes[bytes.length - mask.length + i]).isEqualTo((byte) mask[i]);
+            }
+            Path summary = out.resolve(split + ".json");
+            io.lccheckpoint.restorer.SafetensorsWriter.writeSummary(restored, summary);
+            String json = Files.readString(summary);
+            assertThat(json).contains("\"codec\" : \"exact\"", "\"codec\" : \"" + own.describe() + "\"", "\"codec\" : \"job\"");
         }
     }
 
@@ -232,12 +275,28 @@ class PipelineIT {
         return type == ValueType.FLOAT32 ? value : SixteenBitFloats.round(type, value);
     }
 
-    /** As a trainer publishes: float[] for float32, the values' bits for the 16-bit types. */
-    private static Map<String, Object> published(Map<String, float[]> state, Map<String, DType> dtypes) {
+    /**
+     * As a trainer publishes: float[] for float32, the values' bits for the 16-bit types, long[] for the int64 counter,
+     * int[] for the int32 buffer, boolean[] for the bool mask.
+     */
+    private static Map<String, Object> published(Map<String, float[]> state, Map<String, DType> dtypes, Map<String, long[]> integers) {
         Map<String, Object> values = new LinkedHashMap<>();
         state.forEach((name, floats) -> {
             DType dtype = dtypes.get(name);
             values.put(name, dtype == DType.FLOAT32 ? floats.clone() : SixteenBitFloats.toBits(ValueType.valueOf(dtype.name()), floats));
+        });
+        integers.forEach((name, longs) -> {
+            if (name.equals("buf.mask")) {
+                boolean[] flags = new boolean[longs.length];
+                for (int i = 0; i < flags.length; i++) {
+                    flags[i] = longs[i] != 0;
+                }
+                values.put(name, flags);
+            } else if (name.equals("buf.frozen")) {
+                values.put(name, Arrays.stream(longs).mapToInt(v -> (int) v).toArray());
+            } else {
+                values.put(name, longs.clone());
+            }
         });
         return values;
     }

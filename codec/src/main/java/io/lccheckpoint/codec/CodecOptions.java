@@ -57,4 +57,52 @@ public record CodecOptions(int promotionBits, EntropyMode entropy, boolean reuse
     public String describe() {
         return "bits=" + promotionBits + ",entropy=" + entropy.name() + ",reuse=" + reuseCodeTables;
     }
+
+    /**
+     * Reads options as {@link #describe()} writes them ({@code bits=2,entropy=ZERO_RUN,reuse=false}), or a shorter form a
+     * user writes ({@code bits=3}, {@code entropy=zero_run,bits=2}) whose missing keys come from {@code base}. Keys:
+     * {@code bits} (0..8), {@code entropy} (huffman or zero_run, any case), {@code reuse} (true or false).
+     *
+     * @throws IllegalArgumentException naming the key or value that is wrong
+     */
+    public static CodecOptions parse(String text, CodecOptions base) {
+        int bits = base.promotionBits;
+        EntropyMode entropy = base.entropy;
+        boolean reuse = base.reuseCodeTables;
+        for (String part : text.split(",")) {
+            String[] pair = part.trim().split("=", 2);
+            if (pair.length != 2 || pair[1].isBlank()) {
+                throw new IllegalArgumentException("codec options '" + text + "': '" + part.trim() + "' is not key=value (bits, entropy, reuse)");
+            }
+            String value = pair[1].trim();
+            switch (pair[0].trim()) {
+                case "bits" -> {
+                    try {
+                        bits = Integer.parseInt(value);
+                    } catch (NumberFormatException e) {
+                        throw new IllegalArgumentException("codec options '" + text + "': bits=" + value + " is not a number");
+                    }
+                }
+                case "entropy" -> {
+                    try {
+                        entropy = EntropyMode.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("codec options '" + text + "': entropy=" + value + " is not huffman or zero_run");
+                    }
+                }
+                case "reuse" -> {
+                    if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false")) {
+                        throw new IllegalArgumentException("codec options '" + text + "': reuse=" + value + " is not true or false");
+                    }
+                    reuse = Boolean.parseBoolean(value);
+                }
+                default -> throw new IllegalArgumentException("codec options '" + text + "': unknown key '" + pair[0].trim() + "' (bits, entropy, reuse)");
+            }
+        }
+        try {
+            return new CodecOptions(bits, entropy, reuse);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("codec options '" + text + "': " + e.getMessage(), e);
+        }
+    }
 }

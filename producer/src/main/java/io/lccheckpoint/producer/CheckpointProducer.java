@@ -16,6 +16,8 @@ import io.lccheckpoint.producer.internals.StepRecords;
 import io.lccheckpoint.producer.internals.TensorSpec;
 import io.lccheckpoint.producer.internals.TopicCreator;
 import io.lccheckpoint.producer.internals.TrainerCoder;
+import io.lccheckpoint.producer.internals.TensorCodecRules;
+import io.lccheckpoint.producer.internals.ExactValues;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DTypes;
 import io.lccheckpoint.schema.kafka.ProgressReader;
@@ -34,6 +36,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.metrics.Metrics;
 import org.apache.kafka.common.serialization.Serializer;
@@ -73,6 +76,7 @@ public final class CheckpointProducer implements AutoCloseable {
     private final long maxBlockMs;
     private final Time time;
     private final Map<String, TensorSpec> tensors = new LinkedHashMap<>();
+    private final TensorCodecRules tensorRules;
     private final Producer<SpecificRecord, SpecificRecord> producer;
     private final StepQueue queue;
     private final SplitController split;
@@ -106,6 +110,13 @@ public final class CheckpointProducer implements AutoCloseable {
         long configured = settings.getLong(ProducerSettings.GENERATION_CONFIG);
         this.generation = configured >= 0 ? configured : time.milliseconds();
         int recordBytes = maxRecordBytes(chunkValues);
+        CodecOptions codecOptions = new CodecOptions(settings.getInt(ProducerSettings.CODEC_PROMOTION_BITS_CONFIG),
+                EntropyMode.valueOf(settings.getString(ProducerSettings.CODEC_ENTROPY_CONFIG)));
+        try {
+            this.tensorRules = TensorCodecRules.parse(settings.getString(ProducerSettings.CODEC_TENSOR_OPTIONS_CONFIG), codecOptions);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("job " + job + ": " + e.getMessage());
+        }
 
         WireFormat wire = WireFormat.fromConfig(settings.originals());
         Map<String, Object> kafka = settings.kafkaSettings();
@@ -142,8 +153,6 @@ public final class CheckpointProducer implements AutoCloseable {
                     : null;
             this.split = new SplitController(job, splitSetting, planner, settings.getInt(ProducerSettings.SPLIT_REPLAN_STEPS_CONFIG), watcher,
                     tensors.values());
-            CodecOptions codecOptions = new CodecOptions(settings.getInt(ProducerSettings.CODEC_PROMOTION_BITS_CONFIG),
-                    EntropyMode.valueOf(settings.getString(ProducerSettings.CODEC_ENTROPY_CONFIG)));
             String checkpointTopic = topics.checkpoints(job);
             StepRecords records = new StepRecords(job, topics.rawDeltas(job), checkpointTopic, chunkValues,
                     settings.getBoolean(ProducerSettings.WRITE_CHECKPOINTS_CONFIG), tensors.values(), new TrainerCoder(codecOptions),
@@ -182,12 +191,27 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /**
-     * Declares a tensor before the first step; its values are float[] (FLOAT32), double[] (FLOAT64) or short[] (BFLOAT16,
-     * FLOAT16: the values' bits, as {@code tensor.view(torch.int16)} gives them) in row-major order.
+     * Declares a tensor before the first step, coded with the options {@code lcckpt.codec.tensor.options} gives it (or the
+     * job's). Its values are, in row-major order: float[] (FLOAT32), double[] (FLOAT64), short[] (BFLOAT16, FLOAT16: the
+     * values' bits, as {@code tensor.view(torch.int16)} gives them; INT16), byte[] (INT8, UINT8 read unsigned, BOOL as 0
+     * and 1), boolean[] (BOOL), int[] (INT32) or long[] (INT64). Integer and bool tensors are stored exactly.
      */
     public void registerTensor(String name, long[] shape, DType dtype) {
-        if (dtype == null || !DTypes.supported(dtype)) {
-            throw new IllegalArgumentException("job " + job + ", tensor " + name + ": " + (dtype == null ? "no dtype" : DTypes.unsupported(dtype)));
+        registerTensor(name, shape, dtype, null);
+    }
+
+    /**
+     * Declares a float tensor with codec options of its own ({@code options}; null: those {@code
+     * lcckpt.codec.tensor.options} gives it, or the job's). The records carry them: the encoder codes the tensor so too.
+     *
+     * @throws IllegalArgumentException for options on an integer or bool tensor, which is always stored exactly
+     */
+    public void registerTensor(String name, long[] shape, DType dtype, CodecOptions options) {
+        if (dtype == null) {
+            throw new IllegalArgumentException("job " + job + ", tensor " + name + ": no dtype");
+        }
+        if (options != null && DTypes.isExact(dtype)) {
+            throw new IllegalArgumentException("job " + job + ", tensor " + name + ": a " + dtype + " tensor is stored exactly; codec options do not apply");
         }
         if (!initialPending || lastStep >= 0) {
             throw new IllegalStateException("tensors are registered before the first publish (job " + job + ")");
@@ -206,7 +230,8 @@ public final class CheckpointProducer implements AutoCloseable {
             throw new IllegalArgumentException("tensor " + name + " must hold 1.." + (Integer.MAX_VALUE - 8) + " values, shape " + Arrays.toString(shape));
         }
         int chunks = (int) ((length + chunkValues - 1) / chunkValues);
-        tensors.put(name, new TensorSpec(name, shape.clone(), dtype, (int) length, chunks));
+        CodecOptions own = DTypes.isExact(dtype) ? null : options != null ? options : tensorRules.forTensor(name);
+        tensors.put(name, new TensorSpec(name, shape.clone(), dtype, (int) length, chunks, own));
     }
 
     /**
@@ -237,8 +262,10 @@ public final class CheckpointProducer implements AutoCloseable {
         for (String name : tensors.keySet()) {
             Object value = values.get(name);
             TensorSpec spec = tensors.get(name);
-            // a 16-bit tensor's bits become float32 values of its type here: every later step works on float arrays
-            snapshot.put(name, value instanceof short[] bits ? SixteenBitFloats.fromBits(spec.valueType(), bits)
+            // a 16-bit tensor's bits become float32 values of its type here, an exact tensor's values canonical longs: every
+            // later step works on float, double or long arrays
+            snapshot.put(name, DTypes.isExact(spec.dtype()) ? ExactValues.toLongs(spec.dtype(), value, "job " + job + ", step " + step + ", tensor " + name)
+                    : value instanceof short[] bits ? SixteenBitFloats.fromBits(spec.valueType(), bits)
                     : value instanceof float[] f ? f.clone() : ((double[]) value).clone());
         }
         int permits = queue.permitsFor(snapshot);
@@ -274,7 +301,8 @@ public final class CheckpointProducer implements AutoCloseable {
         return switch (dtype) {
             case FLOAT32 -> "float[]";
             case FLOAT64 -> "double[]";
-            default -> "short[] of the values' bits";
+            case BFLOAT16, FLOAT16 -> "short[] of the values' bits";
+            default -> ExactValues.arrays(dtype);
         };
     }
 
@@ -285,8 +313,9 @@ public final class CheckpointProducer implements AutoCloseable {
             if (value == null) {
                 throw new IllegalArgumentException(where + ": missing");
             }
-            int length = value instanceof float[] f ? f.length : value instanceof double[] d ? d.length : value instanceof short[] s ? s.length : -1;
-            boolean matches = value instanceof float[] ? spec.dtype() == DType.FLOAT32 : value instanceof double[] ? spec.dtype() == DType.FLOAT64
+            int length = value.getClass().isArray() ? java.lang.reflect.Array.getLength(value) : -1;
+            boolean matches = DTypes.isExact(spec.dtype()) ? ExactValues.accepts(spec.dtype(), value)
+                    : value instanceof float[] ? spec.dtype() == DType.FLOAT32 : value instanceof double[] ? spec.dtype() == DType.FLOAT64
                     : value instanceof short[] && (spec.dtype() == DType.BFLOAT16 || spec.dtype() == DType.FLOAT16);
             if (!matches) {
                 throw new IllegalArgumentException(where + ": registered as " + spec.dtype() + " (" + arrayOf(spec.dtype()) + ") but got "

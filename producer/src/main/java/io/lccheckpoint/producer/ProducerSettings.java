@@ -80,6 +80,14 @@ public final class ProducerSettings extends AbstractConfig {
     public static final String CODEC_PROMOTION_BITS_CONFIG = SharedSettings.CODEC_PROMOTION_BITS_CONFIG;
     public static final String CODEC_ENTROPY_CONFIG = SharedSettings.CODEC_ENTROPY_CONFIG;
 
+    public static final String CODEC_TENSOR_OPTIONS_CONFIG = "lcckpt.codec.tensor.options";
+    static final String CODEC_TENSOR_OPTIONS_DOC = "Groups of float tensors with codec options of their own, e.g."
+            + " `*.exp_avg=bits=3;*.exp_avg_sq=bits=4,entropy=huffman`: `;`-separated `<glob>=<options>` entries, the glob over"
+            + " tensor names (`*` any characters, `?` one), the options `bits`, `entropy` (huffman, zero_run) and `reuse`, missing"
+            + " ones taken from `lcckpt.codec.*`; the first matching entry wins, other tensors use `lcckpt.codec.*`. The records carry"
+            + " each tensor's options, so the encoder codes them so too and a restore needs none. Integer and bool tensors are always"
+            + " stored exactly; no options apply to them.";
+
     static final ConfigDef CONFIG = SharedSettings.defineCodecOptions(SharedSettings.defineTopicPrefix(new ConfigDef()))
             .define(SPLIT_CONFIG, Type.STRING, "storage", ConfigDef.ValidString.in("storage", "trainer", "auto"), Importance.HIGH, SPLIT_DOC)
             .define(SPLIT_CPU_BUDGET_CONFIG, Type.DOUBLE, 1.0, ConfigDef.Range.atLeast(0), Importance.MEDIUM, SPLIT_CPU_BUDGET_DOC)
@@ -87,6 +95,7 @@ public final class ProducerSettings extends AbstractConfig {
             .define(SPLIT_HYSTERESIS_CONFIG, Type.DOUBLE, 0.1, ConfigDef.Range.atLeast(0), Importance.LOW, SPLIT_HYSTERESIS_DOC)
             .define(SPLIT_HANDOVER_TIMEOUT_CONFIG, Type.LONG, 300_000L, ConfigDef.Range.atLeast(1), Importance.LOW, SPLIT_HANDOVER_TIMEOUT_DOC)
             .define(WRITE_CHECKPOINTS_CONFIG, Type.BOOLEAN, true, Importance.LOW, WRITE_CHECKPOINTS_DOC)
+            .define(CODEC_TENSOR_OPTIONS_CONFIG, Type.STRING, "", Importance.MEDIUM, CODEC_TENSOR_OPTIONS_DOC)
             .define(JOB_CONFIG, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH, JOB_DOC)
             .define(CHUNK_VALUES_CONFIG, Type.INT, CHUNK_VALUES_DEFAULT, ConfigDef.Range.between(1, 1 << 24), Importance.MEDIUM, CHUNK_VALUES_DOC)
             .define(BUFFER_MEMORY_CONFIG, Type.LONG, BUFFER_MEMORY_DEFAULT, ConfigDef.Range.atLeast(1024), Importance.MEDIUM, BUFFER_MEMORY_DOC)

@@ -304,12 +304,65 @@ class CheckpointProducerTest {
     }
 
     @Test
-    void aTensorOfADtypeNotYetCheckpointedIsRefusedAtRegistration() {
-        producer = open("storage", Map.of());
-        for (DType dtype : new DType[] {DType.INT8, DType.INT64, DType.UINT8, DType.BOOL}) {
-            assertThatThrownBy(() -> producer.registerTensor("buffer", new long[] {1}, dtype)).isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("job j, tensor buffer: dtype " + dtype + " is not checkpointed by this release");
-        }
+    void integerAndBoolTensorsArePublishedExactlyAsTheirWidthsIntegers() {
+        producer = open("storage", Map.of(), 0);
+        producer.registerTensor("count", new long[] {1}, DType.INT64);
+        producer.registerTensor("mask", new long[] {4}, DType.BOOL);
+        producer.registerTensor("ids", new long[] {3}, DType.UINT8);
+        assertThatThrownBy(() -> producer.registerTensor("other", new long[] {1}, DType.INT32, OPTIONS))
+                .hasMessageContaining("job j, tensor other: a INT32 tensor is stored exactly; codec options do not apply");
+        producer.publish(0, Map.of("count", new long[] {7}, "mask", new boolean[] {true, false, true, true}, "ids", new byte[] {1, (byte) 200, 3})).join();
+        producer.publish(1, Map.of("count", new long[] {8}, "mask", new byte[] {0, 0, 1, 1}, "ids", new byte[] {1, (byte) 255, 0})).join();
+        List<RawDeltaChunk> sent = values(clients.producer.history(), RawDeltaChunk.class);
+        // the initial state in each dtype's width, then the deltas modulo 2^(8 × width): 1 − 0 → 0xFF for a bool
+        // (the initial state goes to the checkpoint topic as the superstep the encoder would write, with its XXH64)
+        List<SuperstepChunk> initial = values(clients.producer.history(), SuperstepChunk.class);
+        assertThat(initial).extracting(r -> r.getTensor() + "=" + java.util.HexFormat.of().formatHex(bytes(r.getValues())))
+                .containsExactly("count=0700000000000000", "mask=01000101", "ids=01c803");
+        assertThat(initial.get(2).getChecksum()).isEqualTo(ChunkState.exact(ValueType.UINT8, new long[] {1, 200, 3}).approxChecksum());
+        assertThat(sent).filteredOn(r -> !r.getInitial()).extracting(r -> r.getTensor() + "=" + java.util.HexFormat.of().formatHex(bytes(r.getValues())))
+                .containsExactly("count=0100000000000000", "mask=ff000000", "ids=0037fd");
+        assertThat(sent).allSatisfy(r -> assertThat(r.getTensorCodec()).isNull());
+        assertThatThrownBy(() -> producer.publish(2, Map.of("count", new int[] {9}, "mask", new byte[4], "ids", new byte[3])))
+                .hasMessageContaining("job j, step 2, tensor count: registered as INT64 (long[]) but got int[]");
+        assertThatThrownBy(() -> producer.publish(2, Map.of("count", new long[] {9}, "mask", new byte[] {0, 2, 0, 0}, "ids", new byte[3])))
+                .hasMessageContaining("job j, step 2, tensor mask: value 1 is 2, not a bool (0 or 1)");
+    }
+
+    @Test
+    void aTensorsOwnOptionsRideOnItsRecordsAndCodeItOnTheTrainer() {
+        CodecOptions own = new CodecOptions(5, EntropyMode.ZERO_RUN);
+        producer = open("trainer", Map.of("lcckpt.codec.tensor.options", "v*=bits=5,entropy=zero_run; w=bits=3"), 0);
+        producer.registerTensor("v", new long[] {VALUES}, DType.FLOAT32);
+        producer.registerTensor("u", new long[] {VALUES}, DType.FLOAT32);
+        producer.registerTensor("x", new long[] {VALUES}, DType.FLOAT32, CodecOptions.paper(7));
+        float[] w0 = values(0);
+        float[] w1 = values(1);
+        producer.publish(0, Map.of("v", w0, "u", w0, "x", w0)).join();
+        producer.publish(1, Map.of("v", w1, "u", w1, "x", w1)).join();
+        List<RawDeltaChunk> sent = values(clients.producer.history(), RawDeltaChunk.class);
+        assertThat(sent).filteredOn(r -> r.getTensor().equals("v")).allSatisfy(r -> assertThat(r.getTensorCodec()).isEqualTo(own.describe()));
+        assertThat(sent).filteredOn(r -> r.getTensor().equals("u")).allSatisfy(r -> assertThat(r.getTensorCodec()).isNull());
+        assertThat(sent).filteredOn(r -> r.getTensor().equals("x")).allSatisfy(r -> assertThat(r.getTensorCodec()).isEqualTo(CodecOptions.paper(7).describe()));
+        assertThat(sent).filteredOn(r -> r.getTensor().equals("v") && !r.getInitial())
+                .allSatisfy(r -> assertThat(r.getCodecOptions()).isEqualTo(own.describe()));
+        // the chunk coded with the tensor's options, byte for byte, and the manifest lists them
+        byte[] expected = new ChunkEncoder(own).encode(delta(w1, w0, 0, CHUNK), ChunkState.float32(Arrays.copyOfRange(w0, 0, CHUNK))).record();
+        EncodedChunkRecord coded = values(clients.producer.history(), EncodedChunkRecord.class).stream()
+                .filter(r -> r.getTensor().equals("v") && r.getChunk() == 0).findFirst().orElseThrow();
+        assertThat(bytes(coded.getCodec())).isEqualTo(expected);
+        StepManifest manifest = values(clients.producer.history(), StepManifest.class).get(0);
+        assertThat(manifest.getTensors()).extracting(t -> t.getName() + ":" + t.getCodec())
+                .containsExactly("v:" + own.describe(), "u:null", "x:" + CodecOptions.paper(7).describe());
+        assertThat(io.lccheckpoint.schema.StepDigest.checkManifest(manifest)).isNull();
+    }
+
+    @Test
+    void tensorOptionsThatDoNotParseAreAConfigErrorNamingTheEntry() {
+        assertThatThrownBy(() -> open("storage", Map.of("lcckpt.codec.tensor.options", "w=bits=3;exp_avg"), 0))
+                .isInstanceOf(org.apache.kafka.common.config.ConfigException.class).hasMessageContaining("'exp_avg' is not <glob>=<options>");
+        assertThatThrownBy(() -> open("storage", Map.of("lcckpt.codec.tensor.options", "w=bits=12"), 0))
+                .isInstanceOf(org.apache.kafka.common.config.ConfigException.class).hasMessageContaining("bits=12");
     }
 
     @Test

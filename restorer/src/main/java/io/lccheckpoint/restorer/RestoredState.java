@@ -23,10 +23,17 @@ public record RestoredState(String job, long generation, long step, Map<String, 
                             long digest) {
 
     /**
-     * A tensor's values as the chunks they were rebuilt in (float[] for FLOAT32, double[] for FLOAT64, in order): a
-     * restore then holds one copy of the model, with no tensor-sized array next to its records.
+     * A tensor's values as the chunks they were rebuilt in (float[] for FLOAT32, BFLOAT16 and FLOAT16, double[] for
+     * FLOAT64, long[] for the integer dtypes and BOOL, in order): a restore then holds one copy of the model, with no
+     * tensor-sized array next to its records. {@code codec} is how its chunks were coded, as the manifest lists it
+     * ({@code TensorInfo.codec}: "exact", the tensor's own options, or null for the job's).
      */
-    public record Tensor(String name, long[] shape, DType dtype, List<Object> chunks) {
+    public record Tensor(String name, long[] shape, DType dtype, List<Object> chunks, String codec) {
+        /** A tensor whose coding the manifest does not name (its float chunks coded with the job's options). */
+        public Tensor(String name, long[] shape, DType dtype, List<Object> chunks) {
+            this(name, shape, dtype, chunks, null);
+        }
+
         /** A tensor held in one array (one chunk). */
         public static Tensor of(String name, long[] shape, DType dtype, Object values) {
             return new Tensor(name, shape, dtype, List.of(values));
@@ -35,7 +42,7 @@ public record RestoredState(String job, long generation, long step, Map<String, 
         public long length() {
             long length = 0;
             for (Object chunk : chunks) {
-                length += chunk instanceof float[] f ? f.length : ((double[]) chunk).length;
+                length += java.lang.reflect.Array.getLength(chunk);
             }
             return length;
         }
@@ -46,6 +53,21 @@ public record RestoredState(String job, long generation, long step, Map<String, 
             int offset = 0;
             for (Object chunk : chunks) {
                 float[] part = (float[]) chunk;
+                System.arraycopy(part, 0, values, offset, part.length);
+                offset += part.length;
+            }
+            return values;
+        }
+
+        /**
+         * An integer or bool tensor's values in one new array (a copy of the whole tensor: for small models and tests):
+         * signed dtypes sign-extended, UINT8 0..255, BOOL 0 or 1.
+         */
+        public long[] longs() {
+            long[] values = new long[Math.toIntExact(length())];
+            int offset = 0;
+            for (Object chunk : chunks) {
+                long[] part = (long[]) chunk;
                 System.arraycopy(part, 0, values, offset, part.length);
                 offset += part.length;
             }

@@ -82,6 +82,8 @@ public final class SafetensorsWriter {
             ObjectNode entry = tensors.addObject();
             entry.put("name", tensor.name());
             entry.put("dtype", tensor.dtype().name());
+            // how the chunks were coded: "exact" (integers, bool), the tensor's own options, or the job's ("job")
+            entry.put("codec", tensor.codec() != null ? tensor.codec() : "job");
             var shape = entry.putArray("shape");
             Arrays.stream(tensor.shape()).forEach(shape::add);
             // XXH64 (seed 0) of the tensor's little-endian bytes (docs/FORMAT.md §5), streamed: no copy of the tensor
@@ -113,6 +115,22 @@ public final class SafetensorsWriter {
                     int n = Math.min(slice.capacity() / 2, bits.length - from);
                     slice.clear().asShortBuffer().put(bits, from, n);
                     consumer.accept(slice.array(), 2 * n);
+                }
+            } else if (chunk instanceof long[] values) {
+                // an integer or bool tensor: the canonical longs in the dtype's width (two's complement, little-endian)
+                int width = DTypes.bytesPerValue(tensor.dtype());
+                for (int from = 0; from < values.length; from += slice.capacity() / 8) {
+                    int n = Math.min(slice.capacity() / 8, values.length - from);
+                    slice.clear();
+                    for (int i = from; i < from + n; i++) {
+                        switch (width) {
+                            case 1 -> slice.put((byte) values[i]);
+                            case 2 -> slice.putShort((short) values[i]);
+                            case 4 -> slice.putInt((int) values[i]);
+                            default -> slice.putLong(values[i]);
+                        }
+                    }
+                    consumer.accept(slice.array(), width * n);
                 }
             } else if (chunk instanceof float[] values) {
                 for (int from = 0; from < values.length; from += slice.capacity() / 4) {

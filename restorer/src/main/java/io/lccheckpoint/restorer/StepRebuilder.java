@@ -4,6 +4,7 @@ import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.SixteenBitFloats;
 import io.lccheckpoint.codec.ValueType;
 import io.lccheckpoint.codec.ChunkDecoder;
+import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.codec.CodecException;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DTypes;
@@ -83,9 +84,6 @@ final class StepRebuilder {
      */
     private static void checkFits(String job, long step, StepManifest manifest, long released) {
         for (TensorInfo info : manifest.getTensors()) {
-            if (!DTypes.supported(info.getDtype())) {
-                throw new RestoreException("job " + job + ", step " + step + ", tensor " + info.getName() + ": " + DTypes.unsupported(info.getDtype()));
-            }
             long length = 1;
             for (long dimension : info.getShape()) {
                 if (dimension < 0 || (dimension > 0 && length > Integer.MAX_VALUE / dimension)) {
@@ -186,7 +184,7 @@ final class StepRebuilder {
                     values.add(rebuilt.values());
                     Restorer.progress(progress, "rebuilding", ++chunksDone, totalChunks);
                 }
-                tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values));
+                tensors.put(info.getName(), new RestoredState.Tensor(info.getName(), shape, info.getDtype(), values, info.getCodec()));
             }
             return new RestoredState(job, generation, step, tensors, index.records, index.bytes, superstepUsed, deltas,
                     Duration.ofNanos(System.nanoTime() - start), List.copyOf(passedOver), digest);
@@ -256,6 +254,8 @@ final class StepRebuilder {
                 byte[] bytes = bytes(record.getCodec());
                 if (state instanceof float[] floats) {
                     decoder.apply(bytes, floats);
+                } else if (state instanceof long[] longs) {
+                    decoder.apply(bytes, ValueType.valueOf(work.info().getDtype().name()), longs, longs);
                 } else {
                     decoder.apply(bytes, (double[]) state);
                 }
@@ -270,7 +270,7 @@ final class StepRebuilder {
         }
         long digest = io.lccheckpoint.schema.StepDigest.chunkContribution(work.info().getName(), work.chunk(), stateChecksum);
         int offset = work.chunk() * work.info().getChunkSize();
-        checkLength(where, state instanceof float[] floats ? floats.length : ((double[]) state).length, offset, work.length(), work.info());
+        checkLength(where, java.lang.reflect.Array.getLength(state), offset, work.length(), work.info());
         return new Rebuilt(state, base, deltas, digest, corrupt);
     }
 
@@ -282,8 +282,8 @@ final class StepRebuilder {
     }
 
     /**
-     * A superstep's values, checked against its checksum (float[] or double[]: the arrays a restored tensor is made of;
-     * a codec {@code ChunkState} would allocate a residual a restore never needs).
+     * A superstep's values, checked against its checksum (float[], double[], or long[] for an exact dtype: the arrays a
+     * restored tensor is made of; a codec {@code ChunkState} would allocate a residual a restore never needs).
      */
     static Object superstepValues(SuperstepChunk superstep, DType dtype, String where) {
         if (superstep.getDtype() != dtype) {
@@ -292,7 +292,22 @@ final class StepRebuilder {
         ByteBuffer bytes = superstep.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
         long checksum;
         Object values;
-        if (dtype == DType.BFLOAT16 || dtype == DType.FLOAT16) {
+        if (DTypes.isExact(dtype)) {
+            // the integers as the codec keeps them: canonical longs (FORMAT.md §4.5)
+            ValueType type = ValueType.valueOf(dtype.name());
+            if (bytes.remaining() % type.bytesPerValue() != 0) {
+                throw new RestoreException(where + ": superstep of step " + superstep.getStep() + " holds " + bytes.remaining()
+                        + " bytes, not whole " + dtype + " values");
+            }
+            ChunkState exact;
+            try {
+                exact = ChunkState.initial(type, bytes);
+            } catch (IllegalArgumentException e) {
+                throw new RestoreException(where + ": superstep of step " + superstep.getStep() + ": " + e.getMessage(), e);
+            }
+            checksum = exact.approxChecksum();
+            values = exact.approxLong();
+        } else if (dtype == DType.BFLOAT16 || dtype == DType.FLOAT16) {
             // a 16-bit chunk's ũ as the codec keeps it: float32 values of the type (FORMAT.md §1)
             ValueType type = ValueType.valueOf(dtype.name());
             short[] bits = new short[bytes.remaining() / 2];

@@ -69,7 +69,7 @@ class RestorerTest {
     private void finishStep(long step, List<ChunkState> chunks) {
         // as the producer and the encoder write them: a sealed manifest, a marker with the step's content digest
         put(RecordKind.MANIFEST, -1, step, StepDigest.sealed(new StepManifest(JOB, 1L, step, null,
-                List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)), null)));
+                List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3, null)), null)));
         long digest = 0;
         for (int c = 0; c < chunks.size(); c++) {
             digest += StepDigest.chunkContribution("w", c, Checksums.xxh64(chunks.get(c).approxFloat()));
@@ -99,13 +99,13 @@ class RestorerTest {
     }
 
     @Test
-    void aStepWithATensorOfADtypeNotYetCheckpointedIsRefusedNamingIt() {
+    void aManifestWhoseDtypeDisagreesWithTheRecordsIsRefusedNamingTheTensor() {
         List<Map.Entry<CheckpointKey, SpecificRecord>> forged = new ArrayList<>(records);
         forged.removeIf(e -> e.getKey().getKind() == RecordKind.MANIFEST && e.getKey().getStep() == 6);
         forged.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L), StepDigest.sealed(new StepManifest(JOB,
-                1L, 6L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.BOOL, CHUNK, 3)), null))));
+                1L, 6L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.BOOL, CHUNK, 3, null)), null))));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, forged, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
-                .hasMessageContaining("step 6, tensor w: dtype BOOL is not checkpointed by this release");
+                .hasMessageContaining("tensor w").hasMessageContaining("is FLOAT32, the manifest says BOOL");
     }
 
     @Test
@@ -270,12 +270,12 @@ class RestorerTest {
     void aManifestWhoseShapeCannotBeRightIsRefusedBeforeAnythingIsAllocated() {
         List<Map.Entry<CheckpointKey, SpecificRecord>> huge = without(RecordKind.MANIFEST, -1, 6);
         huge.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L),
-                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(1L << 20, 1L << 20), DType.FLOAT32, CHUNK, 3)), null)));
+                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(1L << 20, 1L << 20), DType.FLOAT32, CHUNK, 3, null)), null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, huge, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("tensor w").hasMessageContaining("more than 2^31 values");
         List<Map.Entry<CheckpointKey, SpecificRecord>> wrong = without(RecordKind.MANIFEST, -1, 6);
         wrong.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L),
-                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(10L), DType.FLOAT32, CHUNK, 3)), null)));
+                new StepManifest(JOB, 1L, 6L, null, List.of(new TensorInfo("w", List.of(10L), DType.FLOAT32, CHUNK, 3, null)), null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, wrong, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("does not agree with its 3 chunks of 1000 values");
     }
@@ -286,7 +286,7 @@ class RestorerTest {
         int chunk = 1 << 24;
         List<Map.Entry<CheckpointKey, SpecificRecord>> big = without(RecordKind.MANIFEST, -1, 6);
         big.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 1L, 6L), new StepManifest(JOB, 1L, 6L, null,
-                List.of(new TensorInfo("w", List.of(values), DType.FLOAT64, chunk, (int) ((values + chunk - 1) / chunk))), null)));
+                List.of(new TensorInfo("w", List.of(values), DType.FLOAT64, chunk, (int) ((values + chunk - 1) / chunk), null)), null)));
         org.junit.jupiter.api.Assumptions.assumeTrue(Runtime.getRuntime().maxMemory() < 8 * values, "a heap this large holds the step");
         assertThatThrownBy(() -> Restorer.rebuild(JOB, big, OptionalLong.of(6))).isInstanceOf(RestoreException.class)
                 .hasMessageContaining("needs " + 8 * values / (1 << 20) + " MiB of heap").hasMessageContaining("-Xmx");
@@ -297,7 +297,7 @@ class RestorerTest {
         List<Map.Entry<CheckpointKey, SpecificRecord>> resumed = new ArrayList<>(records);
         // an older generation's marker and manifest, its chunks tombstoned long ago (a resumed run)
         resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.MANIFEST, "", -1, 0L, 9L),
-                new StepManifest(JOB, 0L, 9L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3)), null)));
+                new StepManifest(JOB, 0L, 9L, null, List.of(new TensorInfo("w", List.of((long) LENGTH), DType.FLOAT32, CHUNK, 3, null)), null)));
         resumed.add(new AbstractMap.SimpleEntry<>(new CheckpointKey(JOB, RecordKind.STEP_COMPLETE, "", -1, 0L, 9L),
                 new StepComplete(JOB, 0L, 9L, 3, 0L, 0L, false, 0L, -1L, null, null, null)));
         assertThatThrownBy(() -> Restorer.rebuild(JOB, resumed, OptionalLong.of(42))).isInstanceOf(RestoreException.class)
@@ -312,7 +312,7 @@ class RestorerTest {
         for (Map.Entry<CheckpointKey, SpecificRecord> entry : records) {
             if (entry.getValue() instanceof StepManifest manifest && manifest.getStep() == 6) {
                 StepManifest swapped = StepManifest.newBuilder(manifest).build();
-                swapped.setTensors(List.of(new TensorInfo("w", List.of(50L, 50L), DType.FLOAT32, CHUNK, 3)));
+                swapped.setTensors(List.of(new TensorInfo("w", List.of(50L, 50L), DType.FLOAT32, CHUNK, 3, null)));
                 altered.add(new AbstractMap.SimpleEntry<>(entry.getKey(), swapped));
             } else {
                 altered.add(entry);

@@ -1,10 +1,9 @@
 package io.lccheckpoint.schema;
 
 /**
- * What the pipeline knows of each {@link DType}, in one place: its width, its safetensors tag, and whether this release
- * checkpoints it end to end. The schemas know every dtype a PyTorch {@code state_dict} holds; the float types are coded
- * today, and the producer, the encoder and the restorer refuse the others with an error naming the tensor and the dtype
- * (issue #14 brings them: integers and bool stored exactly).
+ * What the pipeline knows of each {@link DType}, in one place: its width, its safetensors tag, and whether it is
+ * quantized (the float types) or stored exactly (the integer types and bool, docs/FORMAT.md §4.5). The schemas know
+ * every dtype a PyTorch {@code state_dict} holds, and this release checkpoints them all.
  */
 public final class DTypes {
     private DTypes() {
@@ -28,10 +27,18 @@ public final class DTypes {
         return dtype == DType.BFLOAT16 || dtype == DType.FLOAT16 ? 4 : bytesPerValue(dtype);
     }
 
-    /** Whether values of the dtype are IEEE floats the codec quantizes (the others are stored exactly, issue #14). */
+    /** Whether values of the dtype are IEEE floats the codec quantizes (the others are stored exactly). */
     public static boolean isFloat(DType dtype) {
         return dtype == DType.FLOAT32 || dtype == DType.FLOAT64 || dtype == DType.BFLOAT16 || dtype == DType.FLOAT16;
     }
+
+    /** Whether the dtype is stored exactly: the integer types and bool (lossless integer deltas, FORMAT.md §4.5). */
+    public static boolean isExact(DType dtype) {
+        return !isFloat(dtype);
+    }
+
+    /** The coding a manifest lists for an exact tensor ({@code TensorInfo.codec}). */
+    public static final String EXACT_CODEC = "exact";
 
     /** The dtype's tag in a safetensors header. */
     public static String safetensorsTag(DType dtype) {
@@ -49,14 +56,5 @@ public final class DTypes {
         };
     }
 
-    /** Whether this release checkpoints tensors of {@code dtype} (the float types: float32, float64, bfloat16, float16). */
-    public static boolean supported(DType dtype) {
-        return isFloat(dtype);
-    }
 
-    /** Why a tensor of an unsupported dtype is refused, for errors that name the tensor before it. */
-    public static String unsupported(DType dtype) {
-        return "dtype " + dtype + " is not checkpointed by this release (float32, float64, bfloat16 and float16 are; integer and bool"
-                + " tensors come with issue #14)";
-    }
 }

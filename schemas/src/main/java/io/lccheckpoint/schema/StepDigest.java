@@ -31,6 +31,10 @@ public final class StepDigest {
                 text.append(d == 0 ? "" : ",").append(info.getShape().get(d));
             }
             text.append('\n').append(info.getDtype()).append('\n').append(info.getChunkSize()).append('\n').append(info.getChunkCount()).append('\n');
+            if (info.getCodec() != null) {
+                // only when set: manifests without per-tensor coding keep the checksum they had before the field
+                text.append("codec=").append(info.getCodec()).append('\n');
+            }
         }
         CRC32C crc = new CRC32C();
         crc.update(text.toString().getBytes(StandardCharsets.UTF_8));

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Every dtype of the schemas has a width and a safetensors tag; this release checkpoints the four float types. */
+/** Every dtype of the schemas has a width and a safetensors tag; the four float types are quantized, the rest exact. */
 class DTypesTest {
 
     @Test
@@ -16,12 +16,15 @@ class DTypesTest {
     }
 
     @Test
-    void theFloatTypesAreCheckpointedTheOthersRefusedWithAReason() {
-        assertThat(Arrays.stream(DType.values()).filter(DTypes::supported).toList())
+    void theFloatTypesAreQuantizedTheOthersStoredExactly() {
+        assertThat(Arrays.stream(DType.values()).filter(DTypes::isFloat).toList())
                 .containsExactly(DType.FLOAT32, DType.FLOAT64, DType.BFLOAT16, DType.FLOAT16);
-        // a 16-bit tensor's deltas travel as float32
+        assertThat(Arrays.stream(DType.values()).filter(DTypes::isExact).toList())
+                .containsExactly(DType.INT8, DType.INT16, DType.INT32, DType.INT64, DType.UINT8, DType.BOOL);
+        // a 16-bit float tensor's deltas travel as float32; an integer tensor's in its own width
         assertThat(DTypes.deltaBytesPerValue(DType.BFLOAT16)).isEqualTo(4);
         assertThat(DTypes.deltaBytesPerValue(DType.FLOAT64)).isEqualTo(8);
-        assertThat(DTypes.unsupported(DType.INT64)).startsWith("dtype INT64 is not checkpointed by this release");
+        assertThat(DTypes.deltaBytesPerValue(DType.INT16)).isEqualTo(2);
+        assertThat(DTypes.deltaBytesPerValue(DType.BOOL)).isEqualTo(1);
     }
 }

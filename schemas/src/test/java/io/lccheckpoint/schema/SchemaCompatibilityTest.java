@@ -121,10 +121,10 @@ class SchemaCompatibilityTest {
         try (InputStream in = Files.newInputStream(Path.of("src/main/resources/io/lccheckpoint/schema/previous/lccheckpoint-0.3.0.avsc"))) {
             release = named(parse(in)).get("io.lccheckpoint.schema.TensorInfo");
         }
-        TensorInfo float32 = new TensorInfo("w", List.of(4L), DType.FLOAT32, 4, 1);
+        TensorInfo float32 = new TensorInfo("w", List.of(4L), DType.FLOAT32, 4, 1, null);
         org.apache.avro.generic.GenericRecord read = readAs(release, float32);
         assertThat(read.get("dtype").toString()).isEqualTo("FLOAT32");
-        TensorInfo bfloat16 = new TensorInfo("w", List.of(4L), DType.BFLOAT16, 4, 1);
+        TensorInfo bfloat16 = new TensorInfo("w", List.of(4L), DType.BFLOAT16, 4, 1, null);
         assertThatThrownBy(() -> readAs(release, bfloat16)).isInstanceOf(org.apache.avro.AvroTypeException.class).hasMessageContaining("BFLOAT16");
     }
 

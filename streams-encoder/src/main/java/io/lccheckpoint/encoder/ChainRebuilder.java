@@ -114,7 +114,9 @@ final class ChainRebuilder {
     private static ChunkRecordState atAnchor(ChunkRecordState book, ChunkState approx, ChunkState residual) {
         ChunkRecordState state = ChunkRecordState.deserialize(book.serialize(ChunkRecordState.Form.BOOK));
         boolean stored = book.anchorResidual == ChunkRecordState.Residual.STORED;
-        if (book.dtype != DType.FLOAT64) {
+        if (io.lccheckpoint.schema.DTypes.isExact(book.dtype)) {
+            state.chunk = approx.copy(); // no residual
+        } else if (book.dtype != DType.FLOAT64) {
             state.chunk = ChunkState.ofFloats(EncodeProcessor.valueType(book.dtype), approx.approxFloat().clone(),
                     stored ? residual.residualFloat().clone() : new float[book.size]);
         } else {

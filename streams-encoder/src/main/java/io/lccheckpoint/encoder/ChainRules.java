@@ -1,5 +1,6 @@
 package io.lccheckpoint.encoder;
 
+import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.schema.ChunkKey;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.DTypes;
@@ -68,11 +69,15 @@ final class ChainRules {
 
     /** What can be told from the record alone, on job {@code job}'s raw-delta topic; null if nothing is wrong. */
     static Refusal checkRecord(RawDeltaChunk chunk, String job) {
-        if (!DTypes.supported(chunk.getDtype())) {
-            return Refusal.deadLetter(DTypes.unsupported(chunk.getDtype()));
-        }
         if (!chunk.getJob().equals(job)) {
             return Refusal.deadLetter("record names job " + chunk.getJob() + " but came on job " + job + "'s topic");
+        }
+        if (chunk.getTensorCodec() != null) {
+            try {
+                CodecOptions.parse(chunk.getTensorCodec(), CodecOptions.paper(2));
+            } catch (IllegalArgumentException e) {
+                return Refusal.deadLetter("the tensor's codec options do not parse: " + e.getMessage());
+            }
         }
         boolean coded = chunk.getRemaining() == RemainingStages.NONE;
         boolean notice = chunk.getStoredAt() != null;
@@ -144,9 +149,22 @@ final class ChainRules {
         return null;
     }
 
-    /** split=trainer: a chunk the trainer coded with {@code chunk.codecOptions}, where this encoder codes with {@code mine}. */
+    /**
+     * The options a chunk is coded with: its tensor's own ({@code tensorCodec}, from the producer's
+     * lcckpt.codec.tensor.options; missing keys from {@code own}), or this encoder's {@code own}.
+     *
+     * @throws IllegalArgumentException for options that do not parse (checkRecord refuses those first)
+     */
+    static CodecOptions optionsOf(RawDeltaChunk chunk, CodecOptions own) {
+        return chunk.getTensorCodec() == null ? own : CodecOptions.parse(chunk.getTensorCodec(), own);
+    }
+
+    /**
+     * split=trainer: a chunk the trainer coded with {@code chunk.codecOptions}, where the chunk's options are {@code mine}
+     * ({@link #optionsOf}). No options apply to an exact (integer or bool) chunk: any coding of it is the same chain.
+     */
     static Refusal checkCoded(RawDeltaChunk chunk, ChunkRecordState state, String mine) {
-        if (!mine.equals(chunk.getCodecOptions())) {
+        if (!DTypes.isExact(chunk.getDtype()) && !mine.equals(chunk.getCodecOptions())) {
             return Refusal.poison("coded by the trainer with options " + chunk.getCodecOptions() + " but this encoder codes with "
                     + mine + ": the chain would not be the one the storage split makes");
         }

@@ -2,6 +2,7 @@ package io.lccheckpoint.encoder;
 
 import io.lccheckpoint.codec.ChunkState;
 import io.lccheckpoint.schema.DType;
+import io.lccheckpoint.schema.DTypes;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -89,15 +90,17 @@ final class ChunkRecordState {
     }
 
     byte[] serialize(Form form) {
-        // ũ and r as the codec keeps them: double arrays for float64, float arrays for float32 and the 16-bit types
-        int width = dtype == DType.FLOAT64 ? 8 : 4;
-        int arrays = form == Form.WORK ? (residualOnTrainer ? 1 : 2) : (anchorResidual == Residual.STORED ? 1 : 0) + (approxInBook ? 1 : 0);
+        // ũ and r as the codec keeps them: double arrays for float64, float arrays for float32 and the 16-bit types, ũ as
+        // longs and no r for the exact types
+        boolean withApprox = form == Form.WORK || approxInBook;
+        boolean withResidual = form == Form.WORK ? !residualOnTrainer : anchorResidual == Residual.STORED;
+        long valueBytes = (withApprox ? valueBytes(true) : 0) + (withResidual ? valueBytes(false) : 0);
         int olderBytes = 4;
         for (OlderGeneration generation : older) {
             olderBytes += 8 + 4 + 8 * generation.supersteps().size() + generation.encodedSteps().serializedSize();
         }
         int bytes = 2 + 8 * 5 + 1 + 1 + 4 + 4 + 16 * supersteps.size() + encodedSteps.serializedSize() + olderBytes + 2 + 8 * 4
-                + arrays * width * size;
+                + Math.toIntExact(valueBytes);
         ByteBuffer buffer = ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
         buffer.put((byte) VERSION).put((byte) form.ordinal());
         buffer.putLong(generation).putLong(lastStep).putLong(poisonedAt).putLong(lastSuperstep).putLong(codedSinceSuperstep);
@@ -129,7 +132,22 @@ final class ChunkRecordState {
         return buffer.array();
     }
 
+    /** Bytes of ũ ({@code approx}) or r as stored: 8 per value for float64 and exact ũ, none for exact r, else 4. */
+    private long valueBytes(boolean approx) {
+        if (DTypes.isExact(dtype)) {
+            return approx ? 8L * size : 0;
+        }
+        return (dtype == DType.FLOAT64 ? 8L : 4L) * size;
+    }
+
     private void putValues(ByteBuffer buffer, boolean approx) {
+        if (DTypes.isExact(dtype)) {
+            if (approx) {
+                buffer.asLongBuffer().put(chunk.approxLong());
+                buffer.position(buffer.position() + 8 * size);
+            }
+            return;
+        }
         if (dtype != DType.FLOAT64) {
             buffer.asFloatBuffer().put(approx ? chunk.approxFloat() : chunk.residualFloat());
             buffer.position(buffer.position() + 4 * size);
@@ -208,6 +226,14 @@ final class ChunkRecordState {
      * double arrays for float64, float arrays for float32 and the 16-bit types (ũ in the type, r in float32).
      */
     private static ChunkState readValues(ByteBuffer buffer, DType dtype, int n, boolean approx, boolean residual) {
+        if (DTypes.isExact(dtype)) {
+            long[] values = new long[n];
+            if (approx) {
+                buffer.asLongBuffer().get(values);
+                buffer.position(buffer.position() + 8 * n);
+            }
+            return ChunkState.ofExact(EncodeProcessor.valueType(dtype), values);
+        }
         if (dtype != DType.FLOAT64) {
             float[] values = new float[n];
             float[] rest = new float[n];

@@ -54,6 +54,8 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
 
     private final Topics topics;
     private final CodecOptions codecOptions;
+    /** Encoders for the tensors that have options of their own, by their options' text. */
+    private final java.util.Map<String, ChunkEncoder> tensorEncoders = new java.util.HashMap<>();
     private final SuperstepPolicy policy;
     private final WireFormat wire;
 
@@ -163,7 +165,8 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         } else if (value instanceof RawDeltaChunk chunk) {
             int values = chunk.getRemaining() == RemainingStages.NONE ? chunk.getValues().remaining() / 2
                     : chunk.getValues().remaining() / Math.max(1, ChainRules.rawWidth(chunk));
-            working.within(WorkingMemory.cost(values, chunk.getDtype() == DType.FLOAT64), () -> handle(record, source, job, chunk));
+            working.within(WorkingMemory.cost(values, chunk.getDtype() == DType.FLOAT64 || io.lccheckpoint.schema.DTypes.isExact(chunk.getDtype())),
+                    () -> handle(record, source, job, chunk));
             chunks.offerTrim(source);
         } else {
             deadLetter(record, source, job, null, "unexpected record type " + value.getSchema().getName() + " on a raw-delta topic");
@@ -318,6 +321,20 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
         outputs.save(stamp, key, state, job, chunk, encodedBytes, superstep, state.size() * (long) ChainRules.rawWidth(chunk), booked, checksum);
     }
 
+    /**
+     * The encoder for a chunk's options: this encoder's own, or the tensor's ({@code tensorCodec}, checked by
+     * ChainRules.checkRecord). A handful of option sets at most per job; the map is bounded all the same.
+     */
+    private ChunkEncoder encoderFor(RawDeltaChunk chunk) {
+        if (chunk.getTensorCodec() == null) {
+            return encoder;
+        }
+        if (tensorEncoders.size() >= 64) {
+            tensorEncoders.clear();
+        }
+        return tensorEncoders.computeIfAbsent(chunk.getTensorCodec(), text -> new ChunkEncoder(ChainRules.optionsOf(chunk, codecOptions)));
+    }
+
     /** split=storage: codes the raw delta with the chunk's state; null (after a dead letter) if it cannot. */
     private byte[] codeRaw(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
                            ChunkRecordState state, ByteBuffer bytes, int n) {
@@ -332,7 +349,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
             state.residualOnTrainer = false;
         }
         try {
-            return encoder.encodeLittleEndian(bytes, state.chunk).record();
+            return encoderFor(chunk).encodeLittleEndian(bytes, state.chunk).record();
         } catch (BadValueException e) {
             // a poisoned step: not coded, residual untouched (the codec guarantees it), the chain of this chunk stops here
             poison(record, source, job, chunk, key, state, "poisoned step: " + e.getMessage());
@@ -343,7 +360,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     /** split=trainer: checks the trainer's record and applies it to the reconstruction; null (after a dead letter) if unusable. */
     private byte[] acceptCoded(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
                                ChunkRecordState state, ByteBuffer bytes) {
-        ChainRules.Refusal refusal = ChainRules.checkCoded(chunk, state, codecOptions.describe());
+        ChainRules.Refusal refusal = ChainRules.checkCoded(chunk, state, ChainRules.optionsOf(chunk, codecOptions).describe());
         if (refusal != null) {
             refuse(record, source, job, chunk, key, state, refusal);
             return null;

@@ -2,6 +2,7 @@ package io.lccheckpoint.encoder;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lccheckpoint.codec.CodecOptions;
 import io.lccheckpoint.schema.CheckpointPosition;
 import io.lccheckpoint.schema.DType;
 import io.lccheckpoint.schema.RawDeltaChunk;
@@ -28,7 +29,7 @@ class ChainRulesTest {
 
     private static RawDeltaChunk raw(long generation, long step, Long previousStep, int bytes) {
         return new RawDeltaChunk("j", generation, step, "w", 0, 1, 1, DType.FLOAT32, false, ByteBuffer.allocate(bytes), RemainingStages.ALL,
-                null, false, false, previousStep, null);
+                null, false, false, previousStep, null, null);
     }
 
     private static String reason(ChainRules.Refusal refusal) {
@@ -53,7 +54,12 @@ class ChainRulesTest {
         assertThat(reason(ChainRules.checkRecord(notice, "j"))).startsWith("a notice of a record on the checkpoint topic (storedAt) has no values");
         RawDeltaChunk int64 = raw(5, 8, 7L, 32);
         int64.setDtype(DType.INT64);
-        assertThat(reason(ChainRules.checkRecord(int64, "j"))).startsWith("dtype INT64 is not checkpointed by this release");
+        assertThat(ChainRules.checkRecord(int64, "j")).as("integer tensors are checkpointed (exactly)").isNull();
+        int64.setValues(ByteBuffer.allocate(12));
+        assertThat(reason(ChainRules.checkRecord(int64, "j"))).isEqualTo("12 value bytes are not whole INT64 values");
+        RawDeltaChunk ownOptions = raw(5, 8, 7L, 16);
+        ownOptions.setTensorCodec("bits=11");
+        assertThat(reason(ChainRules.checkRecord(ownOptions, "j"))).startsWith("the tensor's codec options do not parse: codec options 'bits=11'");
         RawDeltaChunk codedInitial = raw(5, 0, null, 16);
         codedInitial.setInitial(true);
         codedInitial.setRemaining(RemainingStages.NONE);
@@ -157,5 +163,26 @@ class ChainRulesTest {
         assertThat(ChainRules.inChain(state, 4, 0, true)).isTrue();
         assertThat(ChainRules.inChain(state, 4, 1, false)).isFalse();
         assertThat(ChainRules.inChain(null, 5, 7, false)).isFalse();
+    }
+
+    @Test
+    void aChunkIsCodedWithItsTensorsOptionsAndTheTrainersMustBeThose() {
+        CodecOptions own = CodecOptions.zeroRun(2);
+        RawDeltaChunk chunk = raw(5, 8, 7L, 16);
+        assertThat(ChainRules.optionsOf(chunk, own)).isEqualTo(own);
+        chunk.setTensorCodec("bits=4");
+        assertThat(ChainRules.optionsOf(chunk, own)).as("missing keys from the encoder's own").isEqualTo(CodecOptions.zeroRun(4));
+
+        ChunkRecordState onTrainer = state(7);
+        onTrainer.residualOnTrainer = true;
+        chunk.setRemaining(RemainingStages.NONE);
+        chunk.setCodecOptions(CodecOptions.zeroRun(4).describe());
+        assertThat(ChainRules.checkCoded(chunk, onTrainer, ChainRules.optionsOf(chunk, own).describe())).isNull();
+        chunk.setCodecOptions(own.describe());
+        assertThat(reason(ChainRules.checkCoded(chunk, onTrainer, ChainRules.optionsOf(chunk, own).describe())))
+                .startsWith("coded by the trainer with options " + own.describe() + " but this encoder codes with " + CodecOptions.zeroRun(4).describe());
+        // no options apply to an exact chunk: whatever the trainer's options say, its chain is the same
+        chunk.setDtype(DType.INT64);
+        assertThat(ChainRules.checkCoded(chunk, onTrainer, CodecOptions.paper(8).describe())).isNull();
     }
 }

@@ -45,12 +45,12 @@ class EncoderMemoryTest {
                     values[i] = (float) (random.nextGaussian() * (step == 0 ? 1 : 1e-3));
                 }
                 byte[] manifest = SingleObjectSerde.encode(new StepManifest("mem", 1L, (long) step, null,
-                        List.of(new TensorInfo("w", List.of((long) n), DType.FLOAT32, n, 1)), null));
+                        List.of(new TensorInfo("w", List.of((long) n), DType.FLOAT32, n, 1, null)), null));
                 raw.pipeInput(SingleObjectSerde.encode(new ChunkKey("mem", "", -1)), manifest);
                 ByteBuffer bytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
                 bytes.asFloatBuffer().put(values);
                 byte[] value = SingleObjectSerde.encode(new RawDeltaChunk("mem", 1L, (long) step, "w", 0, 1, 1, DType.FLOAT32, step == 0, bytes,
-                        RemainingStages.ALL, null, false, false, null, null));
+                        RemainingStages.ALL, null, false, false, null, null, null));
                 byte[] key = SingleObjectSerde.encode(new ChunkKey("mem", "w", 0));
                 long before = threads.getCurrentThreadAllocatedBytes();
                 raw.pipeInput(key, value);

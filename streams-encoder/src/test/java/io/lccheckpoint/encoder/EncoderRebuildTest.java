@@ -410,7 +410,7 @@ class EncoderRebuildTest {
 
     /** The manifest of step 0 and the initial states: inline, or written to the checkpoint topic with notices ({@code direct}). */
     private void manifestAndInitial(boolean direct) {
-        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
+        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2, null)), null);
         byte[] key = SingleObjectSerde.encode(new ChunkKey(JOB, "", -1));
         steady.pipe(key, SingleObjectSerde.encode(manifest));
         forgetful.pipe(key, SingleObjectSerde.encode(manifest));
@@ -455,7 +455,7 @@ class EncoderRebuildTest {
         ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
         return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, 2, DType.FLOAT32, initial, bytes, RemainingStages.ALL, null, false, false,
-                initial ? null : step - 1, null);
+                initial ? null : step - 1, null, null);
     }
 
     private void send(RawDeltaChunk chunk) {

@@ -110,7 +110,7 @@ class EncoderRoutingTest {
             var raw = driver.createInputTopic("lcckpt.keys.raw-deltas", new ByteArraySerializer(), new ByteArraySerializer());
             ByteBuffer values = ByteBuffer.allocate(4 * N).order(ByteOrder.LITTLE_ENDIAN);
             byte[] chunk = SingleObjectSerde.encode(new RawDeltaChunk("keys", 1L, 3L, "w", 0, 1, 1, DType.FLOAT32, false, values,
-                    RemainingStages.ALL, null, false, false, 2L, null));
+                    RemainingStages.ALL, null, false, false, 2L, null, null));
             raw.pipeInput((byte[]) null, chunk);
             raw.pipeInput("garbage".getBytes(), chunk);
             raw.pipeInput(SingleObjectSerde.encode(new ChunkKey("keys", "w", 1)), chunk);
@@ -191,13 +191,13 @@ class EncoderRoutingTest {
     private static void publishInitial(TopologyTestDriver driver, String job) {
         var raw = driver.createInputTopic("lcckpt." + job + ".raw-deltas", new ByteArraySerializer(), new ByteArraySerializer());
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(job, "", -1)), SingleObjectSerde.encode(new StepManifest(job, 1L, 0L, null,
-                List.of(new TensorInfo("w", List.of((long) N), DType.FLOAT32, N, 1)), null)));
+                List.of(new TensorInfo("w", List.of((long) N), DType.FLOAT32, N, 1, null)), null)));
         ByteBuffer values = ByteBuffer.allocate(4 * N).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < N; i++) {
             values.putFloat(i * 0.01f);
         }
         values.flip();
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(job, "w", 0)), SingleObjectSerde.encode(
-                new RawDeltaChunk(job, 1L, 0L, "w", 0, 1, 1, DType.FLOAT32, true, values, RemainingStages.ALL, null, false, false, null, null)));
+                new RawDeltaChunk(job, 1L, 0L, "w", 0, 1, 1, DType.FLOAT32, true, values, RemainingStages.ALL, null, false, false, null, null, null)));
     }
 }

@@ -130,8 +130,8 @@ class EncoderTopologyTest {
         assertThat(((StepComplete) value(RecordKind.STEP_COMPLETE)).getDigest()).as("the step's content digest").isNotNull();
         // a manifest altered after it was sealed is refused, naming the step
         StepManifest altered = io.lccheckpoint.schema.StepDigest.sealed(new StepManifest(JOB, 1L, 4L, null,
-                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null));
-        altered.setTensors(List.of(new TensorInfo("w", List.of(2L, (long) N), DType.FLOAT32, N, 2)));
+                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2, null)), null));
+        altered.setTensors(List.of(new TensorInfo("w", List.of(2L, (long) N), DType.FLOAT32, N, 2, null)));
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(altered));
         assertThat(deadLetters.readRecordsToList()).singleElement().satisfies(letter ->
                 assertThat(((DeadLetter) SingleObjectSerde.decode(letter.value())).getReason()).startsWith("the manifest of step 4 fails its checksum"));
@@ -242,7 +242,7 @@ class EncoderTopologyTest {
     void aTrainerCodedChunkIsStoredAsItCameAndARawDeltaAfterItMustCarryTheResidual() {
         io.lccheckpoint.codec.CodecOptions options = new EncoderSettings(Map.of()).codecOptions();
         // the trainer codes from the start (the initial state asks for the handover, which needs no record)
-        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
+        StepManifest manifest = new StepManifest(JOB, 1L, 0L, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2, null)), null);
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(manifest));
         io.lccheckpoint.codec.ChunkState[] trainer = new io.lccheckpoint.codec.ChunkState[2];
         for (int c = 0; c < 2; c++) {
@@ -285,7 +285,7 @@ class EncoderTopologyTest {
     /** One step of a tensor "w" of two chunks; the manifest first, as the producer does. */
     private void publish(long step, boolean initial, float scale) {
         StepManifest manifest = new StepManifest(JOB, 1L, step, null,
-                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
+                List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2, null)), null);
         raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(manifest));
         for (int c = 0; c < 2; c++) {
             sendChunk(chunk(step, c, initial, initial ? ramp(N, 1f) : ramp(N, scale), 2), 0);
@@ -300,7 +300,7 @@ class EncoderTopologyTest {
         ByteBuffer bytes = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
         bytes.asFloatBuffer().put(values);
         return new RawDeltaChunk(JOB, 1L, step, "w", chunk, 2, stepChunks, DType.FLOAT32, initial, bytes, io.lccheckpoint.schema.RemainingStages.ALL, null, false, false,
-                initial ? null : step - 1, null);
+                initial ? null : step - 1, null, null);
     }
 
     private static float[] ramp(int n, float scale) {

@@ -106,7 +106,7 @@ class LegacyChunkStateTest {
             ByteBuffer bytes = ByteBuffer.allocate(4 * N).order(ByteOrder.LITTLE_ENDIAN);
             bytes.asFloatBuffer().put(values);
             RawDeltaChunk chunk = new RawDeltaChunk(JOB, 1L, step, "w", 0, 1, 1, DType.FLOAT32, initial, bytes, RemainingStages.ALL, null, false, false,
-                    initial ? null : step - 1, null);
+                    initial ? null : step - 1, null, null);
             raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "w", 0)), SingleObjectSerde.encode(chunk));
             for (TestRecord<byte[], byte[]> record : checkpoints.readRecordsToList()) {
                 if (((CheckpointKey) SingleObjectSerde.decode(record.key())).getKind() == RecordKind.ENCODED_CHUNK) {

@@ -56,7 +56,7 @@ class SuperstepPolicyTest {
                     new ByteArrayDeserializer());
             SplittableRandom random = new SplittableRandom(5);
             for (long step = 0; step <= 300; step++) {
-                StepManifest manifest = new StepManifest(JOB, 1L, step, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2)), null);
+                StepManifest manifest = new StepManifest(JOB, 1L, step, null, List.of(new TensorInfo("w", List.of(2L * N), DType.FLOAT32, N, 2, null)), null);
                 raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "", -1)), SingleObjectSerde.encode(manifest));
                 for (int c = 0; c < 2; c++) {
                     float[] values = new float[N];
@@ -67,7 +67,7 @@ class SuperstepPolicyTest {
                     ByteBuffer bytes = ByteBuffer.allocate(4 * N).order(ByteOrder.LITTLE_ENDIAN);
                     bytes.asFloatBuffer().put(values);
                     RawDeltaChunk chunk = new RawDeltaChunk(JOB, 1L, step, "w", c, 2, 2, DType.FLOAT32, step == 0, bytes, RemainingStages.ALL, null, false,
-                            false, step == 0 ? null : step - 1, null);
+                            false, step == 0 ? null : step - 1, null, null);
                     raw.pipeInput(SingleObjectSerde.encode(new ChunkKey(JOB, "w", c)), SingleObjectSerde.encode(chunk));
                 }
                 for (TestRecord<byte[], byte[]> record : checkpoints.readRecordsToList()) {

@@ -24,11 +24,11 @@ public final class StepQueue {
         this.permits = new Semaphore(totalPermits);
     }
 
-    /** The permits a snapshot of float[] and double[] values takes. */
+    /** The permits a snapshot of float[], double[] and long[] values takes. */
     public int permitsFor(Map<String, Object> snapshot) {
         long bytes = 0;
         for (Object value : snapshot.values()) {
-            bytes += value instanceof float[] f ? 4L * f.length : 8L * ((double[]) value).length;
+            bytes += value instanceof float[] f ? 4L * f.length : value instanceof long[] l ? 8L * l.length : 8L * ((double[]) value).length;
         }
         return (int) Math.min(totalPermits, Math.max(1, (bytes + 1023) / 1024));
     }

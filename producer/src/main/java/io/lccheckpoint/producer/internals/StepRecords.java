@@ -157,12 +157,13 @@ public final class StepRecords {
                     bytes = initialBytes(spec.valueType(), value, from, to);
                     if (states != null) {
                         states[chunk] = value instanceof float[] f ? ChunkState.ofFloats(spec.valueType(), Arrays.copyOfRange(f, from, to), new float[to - from])
+                                : value instanceof long[] l ? ChunkState.exact(spec.valueType(), Arrays.copyOfRange(l, from, to))
                                 : ChunkState.float64(Arrays.copyOfRange((double[]) value, from, to));
                     }
                 } else if (code) {
                     TrainerCoder.Coded coded;
                     try {
-                        coded = coder.code(value, previous, from, to, states[chunk]);
+                        coded = coder.code(spec, value, previous, from, to, states[chunk]);
                     } catch (BadValueException e) {
                         throw new KafkaException("job " + job + ", step " + step.step() + ", tensor " + spec.name() + ", chunk " + chunk
                                 + ": cannot code the delta: " + e.getMessage() + "; resume(step, state) from the last committed step", e);
@@ -172,7 +173,10 @@ public final class StepRecords {
                     bytes = ByteBuffer.wrap(coded.record());
                     codedBytes += bytes.remaining();
                     remaining = RemainingStages.NONE;
-                    options = coder.describe();
+                    options = coder.describe(spec);
+                } else if (value instanceof long[] l) {
+                    // exact: no residual, so a fold sends the plain delta
+                    bytes = integerBytes(l, (long[]) previous, from, to, DTypes.bytesPerValue(spec.dtype()));
                 } else if (fold) {
                     bytes = foldedBytes(value, previous, states[chunk], from, to);
                 } else {
@@ -180,11 +184,13 @@ public final class StepRecords {
                 }
                 boolean notice = (code || initial) && writeCheckpoints;
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step.step(), spec.name(), chunk, spec.chunkCount(), stepChunks,
-                        spec.dtype(), initial, notice ? ByteBuffer.allocate(0) : bytes, remaining, options, fold, handover, previousStep, null);
+                        spec.dtype(), initial, notice ? ByteBuffer.allocate(0) : bytes, remaining, options, fold, handover, previousStep, null,
+                        spec.options() == null ? null : spec.options().describe());
                 if (notice && initial) {
                     // the superstep the encoder would have written for the initial state: same key, same value
                     CheckpointKey key = new CheckpointKey(job, RecordKind.SUPERSTEP_CHUNK, spec.name(), chunk, generation, step.step());
                     long checksum = value instanceof float[] f ? Checksums.xxh64(spec.valueType(), Arrays.copyOfRange(f, from, to))
+                            : value instanceof long[] l ? ChunkState.exact(spec.valueType(), Arrays.copyOfRange(l, from, to)).approxChecksum()
                             : Checksums.xxh64(Arrays.copyOfRange((double[]) value, from, to));
                     SuperstepChunk superstep = new SuperstepChunk(job, generation, step.step(), spec.name(), chunk, spec.dtype(), bytes, checksum);
                     stored.add(new Stored(checkpointRecord(key, timestamp, superstep), record, bytes.remaining()));
@@ -231,7 +237,7 @@ public final class StepRecords {
         TensorSpec spec = tensors.iterator().next();
         int to = Math.min(spec.length(), chunkValues);
         try {
-            TrainerCoder.Coded coded = coder.probe(spec.valueType(), values.get(spec.name()), lastPublished.get(spec.name()), to);
+            TrainerCoder.Coded coded = coder.probe(spec, values.get(spec.name()), lastPublished.get(spec.name()), to);
             return new Probe(to, coded.nanos() / 1e9, coded.cpuNanos() / 1e9, (long) spec.width() * to, coded.record().length);
         } catch (BadValueException e) {
             return null;
@@ -246,6 +252,9 @@ public final class StepRecords {
 
     /** An initial state's values [from, to) as the encoder reads them: little-endian in the tensor's own type. */
     static ByteBuffer initialBytes(ValueType type, Object value, int from, int to) {
+        if (type.isExact()) {
+            return integerBytes((long[]) value, null, from, to, type.bytesPerValue());
+        }
         if (type == ValueType.FLOAT32 || type == ValueType.FLOAT64) {
             return chunkBytes(value, null, from, to);
         }
@@ -270,6 +279,24 @@ public final class StepRecords {
         ByteBuffer buffer = ByteBuffer.allocate(8 * (to - from)).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = from; i < to; i++) {
             buffer.putDouble(before == null ? current[i] : current[i] - before[i]);
+        }
+        return buffer.flip();
+    }
+
+    /**
+     * An exact tensor's values [from, to), or their delta to the previous published state modulo 2^(8 × width), as
+     * {@code width}-byte little-endian integers (FORMAT.md §4.5).
+     */
+    static ByteBuffer integerBytes(long[] current, long[] before, int from, int to, int width) {
+        ByteBuffer buffer = ByteBuffer.allocate(width * (to - from)).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = from; i < to; i++) {
+            long v = before == null ? current[i] : current[i] - before[i];
+            switch (width) {
+                case 1 -> buffer.put((byte) v);
+                case 2 -> buffer.putShort((short) v);
+                case 4 -> buffer.putInt((int) v);
+                default -> buffer.putLong(v);
+            }
         }
         return buffer.flip();
     }

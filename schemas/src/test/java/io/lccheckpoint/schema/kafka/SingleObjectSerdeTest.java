@@ -54,7 +54,7 @@ class SingleObjectSerdeTest {
         assertThat(read.getStoredAt()).isNull();
         // and today's encoding differs from it (a new fingerprint), so the two versions really are told apart
         RawDeltaChunk now = new RawDeltaChunk("j", 0L, 7L, "w", 2, 3, 4, DType.FLOAT32, false, ByteBuffer.allocate(0), RemainingStages.NONE, "o",
-                false, false, 6L, new CheckpointPosition(1, 99L));
+                false, false, 6L, new CheckpointPosition(1, 99L), null);
         byte[] current = SingleObjectSerde.encode(now);
         assertThat(java.util.Arrays.copyOfRange(current, 2, 10)).isNotEqualTo(java.util.Arrays.copyOfRange(wire, 2, 10));
         assertThat(((RawDeltaChunk) SingleObjectSerde.decode(current)).getStoredAt()).isEqualTo(new CheckpointPosition(1, 99L));
