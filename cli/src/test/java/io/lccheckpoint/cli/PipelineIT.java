@@ -196,11 +196,14 @@ class PipelineIT {
             });
             Map<String, Object> config = producerConfig(job);
             config.put("lcckpt.split", split);
-            config.put("lcckpt.codec.tensor.options", "buf.*=bits=8;w.f3?=bits=4");
+            config.put("lcckpt.codec.tensor.options", "buf.*=bits=8;w.f3?=bits=4;bn.running_*=exact");
+            float[] runningVar = new float[300];
+            Arrays.fill(runningVar, 1f);
             try (CheckpointProducer producer = new CheckpointProducer(config)) {
                 dtypes.forEach((name, dtype) -> producer.registerTensor(name, new long[] {sizes.get(name)}, dtype));
                 exact.forEach((name, dtype) -> producer.registerTensor(name, new long[] {exactSizes.get(name)}, dtype));
-                producer.publish(0, published(state, dtypes, integers));
+                producer.registerTensor("bn.running_var", new long[] {runningVar.length}, DType.FLOAT32);
+                producer.publish(0, with(published(state, dtypes, integers), "bn.running_var", runningVar.clone()));
                 for (long step = 1; step <= steps; step++) {
                     for (Map.Entry<String, float[]> entry : state.entrySet()) {
                         ValueType type = ValueType.valueOf(dtypes.get(entry.getKey()).name());
@@ -226,7 +229,10 @@ class PipelineIT {
                     for (int i = 0; i < mask.length; i += 1 + random.nextInt(50)) {
                         mask[i] = 1 - mask[i];
                     }
-                    producer.publish(step, published(state, dtypes, integers));
+                    for (int i = (int) step % 3; i < runningVar.length; i += 3) {
+                        runningVar[i] = 0.9f * runningVar[i] + 0.1f * (float) random.nextDouble();
+                    }
+                    producer.publish(step, with(published(state, dtypes, integers), "bn.running_var", runningVar.clone()));
                 }
             }
             Restorer restorer = restorer();
@@ -240,7 +246,14 @@ class PipelineIT {
                 }
                 expected.put(name, values);
             });
-            assertThat(restored.tensors().keySet()).containsExactly("w.bf16", "w.fp16", "w.f32", "bn.num_batches_tracked", "buf.frozen", "buf.mask");
+            assertThat(restored.tensors().keySet()).containsExactly("w.bf16", "w.fp16", "w.f32", "bn.num_batches_tracked", "buf.frozen", "buf.mask",
+                    "bn.running_var");
+            // a float tensor coded exactly: the very values, bit for bit
+            float[] restoredVar = restored.tensors().get("bn.running_var").floats();
+            for (int i = 0; i < runningVar.length; i++) {
+                assertThat(Float.floatToRawIntBits(restoredVar[i])).as("bn.running_var[%d]", i).isEqualTo(Float.floatToRawIntBits(runningVar[i]));
+            }
+            assertThat(restored.tensors().get("bn.running_var").codec()).isEqualTo("exact");
             Map<String, RestoredState.Tensor> floats = new LinkedHashMap<>(restored.tensors());
             floats.keySet().retainAll(dtypes.keySet());
             assertBits(new RestoredState(restored.job(), restored.generation(), restored.step(), floats, 0, 0, 0, 0, Duration.ZERO, List.of(), 0),
@@ -258,17 +271,23 @@ class PipelineIT {
             String header = new String(bytes, 8, (int) headerLength, java.nio.charset.StandardCharsets.UTF_8);
             assertThat(header).contains("\"BF16\"", "\"F16\"", "\"F32\"", "\"I64\"", "\"I32\"", "\"BOOL\"");
             assertThat(bytes.length).isEqualTo(8 + headerLength + 2L * sizes.get("w.bf16") + 2L * sizes.get("w.fp16") + 4L * sizes.get("w.f32")
-                    + 8L + 4L * exactSizes.get("buf.frozen") + exactSizes.get("buf.mask"));
-            // the bool mask as its bytes: 0 and 1, the tensor's last bytes
+                    + 8L + 4L * exactSizes.get("buf.frozen") + exactSizes.get("buf.mask") + 4L * runningVar.length);
+            // the bool mask as its bytes: 0 and 1, just before the running variance's float32 values
             long[] mask = integers.get("buf.mask");
+            int maskStart = bytes.length - 4 * runningVar.length - mask.length;
             for (int i = 0; i < mask.length; i++) {
-                assertThat(bytes[bytes.length - mask.length + i]).isEqualTo((byte) mask[i]);
+                assertThat(bytes[maskStart + i]).isEqualTo((byte) mask[i]);
             }
             Path summary = out.resolve(split + ".json");
             io.lccheckpoint.restorer.SafetensorsWriter.writeSummary(restored, summary);
             String json = Files.readString(summary);
             assertThat(json).contains("\"codec\" : \"exact\"", "\"codec\" : \"" + own.describe() + "\"", "\"codec\" : \"job\"");
         }
+    }
+
+    private static Map<String, Object> with(Map<String, Object> values, String name, Object value) {
+        values.put(name, value);
+        return values;
     }
 
     private static float roundTo(ValueType type, float value) {

@@ -201,16 +201,17 @@ public final class CheckpointProducer implements AutoCloseable {
     }
 
     /**
-     * Declares a float tensor with codec options of its own ({@code options}; null: those {@code
-     * lcckpt.codec.tensor.options} gives it, or the job's). The records carry them: the encoder codes the tensor so too.
+     * Declares a tensor with a coding of its own ({@code coding}; null: what {@code lcckpt.codec.tensor.options} gives
+     * it, or the job's): a float tensor with codec options of its own, or stored exactly. The records carry it: the
+     * encoder codes the tensor so too, and a restore needs nothing.
      *
-     * @throws IllegalArgumentException for options on an integer or bool tensor, which is always stored exactly
+     * @throws IllegalArgumentException for codec options on an integer or bool tensor, which is always stored exactly
      */
-    public void registerTensor(String name, long[] shape, DType dtype, CodecOptions options) {
+    public void registerTensor(String name, long[] shape, DType dtype, TensorCoding coding) {
         if (dtype == null) {
             throw new IllegalArgumentException("job " + job + ", tensor " + name + ": no dtype");
         }
-        if (options != null && DTypes.isExact(dtype)) {
+        if (coding != null && !coding.isExact() && DTypes.isExact(dtype)) {
             throw new IllegalArgumentException("job " + job + ", tensor " + name + ": a " + dtype + " tensor is stored exactly; codec options do not apply");
         }
         if (!initialPending || lastStep >= 0) {
@@ -230,8 +231,9 @@ public final class CheckpointProducer implements AutoCloseable {
             throw new IllegalArgumentException("tensor " + name + " must hold 1.." + (Integer.MAX_VALUE - 8) + " values, shape " + Arrays.toString(shape));
         }
         int chunks = (int) ((length + chunkValues - 1) / chunkValues);
-        CodecOptions own = DTypes.isExact(dtype) ? null : options != null ? options : tensorRules.forTensor(name);
-        tensors.put(name, new TensorSpec(name, shape.clone(), dtype, (int) length, chunks, own));
+        TensorCoding chosen = DTypes.isExact(dtype) ? TensorCoding.exact() : coding != null ? coding : tensorRules.forTensor(name);
+        boolean exact = chosen != null && chosen.isExact();
+        tensors.put(name, new TensorSpec(name, shape.clone(), dtype, (int) length, chunks, exact || chosen == null ? null : chosen.options(), exact));
     }
 
     /**
@@ -264,7 +266,7 @@ public final class CheckpointProducer implements AutoCloseable {
             TensorSpec spec = tensors.get(name);
             // a 16-bit tensor's bits become float32 values of its type here, an exact tensor's values canonical longs: every
             // later step works on float, double or long arrays
-            snapshot.put(name, DTypes.isExact(spec.dtype()) ? ExactValues.toLongs(spec.dtype(), value, "job " + job + ", step " + step + ", tensor " + name)
+            snapshot.put(name, spec.exact() ? ExactValues.toLongs(spec.dtype(), value, "job " + job + ", step " + step + ", tensor " + name)
                     : value instanceof short[] bits ? SixteenBitFloats.fromBits(spec.valueType(), bits)
                     : value instanceof float[] f ? f.clone() : ((double[]) value).clone());
         }

@@ -81,12 +81,13 @@ public final class ProducerSettings extends AbstractConfig {
     public static final String CODEC_ENTROPY_CONFIG = SharedSettings.CODEC_ENTROPY_CONFIG;
 
     public static final String CODEC_TENSOR_OPTIONS_CONFIG = "lcckpt.codec.tensor.options";
-    static final String CODEC_TENSOR_OPTIONS_DOC = "Groups of float tensors with codec options of their own, e.g."
-            + " `*.exp_avg=bits=3;*.exp_avg_sq=bits=4,entropy=huffman`: `;`-separated `<glob>=<options>` entries, the glob over"
-            + " tensor names (`*` any characters, `?` one), the options `bits`, `entropy` (huffman, zero_run) and `reuse`, missing"
-            + " ones taken from `lcckpt.codec.*`; the first matching entry wins, other tensors use `lcckpt.codec.*`. The records carry"
-            + " each tensor's options, so the encoder codes them so too and a restore needs none. Integer and bool tensors are always"
-            + " stored exactly; no options apply to them.";
+    static final String CODEC_TENSOR_OPTIONS_DOC = "Groups of float tensors coded their own way, e.g."
+            + " `*.exp_avg=bits=3;*.exp_avg_sq=bits=4,entropy=huffman;*.running_*=exact`: `;`-separated `<glob>=<coding>` entries,"
+            + " the glob over tensor names (`*` any characters, `?` one), the coding `exact` (lossless: the values' bit patterns,"
+            + " cheap only while they do not change) or options `bits`, `entropy` (huffman, zero_run) and `reuse`, missing ones"
+            + " taken from `lcckpt.codec.*`; the first matching entry wins, other tensors use `lcckpt.codec.*`. The records carry"
+            + " each tensor's coding, so the encoder codes them so too and a restore needs none. Integer and bool tensors are"
+            + " always stored exactly.";
 
     static final ConfigDef CONFIG = SharedSettings.defineCodecOptions(SharedSettings.defineTopicPrefix(new ConfigDef()))
             .define(SPLIT_CONFIG, Type.STRING, "storage", ConfigDef.ValidString.in("storage", "trainer", "auto"), Importance.HIGH, SPLIT_DOC)

@@ -309,7 +309,7 @@ class CheckpointProducerTest {
         producer.registerTensor("count", new long[] {1}, DType.INT64);
         producer.registerTensor("mask", new long[] {4}, DType.BOOL);
         producer.registerTensor("ids", new long[] {3}, DType.UINT8);
-        assertThatThrownBy(() -> producer.registerTensor("other", new long[] {1}, DType.INT32, OPTIONS))
+        assertThatThrownBy(() -> producer.registerTensor("other", new long[] {1}, DType.INT32, TensorCoding.of(OPTIONS)))
                 .hasMessageContaining("job j, tensor other: a INT32 tensor is stored exactly; codec options do not apply");
         producer.publish(0, Map.of("count", new long[] {7}, "mask", new boolean[] {true, false, true, true}, "ids", new byte[] {1, (byte) 200, 3})).join();
         producer.publish(1, Map.of("count", new long[] {8}, "mask", new byte[] {0, 0, 1, 1}, "ids", new byte[] {1, (byte) 255, 0})).join();
@@ -335,7 +335,7 @@ class CheckpointProducerTest {
         producer = open("trainer", Map.of("lcckpt.codec.tensor.options", "v*=bits=5,entropy=zero_run; w=bits=3"), 0);
         producer.registerTensor("v", new long[] {VALUES}, DType.FLOAT32);
         producer.registerTensor("u", new long[] {VALUES}, DType.FLOAT32);
-        producer.registerTensor("x", new long[] {VALUES}, DType.FLOAT32, CodecOptions.paper(7));
+        producer.registerTensor("x", new long[] {VALUES}, DType.FLOAT32, TensorCoding.of(CodecOptions.paper(7)));
         float[] w0 = values(0);
         float[] w1 = values(1);
         producer.publish(0, Map.of("v", w0, "u", w0, "x", w0)).join();
@@ -355,6 +355,29 @@ class CheckpointProducerTest {
         assertThat(manifest.getTensors()).extracting(t -> t.getName() + ":" + t.getCodec())
                 .containsExactly("v:" + own.describe(), "u:null", "x:" + CodecOptions.paper(7).describe());
         assertThat(io.lccheckpoint.schema.StepDigest.checkManifest(manifest)).isNull();
+    }
+
+    @Test
+    void aFloatTensorCodedExactlyTravelsAsItsBitPatterns() {
+        producer = open("storage", Map.of("lcckpt.codec.tensor.options", "bn.*=exact"), 0);
+        producer.registerTensor("bn.running_var", new long[] {2}, DType.FLOAT32);
+        producer.registerTensor("bn.weight", new long[] {2}, DType.FLOAT64, TensorCoding.of(OPTIONS));
+        producer.publish(0, Map.of("bn.running_var", new float[] {1f, 0.5f}, "bn.weight", new double[] {1, 2})).join();
+        producer.publish(1, Map.of("bn.running_var", new float[] {1f, 0.25f}, "bn.weight", new double[] {1, 2})).join();
+        StepManifest manifest = values(clients.producer.history(), StepManifest.class).get(0);
+        assertThat(manifest.getTensors()).extracting(t -> t.getName() + ":" + t.getDtype() + ":" + t.getCodec())
+                .containsExactly("bn.running_var:FLOAT32:exact", "bn.weight:FLOAT64:" + OPTIONS.describe());
+        RawDeltaChunk delta = values(clients.producer.history(), RawDeltaChunk.class).stream()
+                .filter(r -> r.getTensor().equals("bn.running_var") && !r.getInitial()).findFirst().orElseThrow();
+        // carried as INT32: the difference of the bit patterns, 0 for the unchanged value
+        assertThat(delta.getDtype()).isEqualTo(DType.INT32);
+        assertThat(floats(delta.getValues())).hasSize(2);
+        ByteBuffer bits = delta.getValues().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        assertThat(bits.getInt(0)).isZero();
+        assertThat(bits.getInt(4)).isEqualTo(Float.floatToRawIntBits(0.25f) - Float.floatToRawIntBits(0.5f));
+        SuperstepChunk initial = values(clients.producer.history(), SuperstepChunk.class).get(0);
+        assertThat(initial.getDtype()).isEqualTo(DType.INT32);
+        assertThat(floats(initial.getValues())).containsExactly(1f, 0.5f);
     }
 
     @Test

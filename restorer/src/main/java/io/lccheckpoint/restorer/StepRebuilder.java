@@ -72,8 +72,8 @@ final class StepRebuilder {
             for (long dimension : info.getShape()) {
                 length *= dimension;
             }
-            // held as the codec keeps them: float arrays for the 16-bit types
-            bytes += length * Math.max(4, DTypes.bytesPerValue(info.getDtype()));
+            // held as the codec keeps them: float arrays for the 16-bit types, long arrays for the exact types
+            bytes += length * (DTypes.isExact(info.getDtype()) ? 8 : Math.max(4, DTypes.bytesPerValue(info.getDtype())));
         }
         return bytes;
     }
@@ -225,6 +225,8 @@ final class StepRebuilder {
         }
         // the newest superstep at or before the step; a corrupt one is passed over for an older one when the
         // chain from there is still held (every record after it carries the checksum of what it leads to)
+        // the dtype the chunk's records carry: the tensor's, or for a float tensor coded exactly the integer type of its width
+        DType chunkDtype = DTypes.chunkDtype(work.info().getDtype(), work.info().getCodec());
         Object state = null;
         long base = -1;
         // the XXH64 of the state as rebuilt so far, checked already: the superstep's, then each applied record's
@@ -232,7 +234,7 @@ final class StepRebuilder {
         List<String> corrupt = new ArrayList<>();
         for (SuperstepChunk candidate : supersteps.headMap(step, true).descendingMap().values()) {
             try {
-                state = superstepValues(candidate, work.info().getDtype(), where);
+                state = superstepValues(candidate, chunkDtype, where);
                 base = candidate.getStep();
                 stateChecksum = candidate.getChecksum();
                 break;
@@ -255,7 +257,7 @@ final class StepRebuilder {
                 if (state instanceof float[] floats) {
                     decoder.apply(bytes, floats);
                 } else if (state instanceof long[] longs) {
-                    decoder.apply(bytes, ValueType.valueOf(work.info().getDtype().name()), longs, longs);
+                    decoder.apply(bytes, ValueType.valueOf(chunkDtype.name()), longs, longs);
                 } else {
                     decoder.apply(bytes, (double[]) state);
                 }
@@ -269,6 +271,9 @@ final class StepRebuilder {
             deltas++;
         }
         long digest = io.lccheckpoint.schema.StepDigest.chunkContribution(work.info().getName(), work.chunk(), stateChecksum);
+        if (chunkDtype != work.info().getDtype()) {
+            state = floatsOfBits(work.info().getDtype(), (long[]) state);
+        }
         int offset = work.chunk() * work.info().getChunkSize();
         checkLength(where, java.lang.reflect.Array.getLength(state), offset, work.length(), work.info());
         return new Rebuilt(state, base, deltas, digest, corrupt);
@@ -330,6 +335,29 @@ final class StepRebuilder {
             throw new RestoreException(where + ": superstep of step " + superstep.getStep() + " fails its checksum");
         }
         return values;
+    }
+
+    /** A float tensor coded exactly: its chunk's bit patterns (DTypes.exactCarrier) as the values they are. */
+    private static Object floatsOfBits(DType dtype, long[] bits) {
+        if (dtype == DType.FLOAT64) {
+            double[] values = new double[bits.length];
+            for (int i = 0; i < bits.length; i++) {
+                values[i] = Double.longBitsToDouble(bits[i]);
+            }
+            return values;
+        }
+        if (dtype == DType.FLOAT32) {
+            float[] values = new float[bits.length];
+            for (int i = 0; i < bits.length; i++) {
+                values[i] = Float.intBitsToFloat((int) bits[i]);
+            }
+            return values;
+        }
+        short[] halves = new short[bits.length];
+        for (int i = 0; i < bits.length; i++) {
+            halves[i] = (short) bits[i];
+        }
+        return SixteenBitFloats.fromBits(ValueType.valueOf(dtype.name()), halves);
     }
 
     private static byte[] bytes(ByteBuffer buffer) {

@@ -40,6 +40,25 @@ public final class DTypes {
     /** The coding a manifest lists for an exact tensor ({@code TensorInfo.codec}). */
     public static final String EXACT_CODEC = "exact";
 
+    /**
+     * The dtype an exact tensor's chunks travel as: an integer or bool dtype itself; a float tensor coded exactly (its
+     * {@code codec} "exact") as the integer type of its width holding its bit patterns (BFLOAT16, FLOAT16: INT16;
+     * FLOAT32: INT32; FLOAT64: INT64), so that the codec's exact integer coding stores it losslessly.
+     */
+    public static DType exactCarrier(DType dtype) {
+        return switch (dtype) {
+            case BFLOAT16, FLOAT16 -> DType.INT16;
+            case FLOAT32 -> DType.INT32;
+            case FLOAT64 -> DType.INT64;
+            default -> dtype;
+        };
+    }
+
+    /** The dtype a tensor's chunk records carry, given its manifest entry's dtype and codec. */
+    public static DType chunkDtype(DType dtype, String codec) {
+        return EXACT_CODEC.equals(codec) ? exactCarrier(dtype) : dtype;
+    }
+
     /** The dtype's tag in a safetensors header. */
     public static String safetensorsTag(DType dtype) {
         return switch (dtype) {

@@ -5,7 +5,8 @@ import io.lccheckpoint.schema.DType;
 /**
  * The arrays a trainer hands over for an integer or bool tensor, and their values as the longs the codec's exact types
  * hold (signed types sign-extended, UINT8 and BOOL zero-extended): byte[] (INT8, UINT8 read unsigned, BOOL), boolean[]
- * (BOOL), short[] (INT16), int[] (INT32), long[] (INT64) — what {@code tensor.numpy()} of each dtype gives.
+ * (BOOL), short[] (INT16), int[] (INT32), long[] (INT64) — what {@code tensor.numpy()} of each dtype gives. A float
+ * tensor coded exactly gives its bit patterns, as the integer type of its width (DTypes.exactCarrier) holds them.
  */
 public final class ExactValues {
     private ExactValues() {
@@ -37,11 +38,26 @@ public final class ExactValues {
     }
 
     /**
-     * A copy of the values as canonical longs ({@link #accepts} must hold).
+     * A copy of the values as canonical longs ({@link #accepts} must hold), or, for a float tensor coded exactly
+     * (float[], double[], or short[] of a 16-bit type's bits), its bit patterns sign-extended.
      *
      * @throws IllegalArgumentException for a BOOL byte other than 0 or 1, naming {@code where} and the index
      */
     public static long[] toLongs(DType dtype, Object value, String where) {
+        if (value instanceof float[] floats) {
+            long[] out = new long[floats.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Float.floatToRawIntBits(floats[i]);
+            }
+            return out;
+        }
+        if (value instanceof double[] doubles) {
+            long[] out = new long[doubles.length];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Double.doubleToRawLongBits(doubles[i]);
+            }
+            return out;
+        }
         if (value instanceof boolean[] flags) {
             long[] out = new long[flags.length];
             for (int i = 0; i < out.length; i++) {

@@ -176,7 +176,7 @@ public final class StepRecords {
                     options = coder.describe(spec);
                 } else if (value instanceof long[] l) {
                     // exact: no residual, so a fold sends the plain delta
-                    bytes = integerBytes(l, (long[]) previous, from, to, DTypes.bytesPerValue(spec.dtype()));
+                    bytes = integerBytes(l, (long[]) previous, from, to, DTypes.bytesPerValue(spec.carrier()));
                 } else if (fold) {
                     bytes = foldedBytes(value, previous, states[chunk], from, to);
                 } else {
@@ -184,7 +184,7 @@ public final class StepRecords {
                 }
                 boolean notice = (code || initial) && writeCheckpoints;
                 RawDeltaChunk record = new RawDeltaChunk(job, generation, step.step(), spec.name(), chunk, spec.chunkCount(), stepChunks,
-                        spec.dtype(), initial, notice ? ByteBuffer.allocate(0) : bytes, remaining, options, fold, handover, previousStep, null,
+                        spec.carrier(), initial, notice ? ByteBuffer.allocate(0) : bytes, remaining, options, fold, handover, previousStep, null,
                         spec.options() == null ? null : spec.options().describe());
                 if (notice && initial) {
                     // the superstep the encoder would have written for the initial state: same key, same value
@@ -192,7 +192,7 @@ public final class StepRecords {
                     long checksum = value instanceof float[] f ? Checksums.xxh64(spec.valueType(), Arrays.copyOfRange(f, from, to))
                             : value instanceof long[] l ? ChunkState.exact(spec.valueType(), Arrays.copyOfRange(l, from, to)).approxChecksum()
                             : Checksums.xxh64(Arrays.copyOfRange((double[]) value, from, to));
-                    SuperstepChunk superstep = new SuperstepChunk(job, generation, step.step(), spec.name(), chunk, spec.dtype(), bytes, checksum);
+                    SuperstepChunk superstep = new SuperstepChunk(job, generation, step.step(), spec.name(), chunk, spec.carrier(), bytes, checksum);
                     stored.add(new Stored(checkpointRecord(key, timestamp, superstep), record, bytes.remaining()));
                 } else if (notice) {
                     // the record the encoder would have written for this step (same key, same value): the chain is the same

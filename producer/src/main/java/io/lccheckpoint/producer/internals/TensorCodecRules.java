@@ -1,19 +1,20 @@
 package io.lccheckpoint.producer.internals;
 
 import io.lccheckpoint.codec.CodecOptions;
+import io.lccheckpoint.producer.TensorCoding;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
 
 /**
  * The producer's {@code lcckpt.codec.tensor.options}: groups of tensors with their own codec options, for example
- * {@code *.exp_avg*=bits=3;*.exp_avg_sq=bits=4,entropy=huffman}. Entries are separated by {@code ;}; each is a glob
- * over tensor names ({@code *} any run of characters, {@code ?} one), {@code =}, and options as
- * {@link CodecOptions#parse} reads them, missing keys taken from the job's {@code lcckpt.codec.*}. The first entry
+ * {@code *.exp_avg*=bits=3;*.exp_avg_sq=bits=4,entropy=huffman;*.running_*=exact}. Entries are separated by {@code ;};
+ * each is a glob over tensor names ({@code *} any run of characters, {@code ?} one), {@code =}, and {@code exact} or
+ * options as {@link CodecOptions#parse} reads them, missing keys taken from the job's {@code lcckpt.codec.*}. The first entry
  * whose glob matches the whole name wins; a tensor no entry matches is coded with the job's options.
  */
 public final class TensorCodecRules {
-    private record Rule(String glob, Pattern pattern, CodecOptions options) {
+    private record Rule(String glob, Pattern pattern, TensorCoding coding) {
     }
 
     private final List<Rule> rules;
@@ -34,17 +35,17 @@ public final class TensorCodecRules {
                 throw new IllegalArgumentException("lcckpt.codec.tensor.options: '" + entry.trim() + "' is not <glob>=<options>, e.g. *.exp_avg*=bits=3");
             }
             String glob = entry.substring(0, equals).trim();
-            CodecOptions options = CodecOptions.parse(entry.substring(equals + 1), defaults);
-            rules.add(new Rule(glob, Pattern.compile(regex(glob)), options));
+            TensorCoding coding = TensorCoding.parse(entry.substring(equals + 1), defaults);
+            rules.add(new Rule(glob, Pattern.compile(regex(glob)), coding));
         }
         return new TensorCodecRules(List.copyOf(rules));
     }
 
-    /** The options of the first entry matching {@code tensor}, or null (the job's options). */
-    public CodecOptions forTensor(String tensor) {
+    /** The coding of the first entry matching {@code tensor}, or null (the job's options). */
+    public TensorCoding forTensor(String tensor) {
         for (Rule rule : rules) {
             if (rule.pattern.matcher(tensor).matches()) {
-                return rule.options;
+                return rule.coding;
             }
         }
         return null;

@@ -9,24 +9,30 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A registered tensor: its shape and dtype, how many chunks of {@code lcckpt.chunk.values} it makes, and its own codec
- * options (null: the job's; always null for an exact dtype, which no options apply to).
+ * A registered tensor: its shape and dtype, how many chunks of {@code lcckpt.chunk.values} it makes, and how it is coded:
+ * exactly (always for an integer or bool dtype; a float tensor when asked, carried as its bit patterns), or quantized
+ * with its own codec options ({@code options}; null: the job's).
  */
-public record TensorSpec(String name, long[] shape, DType dtype, int length, int chunkCount, CodecOptions options) {
+public record TensorSpec(String name, long[] shape, DType dtype, int length, int chunkCount, CodecOptions options, boolean exact) {
 
     /** How the tensor is coded, as its manifest entry says ({@code TensorInfo.codec}): "exact", its own options, or null. */
     public String codec() {
-        return DTypes.isExact(dtype) ? DTypes.EXACT_CODEC : options == null ? null : options.describe();
+        return exact ? DTypes.EXACT_CODEC : options == null ? null : options.describe();
+    }
+
+    /** The dtype its chunk records carry: its own, or for an exact float tensor the integer type of its width. */
+    public DType carrier() {
+        return exact ? DTypes.exactCarrier(dtype) : dtype;
     }
 
     /** Bytes per value of a raw delta (what the storage split sends per value). */
     public int width() {
-        return DTypes.deltaBytesPerValue(dtype);
+        return DTypes.deltaBytesPerValue(carrier());
     }
 
     /** The codec's type for the tensor's chunks. */
     public ValueType valueType() {
-        return ValueType.valueOf(dtype.name());
+        return ValueType.valueOf(carrier().name());
     }
 
     /** The tensor as a step's manifest lists it. */
