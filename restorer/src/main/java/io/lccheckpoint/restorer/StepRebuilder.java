@@ -1,5 +1,6 @@
 package io.lccheckpoint.restorer;
 
+import io.lccheckpoint.codec.BitPatterns;
 import io.lccheckpoint.codec.Checksums;
 import io.lccheckpoint.codec.SixteenBitFloats;
 import io.lccheckpoint.codec.ValueType;
@@ -339,25 +340,8 @@ final class StepRebuilder {
 
     /** A float tensor coded exactly: its chunk's bit patterns (DTypes.exactCarrier) as the values they are. */
     private static Object floatsOfBits(DType dtype, long[] bits) {
-        if (dtype == DType.FLOAT64) {
-            double[] values = new double[bits.length];
-            for (int i = 0; i < bits.length; i++) {
-                values[i] = Double.longBitsToDouble(bits[i]);
-            }
-            return values;
-        }
-        if (dtype == DType.FLOAT32) {
-            float[] values = new float[bits.length];
-            for (int i = 0; i < bits.length; i++) {
-                values[i] = Float.intBitsToFloat((int) bits[i]);
-            }
-            return values;
-        }
-        short[] halves = new short[bits.length];
-        for (int i = 0; i < bits.length; i++) {
-            halves[i] = (short) bits[i];
-        }
-        return SixteenBitFloats.fromBits(ValueType.valueOf(dtype.name()), halves);
+        return dtype == DType.FLOAT64 ? BitPatterns.doubles(bits) : dtype == DType.FLOAT32 ? BitPatterns.floats(bits)
+                : BitPatterns.sixteenBit(ValueType.valueOf(dtype.name()), bits);
     }
 
     private static byte[] bytes(ByteBuffer buffer) {

@@ -1,5 +1,6 @@
 package io.lccheckpoint.producer.internals;
 
+import io.lccheckpoint.codec.BitPatterns;
 import io.lccheckpoint.schema.DType;
 
 /**
@@ -45,18 +46,10 @@ public final class ExactValues {
      */
     public static long[] toLongs(DType dtype, Object value, String where) {
         if (value instanceof float[] floats) {
-            long[] out = new long[floats.length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = Float.floatToRawIntBits(floats[i]);
-            }
-            return out;
+            return BitPatterns.of(floats);
         }
         if (value instanceof double[] doubles) {
-            long[] out = new long[doubles.length];
-            for (int i = 0; i < out.length; i++) {
-                out[i] = Double.doubleToRawLongBits(doubles[i]);
-            }
-            return out;
+            return BitPatterns.of(doubles);
         }
         if (value instanceof boolean[] flags) {
             long[] out = new long[flags.length];
