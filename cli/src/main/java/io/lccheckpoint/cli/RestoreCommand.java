@@ -5,13 +5,14 @@ import io.lccheckpoint.restorer.RestoredState;
 import io.lccheckpoint.restorer.Restorer;
 import io.lccheckpoint.restorer.SafetensorsWriter;
 import java.nio.file.Path;
+import java.util.OptionalLong;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** {@code lcckpt restore --job J [--step N | --latest] --out model.safetensors} (DESIGN.md §5). */
+/** {@code lcckpt restore --job J [--generation G] [--step N | --latest] --out model.safetensors} (DESIGN.md §5). */
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = "Rebuilds a complete step of a job into safetensors (readable by PyTorch) plus a JSON summary next to it.")
 final class RestoreCommand implements Callable<Integer> {
@@ -29,6 +30,10 @@ final class RestoreCommand implements Callable<Integer> {
                 + " are passed over and named.")
         boolean latest;
     }
+
+    @Option(names = "--generation", description = "Restore from this generation (a resumed run starts a new one; `lcckpt steps` lists them):"
+            + " its --step, or its latest restorable step. Default: the newest generation holding the step.")
+    Long generation;
 
     @Option(names = "--out", required = true, description = "The safetensors file to write; the summary goes to <out>.json.")
     Path out;
@@ -59,7 +64,8 @@ final class RestoreCommand implements Callable<Integer> {
         };
         RestoredState state;
         try {
-            state = which.step == null ? restorer.restoreLatest(job, progress) : restorer.restore(job, which.step, progress);
+            state = restorer.restore(job, generation == null ? OptionalLong.empty() : OptionalLong.of(generation),
+                    which.step == null ? OptionalLong.empty() : OptionalLong.of(which.step), progress);
         } catch (RestoreException e) {
             // a restore that cannot return the step says why, once, without a stack trace
             System.err.println((terminal ? "\n" : "") + "lcckpt restore: " + e.getMessage());

@@ -285,6 +285,93 @@ class PipelineIT {
         }
     }
 
+    /**
+     * The command line over a job with two generations (a resumed run): {@code lcckpt steps} lists both,
+     * {@code restore --generation} rebuilds the older one's steps bit for bit, and user errors are one line, exit 1.
+     */
+    @Test
+    void theCommandLineListsStepsPerGenerationAndRestoresAnOlderOne(@TempDir Path out) throws Exception {
+        String job = "cli-generations";
+        SyntheticTrainer trainer = new SyntheticTrainer(3, model(1_000), CHUNK, CodecOptions.zeroRun(2));
+        Map<String, Object> config = producerConfig(job);
+        config.put("lcckpt.generation", 1L);
+        Map<String, float[]> olderStep4 = null;
+        long resumed;
+        try (CheckpointProducer producer = new CheckpointProducer(config)) {
+            model(1_000).forEach((name, size) -> producer.registerTensor(name, new long[] {size}, DType.FLOAT32));
+            producer.publish(0, trainer.snapshot());
+            for (long step = 1; step <= 6; step++) {
+                trainer.step();
+                producer.publish(step, trainer.snapshot()).join();
+                if (step == 4) {
+                    olderStep4 = trainer.expectedRestore();
+                }
+            }
+            // a crash after step 6, resumed from step 4's restored state: generation 1 keeps its steps, the new one starts at 4
+            Restorer restorer = restorer();
+            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> latestStep(restorer, job) == 6);
+            assertBits(restorer.restore(job, 4, null), olderStep4);
+            Map<String, Object> state = new LinkedHashMap<>();
+            olderStep4.forEach((name, values) -> state.put(name, values.clone()));
+            producer.resume(4, state);
+            resumed = producer.generation();
+            trainer.state.clear();
+            olderStep4.forEach((name, values) -> trainer.state.put(name, values.clone()));
+            trainer.resetReference();
+            for (long step = 5; step <= 7; step++) {
+                trainer.step();
+                producer.publish(step, trainer.snapshot()).join();
+            }
+        }
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(300)).until(() -> latestStep(restorer(), job) == 7);
+
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+        int listed;
+        try {
+            listed = Lcckpt.execute("steps", "--job", job, "-b", kafka.bootstrapServers());
+        } finally {
+            System.setOut(stdout);
+        }
+        String table = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(listed).as(table).isZero();
+        assertThat(table.lines().filter(line -> line.startsWith("1 ")).count()).as(table).isEqualTo(7); // generation 1: steps 0..6
+        assertThat(table.lines().filter(line -> line.startsWith(resumed + " ")).count()).as(table).isEqualTo(4); // resumed: 4..7
+
+        // generation 1's step 4, asked for by generation, as the codec's chain made it
+        Path older = out.resolve("older.safetensors");
+        assertThat(Lcckpt.execute("restore", "--job", job, "--generation", "1", "--step", "4", "--out", older.toString(),
+                "-b", kafka.bootstrapServers())).isZero();
+        RestoredState oldFour = restorer().restore(job, java.util.OptionalLong.of(1), java.util.OptionalLong.of(4), null);
+        assertThat(Files.readString(out.resolve("older.safetensors.json"))).contains("\"generation\" : 1,", "\"step\" : 4,");
+        assertBits(oldFour, olderStep4);
+        RestoredState newFive = restorer().restore(job, 5, null);
+        assertThat(newFive.generation()).isEqualTo(resumed);
+        assertThat(restorer().restore(job, java.util.OptionalLong.of(1), java.util.OptionalLong.empty(), null).step()).isEqualTo(6);
+
+        java.io.StringWriter errors = new java.io.StringWriter();
+        int failed = Lcckpt.execute(new java.io.PrintWriter(errors, true), "restore", "--job", job, "--generation", "42", "--out",
+                out.resolve("none.safetensors").toString(), "-b", kafka.bootstrapServers());
+        assertThat(failed).isEqualTo(1);
+        java.io.StringWriter noKafka = new java.io.StringWriter();
+        assertThat(Lcckpt.execute(new java.io.PrintWriter(noKafka, true), "steps", "--job", job)).isEqualTo(1);
+        assertThat(noKafka.toString()).startsWith("lcckpt steps: no Kafka to talk to").doesNotContain("\tat io.lccheckpoint");
+    }
+
+    /** A checkpoint topic someone else created without compaction (a broker's auto-create) is refused, named, with the fix. */
+    @Test
+    void aCheckpointTopicThatIsNotCompactedIsRefusedWithTheFix() throws Exception {
+        String job = "not-compacted";
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("lcckpt." + job + ".checkpoints", 1, (short) 1)
+                    .configs(Map.of("cleanup.policy", "delete")))).all().get();
+        }
+        assertThatThrownBy(() -> new CheckpointProducer(producerConfig(job))).isInstanceOf(org.apache.kafka.common.KafkaException.class)
+                .hasMessageContaining("topic lcckpt.not-compacted.checkpoints exists with cleanup.policy=delete")
+                .hasMessageContaining("kafka-configs --alter --add-config cleanup.policy=compact");
+    }
+
     private static Map<String, Object> with(Map<String, Object> values, String name, Object value) {
         values.put(name, value);
         return values;

@@ -46,8 +46,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /** With extra broker settings (e.g. the quota windows of the HAPI experiment). */
     public static EmbeddedKafka start(Duration timeout, Map<String, String> extra) throws IOException, InterruptedException {
+        return start(timeout, extra, 0);
+    }
+
+    /** On a given port of 127.0.0.1 ({@code port} 0: a free one), as {@code lcckpt broker --port} asks. */
+    public static EmbeddedKafka start(Duration timeout, Map<String, String> extra, int port) throws IOException, InterruptedException {
         Path directory = Files.createTempDirectory("lcckpt-kafka-");
-        int port = freePort();
+        port = port == 0 ? freePort() : port;
         int controllerPort = freePort();
         Path properties = directory.resolve("server.properties");
         Files.writeString(properties, String.join("\n",

@@ -22,7 +22,9 @@ public final class ProducerSettings extends AbstractConfig {
 
     public static final String CHUNK_VALUES_CONFIG = "lcckpt.chunk.values";
     private static final String CHUNK_VALUES_DOC = "Values per chunk: the unit of coding and of Kafka records. 131072 float32 values"
-            + " make a 512 KiB record, under the broker's default 1 MB limit.";
+            + " make a 512 KiB record; a float64 or int64 chunk of as many is 1 MiB, over the broker's default 1 MB limit, so the"
+            + " producer creates the job's topics with max.message.bytes = 8 x this + 4096 and raises its max.request.size to match"
+            + " (the topics of an encoder with another lcckpt.max.record.bytes must agree).";
     public static final int CHUNK_VALUES_DEFAULT = 131_072;
 
     public static final String BUFFER_MEMORY_CONFIG = "lcckpt.buffer.memory";

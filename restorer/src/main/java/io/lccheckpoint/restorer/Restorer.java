@@ -93,16 +93,21 @@ public final class Restorer {
      * missing or corrupt) are passed over and named in {@link RestoredState#passedOver()}.
      */
     public RestoredState restoreLatest(String job, Progress progress) {
-        return restore(job, OptionalLong.empty(), progress);
+        return restore(job, OptionalLong.empty(), OptionalLong.empty(), progress);
     }
 
     public RestoredState restore(String job, long step, Progress progress) {
-        return restore(job, OptionalLong.of(step), progress);
+        return restore(job, OptionalLong.empty(), OptionalLong.of(step), progress);
     }
 
-    private RestoredState restore(String job, OptionalLong wanted, Progress progress) {
+    /**
+     * A step of one generation ({@code generation} empty: the newest generation that holds it), or that generation's
+     * latest restorable step ({@code step} empty). A resumed run starts a new generation; an older one stays restorable
+     * while it keeps its supersteps.
+     */
+    public RestoredState restore(String job, OptionalLong generation, OptionalLong step, Progress progress) {
         try {
-            return restoreOrRunOutOfMemory(job, wanted, progress);
+            return restoreOrRunOutOfMemory(job, generation, step, progress);
         } catch (OutOfMemoryError e) {
             throw new RestoreException("job " + job + ": ran out of heap at -Xmx" + Runtime.getRuntime().maxMemory() / (1 << 20) + "m: a restore"
                     + " holds about one copy of the step's values plus fetch buffers (16 MiB), with ParallelGC (./lcckpt restore uses it;"
@@ -110,11 +115,11 @@ public final class Restorer {
         }
     }
 
-    private RestoredState restoreOrRunOutOfMemory(String job, OptionalLong wanted, Progress progress) {
+    private RestoredState restoreOrRunOutOfMemory(String job, OptionalLong generation, OptionalLong wanted, Progress progress) {
         long start = System.nanoTime();
         Progress reporting = progress == null ? (phase, done, total) -> { } : progress;
         if (pushdown) {
-            Plan plan = plan(job, wanted);
+            Plan plan = plan(job, generation, wanted);
             if (plan != null) {
                 // the encoder stamps its records with the time it made them; the margin covers clocks of several
                 // encoder instances and brokers that disagree a little
@@ -122,14 +127,14 @@ public final class Restorer {
                 try {
                     // exactly the step the index names: what a targeted read misses may lie before the seek or among the
                     // records it left out, and the whole topic decides (and passes steps over if it must)
-                    return rebuild(job, targeted, OptionalLong.of(plan.step()), progress, start, threads);
+                    return rebuild(job, targeted, OptionalLong.of(plan.generation()), OptionalLong.of(plan.step()), progress, start, threads);
                 } catch (RestoreException e) {
                     reporting.update("the targeted read was not enough (" + e.getMessage() + "); reading the whole topic", 0, 1);
                 }
             }
         }
         CheckpointIndex index = read(job, reporting, -1, null);
-        return rebuild(job, index, wanted, progress, start, threads);
+        return rebuild(job, index, generation, wanted, progress, start, threads);
     }
 
     /**
@@ -141,7 +146,7 @@ public final class Restorer {
     }
 
     /** The plan, or null if the index topic cannot tell (missing, no marker for the step). */
-    private Plan plan(String job, OptionalLong wanted) {
+    private Plan plan(String job, OptionalLong generation, OptionalLong wanted) {
         String topic = topics.index(job);
         TreeMap<Long, NavigableMap<Long, StepComplete>> markers = new TreeMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
@@ -171,6 +176,9 @@ public final class Restorer {
         }
         for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : markers.descendingMap().entrySet()) {
             NavigableMap<Long, StepComplete> steps = entry.getValue();
+            if (generation.isPresent() && generation.getAsLong() != entry.getKey()) {
+                continue;
+            }
             if (wanted.isPresent() ? steps.containsKey(wanted.getAsLong()) : !steps.isEmpty()) {
                 long step = wanted.isPresent() ? wanted.getAsLong() : steps.lastKey();
                 StepComplete target = steps.get(step);
@@ -198,7 +206,7 @@ public final class Restorer {
             index.records++;
             index.accept(record.getKey(), record.getValue());
         }
-        return rebuild(job, index, OptionalLong.of(step), null, System.nanoTime(), 1);
+        return rebuild(job, index, OptionalLong.of(generation), OptionalLong.of(step), null, System.nanoTime(), 1);
     }
 
     /** Rebuilds from records already read (key, value or null for a tombstone), in topic order: for tests without a broker. */
@@ -207,29 +215,45 @@ public final class Restorer {
     }
 
     static RestoredState rebuild(String job, List<Map.Entry<CheckpointKey, SpecificRecord>> records, OptionalLong wanted, int threads) {
+        return rebuild(job, records, OptionalLong.empty(), wanted, threads);
+    }
+
+    static RestoredState rebuild(String job, List<Map.Entry<CheckpointKey, SpecificRecord>> records, OptionalLong generation, OptionalLong wanted,
+                                 int threads) {
         CheckpointIndex index = new CheckpointIndex();
         for (Map.Entry<CheckpointKey, SpecificRecord> record : records) {
             index.records++;
             index.accept(record.getKey(), record.getValue());
         }
-        return rebuild(job, index, wanted, null, System.nanoTime(), threads);
+        return rebuild(job, index, generation, wanted, null, System.nanoTime(), threads);
     }
 
-    private static RestoredState rebuild(String job, CheckpointIndex index, OptionalLong wanted, Progress progress, long start, int threads) {
+    private static RestoredState rebuild(String job, CheckpointIndex index, OptionalLong generation, OptionalLong wanted, Progress progress, long start,
+                                         int threads) {
         String topic = "the checkpoint topic of job " + job;
+        if (generation.isPresent() && !index.markers.containsKey(generation.getAsLong())) {
+            throw new RestoreException("job " + job + ": generation " + generation.getAsLong() + " has no complete, retained step; restorable steps: "
+                    + index.describeSteps());
+        }
         if (wanted.isPresent()) {
             // the newest generation with a complete marker there (a resumed generation owns the steps after its start)
             for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
+                if (generation.isPresent() && generation.getAsLong() != entry.getKey()) {
+                    continue;
+                }
                 if (entry.getValue().containsKey(wanted.getAsLong())) {
                     return StepRebuilder.rebuildStep(job, index, entry.getKey(), wanted.getAsLong(), progress, start, new ArrayList<>(), threads);
                 }
             }
-            throw new RestoreException("job " + job + ": step " + wanted.getAsLong() + " is not a complete, retained step; restorable steps: "
-                    + index.describeSteps());
+            throw new RestoreException("job " + job + ": step " + wanted.getAsLong() + (generation.isPresent() ? " of generation " + generation.getAsLong() : "")
+                    + " is not a complete, retained step; restorable steps: " + index.describeSteps());
         }
         // the latest: newest generation first, newest step first; a step that cannot be rebuilt is passed over, named
         List<String> passedOver = new ArrayList<>();
         for (Map.Entry<Long, NavigableMap<Long, StepComplete>> entry : index.markers.descendingMap().entrySet()) {
+            if (generation.isPresent() && generation.getAsLong() != entry.getKey()) {
+                continue;
+            }
             for (long step : entry.getValue().descendingKeySet()) {
                 try {
                     return StepRebuilder.rebuildStep(job, index, entry.getKey(), step, progress, start, passedOver, threads);

@@ -307,6 +307,18 @@ class RestorerTest {
     }
 
     @Test
+    void aGenerationCanBeAskedForAndOneThatHoldsNothingIsNamed() {
+        assertThat(Restorer.rebuild(JOB, records, OptionalLong.of(1), OptionalLong.empty(), 1).step()).isEqualTo(6);
+        RestoredState third = Restorer.rebuild(JOB, records, OptionalLong.of(1), OptionalLong.of(3), 1);
+        assertThat(third.generation()).isEqualTo(1);
+        assertThat(third.tensors().get("w").floats()).containsExactly(truth.get(3));
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, records, OptionalLong.of(5), OptionalLong.empty(), 1)).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("generation 5 has no complete, retained step; restorable steps: generation 1: 0..6 (7)");
+        assertThatThrownBy(() -> Restorer.rebuild(JOB, records, OptionalLong.of(1), OptionalLong.of(9), 1)).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("step 9 of generation 1 is not a complete, retained step");
+    }
+
+    @Test
     void aManifestWithSwappedDimensionsFailsItsChecksumBeforeAnythingIsAllocated() {
         List<Map.Entry<CheckpointKey, SpecificRecord>> altered = new ArrayList<>();
         for (Map.Entry<CheckpointKey, SpecificRecord> entry : records) {

@@ -9,7 +9,8 @@ import java.util.zip.CRC32C;
  *   <li>a manifest's checksum: CRC-32C of its canonical text, so a manifest whose shapes were altered (swapped
  *       dimensions restore the same bytes under a wrong shape) is refused before anything is allocated from it. The text
  *       is independent of the Avro schema's version: {@code job \n generation \n step \n resumedFrom-or-"-" \n} then per
- *       tensor {@code name \n dims joined by "," \n dtype \n chunkSize \n chunkCount \n};</li>
+ *       tensor {@code name \n dims joined by "," \n dtype \n chunkSize \n chunkCount \n}, then {@code codec=<codec> \n}
+ *       when the tensor's {@code codec} is set (only then: older manifests keep their checksums);</li>
  *   <li>a step's content digest, on its step-complete marker: the sum (mod 2^64, so chunks may complete in any order) over
  *       its chunks of {@link #chunkContribution}, a mix of tensor, chunk and the XXH64 of the chunk's reconstruction after
  *       the step. The encoder adds what it coded; a restore recomputes it from what it rebuilt.</li>

@@ -34,6 +34,8 @@ public final class EncoderService {
     public static final int EXIT_STREAMS_FAILED = 1;
     public static final int EXIT_OUT_OF_MEMORY = 3;
     public static final int EXIT_STALLED = 4;
+    /** How often the encoder logs its progress line. */
+    static final Duration PROGRESS_LOG_INTERVAL = Duration.ofMinutes(1);
     private static final Logger LOG = LoggerFactory.getLogger(EncoderService.class);
     /** Between the decision to exit and the exit itself, at most (the issue asks for 30 s). */
     private static final Duration EXIT_GRACE = Duration.ofSeconds(20);
@@ -61,6 +63,10 @@ public final class EncoderService {
         KafkaStreams streams;
         try {
             streams = EncoderApp.create(settings, heartbeats, (newState, oldState) -> {
+                if (newState == State.RUNNING) {
+                    // once when it starts, and after each rebalance: the line operators wait for
+                    LOG.info("lcckpt encoder ready: Kafka Streams is RUNNING (was {})", oldState);
+                }
                 if (newState == State.PENDING_ERROR || newState == State.ERROR) {
                     Throwable cause = firstError.get();
                     fail(EXIT_STREAMS_FAILED, "Kafka Streams went from " + oldState + " to " + newState + (cause == null ? "" : " after: " + describe(cause)));
@@ -80,6 +86,7 @@ public final class EncoderService {
         EncoderApp.HeapSampler heap = new EncoderApp.HeapSampler();
         HttpServer health = startHealth(settings, streams);
         Thread watchdog = watchdog(heartbeats, settings.getLong(EncoderSettings.STALL_EXIT_MS_CONFIG));
+        Thread progress = progressLog(streams);
         Thread hook = new Thread(() -> {
             // SIGTERM (or System.exit after a failure): a clean close commits what is processed
             exit.complete(0);
@@ -97,6 +104,7 @@ public final class EncoderService {
             code = EXIT_STREAMS_FAILED;
         }
         watchdog.interrupt();
+        progress.interrupt();
         if (health != null) {
             health.stop(0);
         }
@@ -133,6 +141,38 @@ public final class EncoderService {
         }, "lcckpt-encoder-exit-timer");
         timer.setDaemon(true);
         timer.start();
+    }
+
+    /** One line a minute: the state, the records processed in the minute and in all, and the dead letters in all. */
+    private Thread progressLog(KafkaStreams streams) {
+        Thread thread = new Thread(() -> {
+            double before = 0;
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(PROGRESS_LOG_INTERVAL.toMillis());
+                } catch (InterruptedException e) {
+                    return;
+                }
+                double processed = 0;
+                double deadLetters = 0;
+                for (var metric : streams.metrics().values()) {
+                    if (metric.metricValue() instanceof Double value && !value.isNaN()) {
+                        String group = metric.metricName().group();
+                        switch (metric.metricName().name()) {
+                            case "process-total" -> processed += group.equals("stream-thread-metrics") ? value : 0;
+                            case "dead-letters-total" -> deadLetters += value;
+                            default -> { }
+                        }
+                    }
+                }
+                LOG.info("lcckpt encoder: {}, {} records processed in the last minute ({} in all), {} dead letters in all", streams.state(),
+                        (long) (processed - before), (long) processed, (long) deadLetters);
+                before = processed;
+            }
+        }, "lcckpt-encoder-progress-log");
+        thread.setDaemon(true);
+        thread.start();
+        return thread;
     }
 
     private Thread watchdog(TaskHeartbeats heartbeats, long stallMs) {

@@ -1,20 +1,27 @@
 package io.lccheckpoint.producer.internals;
 
 import io.lccheckpoint.schema.kafka.Topics;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.LoggerFactory;
 
 /**
  * Creates a job's topics with their configs ({@code lcckpt.create.topics}): the raw-delta and checkpoint topics with the
  * job's partitions (the checkpoint topic compacted, with any {@code lcckpt.checkpoint.topic.*} config), one partition
- * each for the dead letters, the handover and the index. A topic that exists is left as it is.
+ * each for the dead letters, the handover and the index. A topic that exists is left as it is, except that a compacted
+ * one (checkpoints, handover, index) that exists without {@code cleanup.policy=compact} is refused: a broker that created
+ * it on first use (auto.create.topics.enable) gives {@code delete}, which would silently lose the job's checkpoints.
  */
 public final class TopicCreator {
     private TopicCreator() {
@@ -31,6 +38,8 @@ public final class TopicCreator {
                 new NewTopic(topics.deadLetters(job), Optional.of(1), factor).configs(Topics.rawTopicConfig(recordBytes)),
                 new NewTopic(topics.handover(job), Optional.of(1), factor).configs(Topics.checkpointTopicConfig(3 * recordBytes)),
                 new NewTopic(topics.index(job), Optional.of(1), factor).configs(Topics.checkpointTopicConfig(1 << 20)));
+        List<String> compacted = List.of(topics.checkpoints(job), topics.handover(job), topics.index(job));
+        List<ConfigResource> existing = new ArrayList<>();
         try {
             for (var entry : admin.createTopics(wanted).values().entrySet()) {
                 try {
@@ -39,11 +48,38 @@ public final class TopicCreator {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw new KafkaException("cannot create topic " + entry.getKey() + " for job " + job, e.getCause());
                     }
+                    if (compacted.contains(entry.getKey())) {
+                        existing.add(new ConfigResource(ConfigResource.Type.TOPIC, entry.getKey()));
+                    }
                 }
+            }
+            if (!existing.isEmpty()) {
+                checkCompacted(admin, existing, job);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaException("interrupted while creating the topics of job " + job, e);
+        }
+    }
+
+    private static void checkCompacted(Admin admin, List<ConfigResource> topics, String job) throws InterruptedException {
+        Map<ConfigResource, Config> configs;
+        try {
+            configs = admin.describeConfigs(topics).all().get();
+        } catch (ExecutionException e) {
+            // without DescribeConfigs on the topic the check cannot run: say so, and go on (the ACLs are the operator's)
+            LoggerFactory.getLogger(TopicCreator.class).warn("job {}: cannot check that {} are compacted: {}", job,
+                    topics.stream().map(ConfigResource::name).toList(), e.getCause().getMessage());
+            return;
+        }
+        for (var entry : configs.entrySet()) {
+            ConfigEntry policy = entry.getValue().get("cleanup.policy");
+            if (policy != null && !policy.value().contains("compact")) {
+                throw new KafkaException("job " + job + ": topic " + entry.getKey().name() + " exists with cleanup.policy=" + policy.value()
+                        + ", but it must be compacted or the job's checkpoints are deleted with time (a broker that auto-creates topics"
+                        + " makes them so): set cleanup.policy=compact on it (kafka-configs --alter --add-config cleanup.policy=compact)"
+                        + " or delete it and let the producer create it");
+            }
         }
     }
 }
