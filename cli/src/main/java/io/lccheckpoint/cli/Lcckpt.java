@@ -9,7 +9,7 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "lcckpt", mixinStandardHelpOptions = true, version = "lc-checkpoint 0.1.0",
         description = "Every-step lossy checkpoints of deep-learning training, streamed through Apache Kafka.",
         subcommands = {DemoCommand.class, BrokerCommand.class, RestoreCommand.class, StepsCommand.class, EncoderCommand.class, BenchCommand.class,
-                EvalCommand.class, CommandLine.HelpCommand.class})
+                EvalCommand.class, BridgeCommand.class, CommandLine.HelpCommand.class})
 public final class Lcckpt {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "On an error, print its stack trace too.")
     boolean verbose;

@@ -19,6 +19,9 @@ final class StepsCommand implements Callable<Integer> {
     @Option(names = "--all", description = "Every restorable step (default: each generation's first and last 10).")
     boolean all;
 
+    @Option(names = "--json", description = "Every restorable step as a JSON array (for programs: the Python client's lcckpt.steps).")
+    boolean json;
+
     @Mixin
     KafkaOptions kafka = new KafkaOptions();
 
@@ -34,6 +37,14 @@ final class StepsCommand implements Callable<Integer> {
         if (steps.isEmpty()) {
             System.err.println("lcckpt steps: job " + job + " has no restorable step (if the trainer published, look at the job's dead-letter topic)");
             return 1;
+        }
+        if (json) {
+            com.fasterxml.jackson.databind.ObjectMapper mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+            com.fasterxml.jackson.databind.node.ArrayNode array = mapper.createArrayNode();
+            steps.forEach(step -> array.addObject().put("generation", step.getGeneration()).put("step", step.getStep())
+                    .put("superstep", step.getSuperstep()).put("codedBytes", step.getEncodedBytes()).put("rawBytes", step.getRawBytes()));
+            System.out.println(array);
+            return 0;
         }
         System.out.printf("%-15s %10s %9s %14s %14s %8s%n", "generation", "step", "superstep", "coded bytes", "raw bytes", "ratio");
         long shownGeneration = Long.MIN_VALUE;

@@ -337,15 +337,16 @@ public final class CheckpointProducer implements AutoCloseable {
     /**
      * After a crash: continue from {@code step}, whose (restored) state is {@code state}. Starts a new generation whose
      * first record is that full state; records of the crashed generation after {@code step} are never part of it.
+     * Returns the initial state's receipt, as {@link #publish} does.
      */
-    public void resume(long step, Map<String, ?> state) {
+    public CompletableFuture<StepReceipt> resume(long step, Map<String, ?> state) {
         drain();
         sender.clearFailure();
         generation = Math.max(time.milliseconds(), generation + 1);
         resumedFrom = step;
         initialPending = true;
         lastStep = step - 1;
-        publish(step, state);
+        return publish(step, state);
     }
 
     /** Waits until every published step is committed or failed. */

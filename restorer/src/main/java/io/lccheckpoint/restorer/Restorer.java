@@ -64,6 +64,9 @@ public final class Restorer {
         kafka.putAll(settings.kafkaSettings());
         kafka.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         kafka.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // a restore of a job that does not exist must not create its topics (as a broker's auto-create would, with
+        // cleanup.policy=delete): the producer then refuses such a checkpoint topic
+        kafka.putIfAbsent(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         kafka.remove(ConsumerConfig.GROUP_ID_CONFIG);
         // the restore's heap is one copy of the model plus these buffers (issue #11: 1.5x the model + 64 MiB at most): a
         // fetch of at most 16 MiB, and few records parsed out of it at a time (superstep records are up to a few MiB each)
