@@ -168,6 +168,12 @@ public final class AdamEvaluation {
         scope.put("matchedRework", String.format(Locale.ROOT, "%.1f ± %.1f", matched.rework(), matched.ci95()));
         scope.put("fullRework", String.format(Locale.ROOT, "%.1f ± %.1f", full.rework(), full.ci95()));
         scope.put("reworkTarget", matched.rework() <= full.rework() ? "met" : "MISSED");
+        // did keeping the moments beat a fresh optimizer ((a))? said either way
+        Row bestKept = rows.stream().filter(r -> r.scheme().startsWith("(b)")).min(java.util.Comparator.comparingDouble(Row::rework)).orElseThrow();
+        scope.put("freshRework", String.format(Locale.ROOT, "%.1f ± %.1f", float32.rework(), float32.ci95()));
+        scope.put("keptScheme", bestKept.scheme());
+        scope.put("keptRework", String.format(Locale.ROOT, "%.1f ± %.1f", bestKept.rework(), bestKept.ci95()));
+        scope.put("momentsHelp", bestKept.rework() < float32.rework());
         return Templates.render("adam-section.md.mustache", scope);
     }
 }
