@@ -32,9 +32,8 @@ def _plain(value):
     return value
 
 
-def optimizer_extra(optimizer):
-    """The optimizer's non-tensor part: param_groups and non-tensor state entries, as JSON bytes."""
-    state_dict = optimizer.state_dict()
+def optimizer_extra(state_dict):
+    """The optimizer's non-tensor part (of its ``state_dict()``): param_groups and non-tensor state entries, as JSON bytes."""
     extra = {}
     for index, entries in state_dict["state"].items():
         for key, value in entries.items():
@@ -50,11 +49,12 @@ def named_tensors(model=None, optimizer=None, capacity=None):
         for key, value in model.state_dict().items():
             tensors["model." + key] = value
     if optimizer is not None:
-        for index, entries in sorted(optimizer.state_dict()["state"].items()):
+        state_dict = optimizer.state_dict()
+        for index, entries in sorted(state_dict["state"].items()):
             for key, value in entries.items():
                 if isinstance(value, torch.Tensor):
                     tensors["optimizer.state.%d.%s" % (index, key)] = value
-        extra = optimizer_extra(optimizer)
+        extra = optimizer_extra(state_dict)
         if capacity is None:
             capacity = max(1024, 2 * len(extra) + 256)
         if len(extra) > capacity:

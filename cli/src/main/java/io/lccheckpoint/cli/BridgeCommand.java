@@ -31,7 +31,8 @@ import picocli.CommandLine.Command;
  * state. One codec and one producer: the chain is the Java producer's, byte for byte.
  *
  * <p>Requests: {@code open {config}}, {@code register {name, shape, dtype}}, {@code map {path, size}},
- * {@code publish {id, step, resume, tensors: [[name, offset, bytes], ...]}}, {@code drain}, {@code close}. Replies carry
+ * {@code layout {slots: [[[name, offset, bytes], ...], ...]}}, {@code publish {id, step, resume, slot}} (or
+ * {@code tensors: [[name, offset, bytes], ...]} in place of {@code slot}), {@code drain}, {@code close}. Replies carry
  * the request's {@code op} and {@code id}: {@code ok}, or {@code error} with the message (naming job, step and tensor as
  * the producer does); a publish answers {@code taken} once its values are copied (the client may reuse its buffer), then
  * {@code committed} or {@code failed}. End of input closes the producer (what was taken still commits) and exits.
@@ -45,6 +46,8 @@ final class BridgeCommand implements Callable<Integer> {
     private CheckpointProducer producer;
     private final Map<String, DType> dtypes = new LinkedHashMap<>();
     private MappedByteBuffer shared;
+    /** Per buffer slot, the tensors' places in it ({@code layout}): a publish then names its slot only. */
+    private final java.util.List<JsonNode> slots = new java.util.ArrayList<>();
 
     @Override
     public Integer call() throws IOException {
@@ -97,6 +100,11 @@ final class BridgeCommand implements Callable<Integer> {
                 }
                 send(reply(op, id).put("ok", true));
             }
+            case "layout" -> {
+                slots.clear();
+                request.path("slots").forEach(slots::add);
+                send(reply(op, id).put("ok", true));
+            }
             case "publish" -> publish(id, request);
             case "drain" -> {
                 producer.drain();
@@ -117,7 +125,8 @@ final class BridgeCommand implements Callable<Integer> {
     private void publish(long id, JsonNode request) {
         long step = request.path("step").asLong();
         Map<String, Object> values = new LinkedHashMap<>();
-        for (JsonNode tensor : request.path("tensors")) {
+        JsonNode tensors = request.has("slot") ? slots.get(request.path("slot").asInt()) : request.path("tensors");
+        for (JsonNode tensor : tensors) {
             String name = tensor.get(0).asText();
             DType dtype = dtypes.get(name);
             if (dtype == null) {
