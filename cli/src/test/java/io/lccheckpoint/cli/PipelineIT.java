@@ -372,6 +372,28 @@ class PipelineIT {
                 .hasMessageContaining("kafka-configs --alter --add-config cleanup.policy=compact");
     }
 
+    /** A restore that finds no step says what the job's dead letters say: the records the encoder refused, and why. */
+    @Test
+    void aRestoreThatFindsNoStepQuotesTheJobsDeadLetters() throws Exception {
+        String job = "dead-lettered";
+        try (CheckpointProducer producer = new CheckpointProducer(producerConfig(job))) {
+            producer.registerTensor("w", new long[] {4}, DType.FLOAT32);
+            // nothing published: the topics exist, and a stray record (not Avro of ours) arrives on the raw topic
+        }
+        try (org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]> stray = new org.apache.kafka.clients.producer.KafkaProducer<>(
+                Map.of("bootstrap.servers", kafka.bootstrapServers()), new org.apache.kafka.common.serialization.ByteArraySerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            stray.send(new org.apache.kafka.clients.producer.ProducerRecord<>("lcckpt." + job + ".raw-deltas", "k".getBytes(),
+                    "not a checkpoint record".getBytes())).get();
+        }
+        Restorer restorer = restorer();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> restorer.deadLetters(job) != null);
+        assertThatThrownBy(() -> restorer.restoreLatest(job, null)).isInstanceOf(RestoreException.class)
+                .hasMessageContaining("no complete step")
+                .hasMessageContaining("the job's dead-letter topic lcckpt.dead-lettered.dead-letters holds records the encoder refused; the latest 1: ")
+                .hasMessageContaining("undecodable record");
+    }
+
     private static Map<String, Object> with(Map<String, Object> values, String name, Object value) {
         values.put(name, value);
         return values;

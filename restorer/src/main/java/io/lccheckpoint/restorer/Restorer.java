@@ -111,6 +111,13 @@ public final class Restorer {
     public RestoredState restore(String job, OptionalLong generation, OptionalLong step, Progress progress) {
         try {
             return restoreOrRunOutOfMemory(job, generation, step, progress);
+        } catch (RestoreException e) {
+            // a step that is not there may have been refused on its way: say what the job's dead letters say
+            String letters = deadLetters(job);
+            if (letters == null) {
+                throw e;
+            }
+            throw new RestoreException(e.getMessage() + "; " + letters, e);
         } catch (OutOfMemoryError e) {
             throw new RestoreException("job " + job + ": ran out of heap at -Xmx" + Runtime.getRuntime().maxMemory() / (1 << 20) + "m: a restore"
                     + " holds about one copy of the step's values plus fetch buffers (16 MiB), with ParallelGC (./lcckpt restore uses it;"
@@ -309,6 +316,53 @@ public final class Restorer {
         }
         return index;
     }
+
+    /**
+     * The job's dead letters in a line (how many, and the reasons of the latest few), or null if it has none or they
+     * cannot be read: records the encoder refused, which a restore that finds no step should point at.
+     */
+    public String deadLetters(String job) {
+        String topic = topics.deadLetters(job);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(kafka, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10));
+            if (partitions == null || partitions.isEmpty()) {
+                return null;
+            }
+            List<TopicPartition> assigned = partitions.stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(assigned);
+            Map<TopicPartition, Long> end = consumer.endOffsets(assigned);
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(assigned);
+            long offsets = 0;
+            for (TopicPartition partition : assigned) {
+                offsets += end.get(partition) - begin.get(partition);
+                // twice as many offsets as letters: the encoder writes in transactions, whose markers take offsets too
+                consumer.seek(partition, Math.max(begin.get(partition), end.get(partition) - 2 * DEAD_LETTERS_SHOWN));
+            }
+            if (offsets == 0) {
+                return null;
+            }
+            List<String> reasons = new ArrayList<>();
+            while (!reachedEnd(consumer, end)) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(200))) {
+                    if (record.value() != null && wire.decode(record.value()) instanceof io.lccheckpoint.schema.DeadLetter letter) {
+                        reasons.add((letter.getStep() != null ? "step " + letter.getStep() + ", " : "")
+                                + (letter.getTensor() != null ? "tensor " + letter.getTensor() + ": " : "") + letter.getReason());
+                    }
+                }
+            }
+            if (reasons.isEmpty()) {
+                return null;
+            }
+            List<String> latest = reasons.subList(Math.max(0, reasons.size() - DEAD_LETTERS_SHOWN), reasons.size());
+            return "the job's dead-letter topic " + topic + " holds records the encoder refused; the latest " + latest.size() + ": "
+                    + String.join(" | ", latest);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** How many dead letters a failed restore quotes. */
+    private static final int DEAD_LETTERS_SHOWN = 3;
 
     static void progress(Progress progress, String phase, long done, long total) {
         if (progress != null) {
