@@ -37,7 +37,7 @@ def start_broker():
     raise SystemExit("lcckpt broker did not start")
 
 
-def lenet(bootstrap, steps):
+def lenet(bootstrap, steps, split="trainer"):
     torch.manual_seed(0)
     torch.set_num_threads(1)
     images, labels = data(limit=8192)
@@ -54,7 +54,7 @@ def lenet(bootstrap, steps):
     state_bytes = model_bytes + sum(t.numel() * t.element_size() for e in optimizer.state_dict()["state"].values() for t in e.values()
                                     if isinstance(t, torch.Tensor))
     job = "bench-lenet-%d" % int(time.time())
-    with lcckpt.Checkpointer(job=job, bootstrap_servers=bootstrap, model=model, optimizer=optimizer, split="trainer") as ckpt:
+    with lcckpt.Checkpointer(job=job, bootstrap_servers=bootstrap, model=model, optimizer=optimizer, split=split) as ckpt:
         futures = []
         for step in range(20):  # warm-up: registration, the JVM's first steps
             train_step(model, optimizer, *next(stream))
@@ -69,7 +69,7 @@ def lenet(bootstrap, steps):
         blocked = (ckpt.blocked_seconds - blocked_before) / steps
         receipts = [f.result(timeout=300) for f in futures[20:]]
     sent = statistics.mean(r["bytes"] for r in receipts)
-    print("LeNet-5, batch 64, Adam, split=trainer, %d steps (model %d bytes, model + Adam state %d bytes)" % (steps, model_bytes, state_bytes))
+    print("LeNet-5, batch 64, Adam, split=%s, %d steps (model %d bytes, model + Adam state %d bytes)" % (split, steps, model_bytes, state_bytes))
     print("  training step without checkpoints          %8.2f ms" % (1000 * bare))
     print("  training step with a checkpoint every step %8.2f ms  (%+.1f%%)" % (1000 * with_checkpoints, 100 * (with_checkpoints / bare - 1)))
     print("  step() held the loop                       %8.3f ms  = %.2f%% of the step  (target <= 2%%: %s)"
@@ -115,13 +115,14 @@ def main():
     parser.add_argument("--bootstrap")
     parser.add_argument("--params", type=int, default=100_000_000)
     parser.add_argument("--lenet-steps", type=int, default=300)
+    parser.add_argument("--split", default="trainer", help="storage, trainer or auto for the LeNet-5 run (default trainer)")
     args = parser.parse_args()
     broker = None
     bootstrap = args.bootstrap
     if not bootstrap:
         broker, bootstrap = start_broker()
     try:
-        lenet(bootstrap, args.lenet_steps)
+        lenet(bootstrap, args.lenet_steps, args.split)
         big_state(bootstrap, args.params)
     finally:
         if broker is not None:
