@@ -37,7 +37,7 @@ def start_broker():
     raise SystemExit("lcckpt broker did not start")
 
 
-def lenet(bootstrap, steps, split="trainer"):
+def lenet(bootstrap, steps, split="trainer", warmup=1000):
     torch.manual_seed(0)
     torch.set_num_threads(1)
     images, labels = data(limit=8192)
@@ -56,20 +56,23 @@ def lenet(bootstrap, steps, split="trainer"):
     job = "bench-lenet-%d" % int(time.time())
     with lcckpt.Checkpointer(job=job, bootstrap_servers=bootstrap, model=model, optimizer=optimizer, split=split) as ckpt:
         futures = []
-        for step in range(20):  # warm-up: registration, the JVM's first steps
+        # warm-up: registration and the JVM's JIT compilation, which takes a core for the first minute or two of a run
+        # (a one-time cost: training runs for hours); the figures below are the steady state after it
+        for step in range(warmup):
             train_step(model, optimizer, *next(stream))
             futures.append(ckpt.step(step))
         futures[-1].result(timeout=120)
         blocked_before = ckpt.blocked_seconds
         start = time.perf_counter()
-        for step in range(20, 20 + steps):
+        for step in range(warmup, warmup + steps):
             train_step(model, optimizer, *next(stream))
             futures.append(ckpt.step(step))
         with_checkpoints = (time.perf_counter() - start) / steps
         blocked = (ckpt.blocked_seconds - blocked_before) / steps
-        receipts = [f.result(timeout=300) for f in futures[20:]]
+        receipts = [f.result(timeout=300) for f in futures[warmup:]]
     sent = statistics.mean(r["bytes"] for r in receipts)
-    print("LeNet-5, batch 64, Adam, split=%s, %d steps (model %d bytes, model + Adam state %d bytes)" % (split, steps, model_bytes, state_bytes))
+    print("LeNet-5, batch 64, Adam, split=%s, %d steps after %d of warm-up (model %d bytes, model + Adam state %d bytes)"
+          % (split, steps, warmup, model_bytes, state_bytes))
     print("  training step without checkpoints          %8.2f ms" % (1000 * bare))
     print("  training step with a checkpoint every step %8.2f ms  (%+.1f%%)" % (1000 * with_checkpoints, 100 * (with_checkpoints / bare - 1)))
     print("  step() held the loop                       %8.3f ms  = %.2f%% of the step  (target <= 2%%: %s)"
@@ -116,13 +119,14 @@ def main():
     parser.add_argument("--params", type=int, default=100_000_000)
     parser.add_argument("--lenet-steps", type=int, default=300)
     parser.add_argument("--split", default="trainer", help="storage, trainer or auto for the LeNet-5 run (default trainer)")
+    parser.add_argument("--warmup", type=int, default=1000, help="LeNet-5 steps before measuring (default 1000: the JVM's JIT settles)")
     args = parser.parse_args()
     broker = None
     bootstrap = args.bootstrap
     if not bootstrap:
         broker, bootstrap = start_broker()
     try:
-        lenet(bootstrap, args.lenet_steps, args.split)
+        lenet(bootstrap, args.lenet_steps, args.split, args.warmup)
         big_state(bootstrap, args.params)
     finally:
         if broker is not None:

@@ -48,7 +48,7 @@ class Checkpointer:
     """
 
     def __init__(self, job, bootstrap_servers=None, model=None, optimizer=None, split="storage", coding=None, config=None,
-                 jar=None, **settings):
+                 jar=None, jvm_options=None, **settings):
         if model is None and optimizer is None:
             raise LcckptError("job %s: give a model, an optimizer or both" % job)
         self.job = job
@@ -88,7 +88,8 @@ class Checkpointer:
         self._sources = {}           # name -> (data_ptr, numpy view of its bytes, the tensor that owns them)
         self._blocks = []            # (dtype, start, end) of each dtype's tensors in a slot
         self._publish_lines = []
-        self._process = subprocess.Popen([_jvm.java(), "-jar", _jvm.find_jar(jar), "bridge"], stdin=subprocess.PIPE,
+        options = list(jvm_options) if jvm_options is not None else os.environ.get("LCCKPT_JVM_OPTIONS", "").split()
+        self._process = subprocess.Popen([_jvm.java()] + options + ["-jar", _jvm.find_jar(jar), "bridge"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=None, bufsize=0)
         self._reader = threading.Thread(target=self._read, name="lcckpt-bridge-reader", daemon=True)
         self._reader.start()
