@@ -36,7 +36,7 @@ def wait_for_step(job, step, timeout=120):
                 return found
         except lcckpt.LcckptError:
             pass
-        time.sleep(0.5)
+        time.sleep(1.0)  # each look starts a JVM (lcckpt steps): not too often
     raise AssertionError("job %s: step %d not restorable within %d s (last: %s)" % (job, step, timeout, last))
 
 
@@ -51,12 +51,12 @@ class ClientTest(unittest.TestCase):
         for line in process.stdout:
             if line.startswith("committed "):
                 committed = max(committed, int(line.split()[1]))
-                if committed >= 40:
+                if committed >= 25:
                     break
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         process.stdout.close()
-        self.assertGreaterEqual(committed, 40)
+        self.assertGreaterEqual(committed, 25)
 
         # nothing committed is lost: the latest restorable step is at least the last committed one
         wait_for_step(job, committed)
@@ -87,13 +87,13 @@ class ClientTest(unittest.TestCase):
                 self.assertEqual("%016x" % xxh64(raw), tensor["xxh64"], tensor["name"])
 
         # resume: a new process goes on from the restored step in a new generation, and trains on
-        resumed = subprocess.run([sys.executable, trainer, job, "trainer", "12", "resume"], stdout=subprocess.PIPE, text=True,
+        resumed = subprocess.run([sys.executable, trainer, job, "trainer", "8", "resume"], stdout=subprocess.PIPE, text=True,
                                  timeout=300)
         self.assertEqual(resumed.returncode, 0, resumed.stdout)
         self.assertIn("restored %d" % info["step"], resumed.stdout)
-        steps = wait_for_step(job, info["step"] + 11)
+        steps = wait_for_step(job, info["step"] + 7)
         latest = steps[-1]
-        self.assertEqual(latest["step"], info["step"] + 11)
+        self.assertEqual(latest["step"], info["step"] + 7)
         self.assertGreater(latest["generation"], info["generation"])
         _, _, after = lcckpt.restore(job, bootstrap_servers=BOOTSTRAP)
         self.assertEqual(after["generation"], latest["generation"])
