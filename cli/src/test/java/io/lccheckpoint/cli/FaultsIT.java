@@ -273,9 +273,10 @@ class FaultsIT {
             // during the run, of what the encoder had consumed: the interval (10 steps), the trimmer's lag (a commit, then
             // its 5 s tick: about 10 steps at 2 steps a second) and, right after each restart, what the trainer published
             // while no encoder ran (10-25 s: up to 50 steps), which the new one consumes faster than the trimmer follows.
-            // Measured 58-61 steps' worth at most; a topic without trimming keeps the whole run (161 steps)
+            // Measured 58-87 steps' worth at most (87 on a CI run whose restarts took 14-17 s); a topic without trimming
+            // keeps the whole run (161 steps): two thirds of the run tells the two apart with room for a slow restart
             assertThat(mostRetained.get()).as("raw-delta records the encoder had consumed still kept during the run: bounded, not growing with the run")
-                    .isLessThan((last + 1) * recordsPerStep / 2);
+                    .isLessThan((last + 1) * recordsPerStep * 2 / 3);
         } finally {
             sampling.set(false);
             encoder.close();
