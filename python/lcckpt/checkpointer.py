@@ -85,7 +85,6 @@ class Checkpointer:
         self._view = None
         self._targets = []           # per slot, the numpy view of each tensor's place in it
         self._address = 0            # the shared buffer's address in this process
-        self._sources = {}           # name -> (data_ptr, numpy view of its bytes, the tensor that owns them)
         self._blocks = []            # (dtype, start, end) of each dtype's tensors in a slot
         self._publish_lines = []
         options = list(jvm_options) if jvm_options is not None else os.environ.get("LCCKPT_JVM_OPTIONS", "").split()
@@ -133,7 +132,6 @@ class Checkpointer:
             self._process.stdout.close()
             self._view = None        # numpy's views export the mapping: drop them before closing the mapping
             self._targets = []
-            self._sources.clear()
             if self._shared is not None:
                 try:
                     self._shared.close()
@@ -177,7 +175,7 @@ class Checkpointer:
                 # ~15 us a tensor, was most of what a small model's step cost)
                 ctypes.memmove(address + offset, tensor.data_ptr(), size)
             else:
-                np.copyto(targets[index], self._source(name, tensor))
+                np.copyto(targets[index], self._source(tensor))
         # the encoder would poison the step: refuse NaN and infinities here, one check per dtype over the copy (the
         # layout keeps each dtype's tensors together)
         for dtype, start, end in self._blocks:
@@ -198,20 +196,10 @@ class Checkpointer:
         self._last_step = step
         return future
 
-    def _source(self, name, tensor):
-        """The tensor's bytes as a numpy view, kept while the tensor's memory is the same (parameters and optimizer
-        state are updated in place, so after the first step no view is made again)."""
-        cached = self._sources.get(name)
-        if cached is not None and cached[0] == tensor.data_ptr() and tensor.device.type == "cpu":
-            return cached[1]
-        flat = tensor.detach()
-        if flat.device.type != "cpu":
-            return flat.cpu().reshape(-1).contiguous().view(torch.uint8).numpy()
-        flat = flat.reshape(-1).contiguous()
-        source = flat.view(torch.uint8).numpy()
-        if flat.data_ptr() == tensor.data_ptr():
-            self._sources[name] = (tensor.data_ptr(), source, flat)
-        return source
+    @staticmethod
+    def _source(tensor):
+        """The bytes of a tensor the memmove path cannot take (on a GPU, or not contiguous), as a numpy array."""
+        return tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy()
 
     def _register(self, tensors):
         layout = []

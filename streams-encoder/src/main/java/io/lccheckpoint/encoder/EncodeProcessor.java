@@ -360,7 +360,7 @@ final class EncodeProcessor implements Processor<byte[], byte[], byte[], byte[]>
     /** split=trainer: checks the trainer's record and applies it to the reconstruction; null (after a dead letter) if unusable. */
     private byte[] acceptCoded(Record<byte[], byte[]> record, RecordMetadata source, String job, RawDeltaChunk chunk, String key,
                                ChunkRecordState state, ByteBuffer bytes) {
-        ChainRules.Refusal refusal = ChainRules.checkCoded(chunk, state, ChainRules.optionsOf(chunk, codecOptions).describe());
+        ChainRules.Refusal refusal = ChainRules.checkCoded(chunk, state, encoderFor(chunk).options().describe());
         if (refusal != null) {
             refuse(record, source, job, chunk, key, state, refusal);
             return null;
