@@ -4,7 +4,8 @@ measured in the same run.
 
     python3 python/bench_client.py [--bootstrap HOST:PORT] [--params 100000000] [--lenet-steps 300]
 
-Without --bootstrap it starts `lcckpt broker` (a local broker + the encoder) and stops it at the end. Prints:
+Without --bootstrap it starts `lcckpt broker` (a local broker + the encoder; --broker-cpus 1 keeps them on CPU 1) and
+stops it at the end. Prints:
 1. LeNet-5 (batch 64, CPU, Adam) checkpointing every step with split=trainer: the training step's time without and
    with checkpointing, the time step() held the loop (target: at most 2% of the step), and the bytes sent per step
    against the model's (target: at most 1/30).
@@ -29,12 +30,20 @@ from lcckpt import _jvm  # noqa: E402
 from lenet import LeNet5, batches, data, train_step  # noqa: E402
 
 
-def start_broker():
-    process = subprocess.Popen([_jvm.java(), "-jar", _jvm.find_jar(), "broker"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+def start_broker(cpus=None):
+    pin = ["taskset", "-c", cpus] if cpus else []
+    process = subprocess.Popen(pin + [_jvm.java(), "-jar", _jvm.find_jar(), "broker"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:
         if line.startswith("lcckpt broker: Kafka on "):
             return process, line.split()[4]
     raise SystemExit("lcckpt broker did not start")
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def lenet(bootstrap, steps, split="trainer", warmup=1000):
@@ -63,12 +72,15 @@ def lenet(bootstrap, steps, split="trainer", warmup=1000):
             futures.append(ckpt.step(step))
         futures[-1].result(timeout=120)
         blocked_before = ckpt.blocked_seconds
+        jvm_before = cpu_seconds(ckpt._process.pid)
         start = time.perf_counter()
         for step in range(warmup, warmup + steps):
             train_step(model, optimizer, *next(stream))
             futures.append(ckpt.step(step))
         with_checkpoints = (time.perf_counter() - start) / steps
         blocked = (ckpt.blocked_seconds - blocked_before) / steps
+        futures[-1].result(timeout=300)
+        jvm = (cpu_seconds(ckpt._process.pid) - jvm_before) / steps
         receipts = [f.result(timeout=300) for f in futures[warmup:]]
     sent = statistics.mean(r["bytes"] for r in receipts)
     print("LeNet-5, batch 64, Adam, split=%s, %d steps after %d of warm-up (model %d bytes, model + Adam state %d bytes)"
@@ -79,6 +91,7 @@ def lenet(bootstrap, steps, split="trainer", warmup=1000):
           % (1000 * blocked, 100 * blocked / with_checkpoints, "met" if blocked <= 0.02 * with_checkpoints else "MISSED"))
     print("  bytes sent per step                        %8.0f     = 1/%.0f of the model + Adam state (target <= 1/30: %s)"
           % (sent, state_bytes / sent, "met" if sent <= state_bytes / 30 else "MISSED"))
+    print("  the client's JVM: CPU per step             %8.2f ms  (coding and sending, beside the loop)" % (1000 * jvm))
 
 
 def big_state(bootstrap, params, steps=4):
@@ -119,12 +132,14 @@ def main():
     parser.add_argument("--params", type=int, default=100_000_000)
     parser.add_argument("--lenet-steps", type=int, default=300)
     parser.add_argument("--split", default="trainer", help="storage, trainer or auto for the LeNet-5 run (default trainer)")
+    parser.add_argument("--broker-cpus", help="run the broker and the encoder it starts on these CPUs only (taskset -c), as a"
+                        " broker on other machines would be; the trainer and its JVM may still use every CPU")
     parser.add_argument("--warmup", type=int, default=1000, help="LeNet-5 steps before measuring (default 1000: the JVM's JIT settles)")
     args = parser.parse_args()
     broker = None
     bootstrap = args.bootstrap
     if not bootstrap:
-        broker, bootstrap = start_broker()
+        broker, bootstrap = start_broker(args.broker_cpus)
     try:
         lenet(bootstrap, args.lenet_steps, args.split, args.warmup)
         big_state(bootstrap, args.params)

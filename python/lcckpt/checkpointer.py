@@ -1,33 +1,29 @@
 """Checkpointer: every step of a PyTorch training run, published through the lc-checkpoint JVM."""
 import concurrent.futures
 import ctypes
+import io
 import json
 import mmap
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import warnings
 
 import numpy as np
 import torch
 
 from . import _jvm
 from .errors import LcckptError, StepFailed
-from .state import DTYPES, named_tensors
+from .state import DTYPES, PARAM_GROUPS, LiveState, StateReader, check_storable
 
-def _bfloat16_finite(raw):
-    # bfloat16 is float32's upper half: exponent all ones is NaN or an infinity
-    return not np.any((raw.view(np.uint16) & 0x7F80) == 0x7F80)
+#: memmove that keeps the GIL: ctypes.memmove drops and takes it back on each call, and each drop lets the thread that
+#: reads the JVM's replies in, so that a step's tensors waited for it again and again
+_memmove = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)(
+    ctypes.cast(ctypes.memmove, ctypes.c_void_p).value)
 
-
-#: dtype -> a check that the raw bytes hold no NaN or infinity
-FINITE = {
-    torch.float32: lambda raw: bool(np.isfinite(raw.view(np.float32)).all()),
-    torch.float64: lambda raw: bool(np.isfinite(raw.view(np.float64)).all()),
-    torch.float16: lambda raw: bool(np.isfinite(raw.view(np.float16)).all()),
-    torch.bfloat16: _bfloat16_finite,
-}
 
 #: Optimizer step counters are stored exactly (a lossy step count would change Adam's bias correction on resume).
 DEFAULT_CODINGS = {"optimizer.state.*.step": "exact"}
@@ -44,11 +40,14 @@ class Checkpointer:
     encoder codes), "trainer" (the JVM codes here and sends coded chunks) or "auto". ``coding`` gives groups of tensors
     their own coding, ``{glob: "exact" | "bits=3" | ...}``, e.g. ``{"optimizer.state.*.exp_avg*": "bits=3"}``.
 
+    On Linux the JVM runs under SCHED_BATCH (``batch_scheduling=True``, with util-linux's ``chrt``): woken by a step, it
+    does not take the training thread's core from it, and it keeps its fair share of CPU (no starving, unlike ``nice``).
+
     Call ``step`` after ``optimizer.step()``: the first call registers the tensors the state holds then.
     """
 
     def __init__(self, job, bootstrap_servers=None, model=None, optimizer=None, split="storage", coding=None, config=None,
-                 jar=None, jvm_options=None, **settings):
+                 jar=None, jvm_options=None, batch_scheduling=True, **settings):
         if model is None and optimizer is None:
             raise LcckptError("job %s: give a model, an optimizer or both" % job)
         self.job = job
@@ -66,7 +65,7 @@ class Checkpointer:
         merged["lcckpt.codec.tensor.options"] = rules
         self._settings = _jvm.kafka_config(bootstrap_servers, merged, **settings)
         self._layout = None          # [(name, dtype, shape, offset, bytes)] of one slot
-        self._capacity = None        # the optimizer JSON's bytes
+        self._state = StateReader(model, optimizer)
         self._slot_bytes = 0
         self._slots = []             # per slot: threading.Event set when the JVM took the values
         self._next_slot = 0
@@ -76,6 +75,7 @@ class Checkpointer:
         self._steps = {}             # request id -> Future of its step (committed/failed)
         self._taken = {}             # request id -> slot index
         self._closed = False
+        self._refused = None         # a step the JVM refused before sending it, raised by the next step() or drain()
         self._last_step = None
         self.blocked_seconds = 0.0   # time step() held the training loop (snapshot + waiting for a free slot)
         self.waited_seconds = 0.0    # the part of it spent waiting for the JVM to take an earlier step's values
@@ -83,12 +83,19 @@ class Checkpointer:
         self._shared_path = None
         self._shared = None
         self._view = None
+        self._live = None            # the live tensors, while they are what the state dicts hold (LiveState)
+        self._live_copies = []       # per live tensor: (its place in a slot, its address, its bytes)
+        self._live_plans = 0
+        self._param_groups_at = None # where optimizer.param_groups goes in a slot
         self._targets = []           # per slot, the numpy view of each tensor's place in it
         self._address = 0            # the shared buffer's address in this process
         self._blocks = []            # (dtype, start, end) of each dtype's tensors in a slot
         self._publish_lines = []
         options = list(jvm_options) if jvm_options is not None else os.environ.get("LCCKPT_JVM_OPTIONS", "").split()
-        self._process = subprocess.Popen([_jvm.java()] + options + ["-jar", _jvm.find_jar(jar), "bridge"], stdin=subprocess.PIPE,
+        # SCHED_BATCH: woken by each step's request, the JVM took the training thread's core from it for ~0.6 ms a step
+        # when no other core was free; as a batch process it waits for its turn instead, with the same share of CPU
+        prefix = ["chrt", "--batch", "0"] if batch_scheduling and shutil.which("chrt") else []
+        self._process = subprocess.Popen(prefix + [_jvm.java()] + options + ["-jar", _jvm.find_jar(jar), "bridge"], stdin=subprocess.PIPE,
                                          stdout=subprocess.PIPE, stderr=None, bufsize=0)
         self._reader = threading.Thread(target=self._read, name="lcckpt-bridge-reader", daemon=True)
         self._reader.start()
@@ -99,7 +106,11 @@ class Checkpointer:
 
     def step(self, step):
         """Publishes the state after ``step``; blocks only to copy it (and while both shared buffers wait to be taken).
-        Returns a Future of the step's receipt: {"step", "generation", "chunks", "bytes"}."""
+        Returns a Future of the step's receipt: {"step", "generation", "chunks", "bytes"}.
+
+        A state the encoder would dead-letter is refused before anything of it is sent, naming job, step and tensor:
+        a changed set of tensors, shape or dtype raises here; NaN or an infinity (which the JVM looks for while it takes
+        the values, off the training thread) fails the step's Future, and the next ``step()`` or ``drain()`` raises it."""
         return self._publish(step, resume=False)
 
     def resume(self, step):
@@ -110,12 +121,15 @@ class Checkpointer:
     def drain(self, timeout=None):
         """Waits until every published step is committed (or failed)."""
         self._request({"op": "drain"}, timeout=timeout)
+        self._raise_refused()
 
     def close(self, timeout=120):
         """Commits what was published, stops the JVM. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
+        if self._refused is not None:
+            warnings.warn("lcckpt: %s" % self._refused)
         try:
             if self._process.poll() is None:
                 self._request({"op": "close"}, timeout=timeout)
@@ -132,6 +146,7 @@ class Checkpointer:
             self._process.stdout.close()
             self._view = None        # numpy's views export the mapping: drop them before closing the mapping
             self._targets = []
+            self._live_copies = []
             if self._shared is not None:
                 try:
                     self._shared.close()
@@ -152,11 +167,13 @@ class Checkpointer:
         if not resume and self._last_step is not None and step <= self._last_step:
             raise LcckptError("job %s, step %s: not after the last published step %d (%s)"
                               % (self.job, step, self._last_step, "duplicate step" if step == self._last_step else "out of order"))
+        self._raise_refused()
         started = time.perf_counter()
-        tensors, self._capacity = named_tensors(self.model, self.optimizer, self._capacity)
+        live = self._live is not None and self._live.still()
+        tensors = None if live else self._state.read()
         if self._layout is None:
+            check_storable(tensors)
             self._register(tensors)
-        self._check_layout(step, tensors)
         slot = self._next_slot
         self._next_slot = (slot + 1) % len(self._slots)
         waited = time.perf_counter()
@@ -164,26 +181,15 @@ class Checkpointer:
             raise LcckptError("job %s, step %d: the JVM has not taken the values of an earlier step for 600 s" % (self.job, step))
         self.waited_seconds += time.perf_counter() - waited
         self._slots[slot].clear()
-        base = slot * self._slot_bytes
-        view = self._view
-        targets = self._targets[slot]
-        address = self._address + base
-        for index, (name, _, _, offset, size) in enumerate(self._layout):
-            tensor = tensors[name]
-            if tensor.device.type == "cpu" and tensor.is_contiguous():
-                # one memmove per tensor: the state's bytes straight into the shared buffer (numpy's per-call cost,
-                # ~15 us a tensor, was most of what a small model's step cost)
-                ctypes.memmove(address + offset, tensor.data_ptr(), size)
+        try:
+            if live:
+                self._copy_live(step, slot)
             else:
-                np.copyto(targets[index], self._source(tensor))
-        # the encoder would poison the step: refuse NaN and infinities here, one check per dtype over the copy (the
-        # layout keeps each dtype's tensors together)
-        for dtype, start, end in self._blocks:
-            finite = FINITE.get(dtype)
-            if finite is not None and not finite(view[base + start:base + end]):
-                self._slots[slot].set()
-                bad = next(n for n, d, _, o, z in self._layout if d == dtype and not finite(view[base + o:base + o + z]))
-                raise LcckptError("job %s, step %s, tensor %s: holds NaN or an infinity" % (self.job, step, bad))
+                self._copy(step, tensors, slot)
+                self._plan_live(tensors)
+        except BaseException:
+            self._slots[slot].set()
+            raise
         request_id = self._next_id()
         future = concurrent.futures.Future()
         with self._lock:
@@ -196,6 +202,67 @@ class Checkpointer:
         self._last_step = step
         return future
 
+    def _raise_refused(self):
+        """Raises (once) the error of an earlier step the JVM refused before sending it (NaN or an infinity)."""
+        with self._lock:
+            refused, self._refused = self._refused, None
+        if refused is not None:
+            raise refused
+
+    def _plan_live(self, tensors):
+        """After a step read through the state dicts: the plan for copying the live tensors at the next steps, when the
+        state is plain and every tensor a contiguous CPU one (``LiveState``). Given up after a few changes of state."""
+        self._live = None
+        self._live_copies = []
+        if self._live_plans >= 4:
+            return                    # the state keeps changing (or is not plain): read it through the state dicts
+        self._live_plans += 1
+        live = LiveState.of(self.model, self.optimizer)
+        if live is None or [name for name in tensors if name != PARAM_GROUPS] != list(live.tensors):
+            return
+        copies = []
+        for name, dtype, shape, offset, size in self._layout:
+            if name == PARAM_GROUPS:
+                continue              # made again when a hyperparameter changes: copied apart
+            tensor = live.tensors[name]
+            # the very memory the state dict's tensor views, contiguous and on the CPU
+            if not (tensor.is_cpu and tensor.is_contiguous() and tensor.data_ptr() == tensors[name].data_ptr()
+                    and tensor.dtype is dtype and tensor.shape == shape):
+                return
+            # (place in a slot, address, bytes): still() keeps the address valid
+            copies.append((offset, tensor.data_ptr(), size))
+        self._live = live
+        self._live_copies = copies
+
+    def _copy_live(self, step, slot):
+        """The state's bytes into ``slot`` from the live tensors (``LiveState.still()`` held): one memmove a tensor from
+        the addresses recorded, the optimizer's hyperparameters apart."""
+        address = self._address + slot * self._slot_bytes
+        memmove = _memmove
+        for offset, source, size in self._live_copies:
+            memmove(address + offset, source, size)
+        if self._param_groups_at is not None:
+            groups = self._state.param_groups()
+            _memmove(self._address + slot * self._slot_bytes + self._param_groups_at, groups.data_ptr(), groups.numel())
+
+    def _copy(self, step, tensors, slot):
+        """The state's bytes into ``slot``, checking each tensor against the registered layout on the way. One pass, a
+        handful of cheap calls a tensor: with a small model, Python's per-call cost is most of what a step costs."""
+        base = slot * self._slot_bytes
+        address = self._address + base
+        memmove = _memmove
+        strided = torch.strided
+        if len(tensors) != len(self._layout):
+            self._check_layout(step, tensors)
+        for index, (name, dtype, shape, offset, size) in enumerate(self._layout):
+            tensor = tensors.get(name)
+            if tensor is None or tensor.dtype is not dtype or tensor.shape != shape or tensor.layout is not strided:
+                self._check_layout(step, tensors)
+            if tensor.is_cpu and tensor.is_contiguous():
+                memmove(address + offset, tensor.data_ptr(), size)  # one memmove: the bytes straight into shared memory
+            else:
+                np.copyto(self._targets[slot][index], self._source(tensor))
+
     @staticmethod
     def _source(tensor):
         """The bytes of a tensor the memmove path cannot take (on a GPU, or not contiguous), as a numpy array."""
@@ -205,7 +272,7 @@ class Checkpointer:
         layout = []
         blocks = []
         offset = 0
-        # each dtype's tensors together, in the state's order within it: one finiteness check per dtype and step
+        # each dtype's tensors together, in the state's order within it
         order = []
         for name, tensor in tensors.items():
             if tensor.dtype not in order:
@@ -216,8 +283,9 @@ class Checkpointer:
                 if tensor.dtype == dtype:
                     size = tensor.numel() * tensor.element_size()
                     layout.append((name, tensor.dtype, tuple(tensor.shape), offset, size))
-                    offset += (size + 63) // 64 * 64
+                    offset += size
             blocks.append((dtype, start, offset))
+            offset = (offset + 63) // 64 * 64
         self._blocks = blocks
         self._slot_bytes = max(64, offset)
         directory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
@@ -232,6 +300,7 @@ class Checkpointer:
         for name, dtype, shape, _, _ in layout:
             self._request({"op": "register", "name": name, "shape": list(shape), "dtype": DTYPES[dtype]})
         self._layout = layout
+        self._param_groups_at = next((offset for name, _, _, offset, _ in layout if name == PARAM_GROUPS), None)
         self._view = np.frombuffer(self._shared, dtype=np.uint8)
         self._address = self._view.ctypes.data
         self._targets = [[self._view[slot * self._slot_bytes + offset:slot * self._slot_bytes + offset + size]
@@ -256,6 +325,8 @@ class Checkpointer:
             if tensor.dtype != dtype or tuple(tensor.shape) != shape:
                 raise LcckptError("job %s, step %s, tensor %s: registered as %s %s, now %s %s"
                                   % (self.job, step, name, dtype, list(shape), tensor.dtype, list(tensor.shape)))
+            if tensor.layout is not torch.strided:
+                raise LcckptError("job %s, step %s, tensor %s: now a %s tensor; checkpoint its dense form" % (self.job, step, name, tensor.layout))
 
     # ---- the JVM's side ----
 
@@ -286,40 +357,45 @@ class Checkpointer:
         return future.result(timeout=timeout)
 
     def _read(self):
-        for raw in self._process.stdout:
-            try:
-                reply = json.loads(raw.decode("utf-8"))
-            except ValueError:
-                continue
-            request_id = reply.get("id")
-            with self._lock:
-                pending = self._pending.pop(request_id, None)
-                step = self._steps.get(request_id)
-                slot = self._taken.get(request_id)
-            if "error" in reply:
-                error = LcckptError(reply["error"])
+        # buffered: the raw pipe's readline reads a byte per system call, taking and dropping the GIL for each, which
+        # made the training thread wait ~1.4 ms a step to get the GIL back after writing its request
+        with io.BufferedReader(self._process.stdout, 1 << 16) as lines:
+            for raw in lines:
+                try:
+                    reply = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    continue
+                request_id = reply.get("id")
+                with self._lock:
+                    pending = self._pending.pop(request_id, None)
+                    step = self._steps.get(request_id)
+                    slot = self._taken.get(request_id)
+                if "error" in reply:
+                    error = LcckptError(reply["error"])
+                    if pending is not None:
+                        pending.set_exception(error)
+                    if step is not None:
+                        with self._lock:
+                            self._steps.pop(request_id, None)
+                            self._taken.pop(request_id, None)
+                            if self._refused is None:
+                                self._refused = error
+                        if slot is not None:
+                            self._slots[slot].set()
+                        step.set_exception(error)
+                    continue
                 if pending is not None:
-                    pending.set_exception(error)
-                if step is not None:
+                    pending.set_result(reply)
+                if reply.get("taken") and slot is not None:
+                    self._slots[slot].set()
+                if step is not None and (reply.get("committed") or reply.get("failed")):
                     with self._lock:
                         self._steps.pop(request_id, None)
                         self._taken.pop(request_id, None)
-                    if slot is not None:
-                        self._slots[slot].set()
-                    step.set_exception(error)
-                continue
-            if pending is not None:
-                pending.set_result(reply)
-            if reply.get("taken") and slot is not None:
-                self._slots[slot].set()
-            if step is not None and (reply.get("committed") or reply.get("failed")):
-                with self._lock:
-                    self._steps.pop(request_id, None)
-                    self._taken.pop(request_id, None)
-                if reply.get("committed"):
-                    step.set_result({key: reply.get(key) for key in ("step", "generation", "chunks", "bytes")})
-                else:
-                    step.set_exception(StepFailed(reply.get("error"), reply.get("step"), reply.get("fenced", False)))
+                    if reply.get("committed"):
+                        step.set_result({key: reply.get(key) for key in ("step", "generation", "chunks", "bytes")})
+                    else:
+                        step.set_exception(StepFailed(reply.get("error"), reply.get("step"), reply.get("fenced", False)))
         # the JVM is gone: whatever waits, fails
         error = LcckptError("job %s: the lc-checkpoint JVM exited (code %s)" % (self.job, self._process.wait()))
         with self._lock:

@@ -125,19 +125,33 @@ class ClientTest(unittest.TestCase):
             ckpt.step(0).result(timeout=60)
             with torch.no_grad():
                 model.weight[0, 1] = float("nan")
-            with self.assertRaisesRegex(lcckpt.LcckptError, "job py-bad, step 1, tensor model.weight: holds NaN"):
-                ckpt.step(1)
+            # the JVM looks for NaN while it takes the values: the step's future fails, and so does the next step()
+            refused = ckpt.step(1)
+            with self.assertRaisesRegex(lcckpt.LcckptError, r"job py-bad, step 1, tensor model.weight: holds NaN or an infinity \(at flat index 1\)"):
+                refused.result(timeout=60)
             with torch.no_grad():
                 model.weight[0, 1] = 0.5
-            with self.assertRaisesRegex(lcckpt.LcckptError, r"job py-bad, step 0: not after the last published step 0 \(duplicate step\)"):
-                ckpt.step(0)
-            ckpt.step(1).result(timeout=60)
-            model.bias = torch.nn.Parameter(torch.zeros(3))
-            with self.assertRaisesRegex(lcckpt.LcckptError, r"job py-bad, step 2, tensor model.bias: registered as torch.float32 \[2\], now torch.float32 \[3\]"):
+            with self.assertRaisesRegex(lcckpt.LcckptError, "job py-bad, step 1, tensor model.weight: holds NaN"):
                 ckpt.step(2)
+            with self.assertRaisesRegex(lcckpt.LcckptError, r"job py-bad, step 0: not after the last published step 1 \(out of order\)"):
+                ckpt.step(0)
+            self.assertEqual(ckpt.step(2).result(timeout=60)["step"], 2)
+            with self.assertRaisesRegex(lcckpt.LcckptError, r"job py-bad, step 2: not after the last published step 2 \(duplicate step\)"):
+                ckpt.step(2)
+            with torch.no_grad():
+                model.bias[1] = float("-inf")
+            with self.assertRaisesRegex(lcckpt.LcckptError, "job py-bad, step 3, tensor model.bias: holds NaN or an infinity"):
+                ckpt.step(3).result(timeout=60)
+            with self.assertRaisesRegex(lcckpt.LcckptError, "step 3, tensor model.bias"):
+                ckpt.drain()
+            with torch.no_grad():
+                model.bias[1] = 0.0
+            model.bias = torch.nn.Parameter(torch.zeros(3))
+            with self.assertRaisesRegex(lcckpt.LcckptError, r"job py-bad, step 4, tensor model.bias: registered as torch.float32 \[2\], now torch.float32 \[3\]"):
+                ckpt.step(4)
             model.bias = torch.nn.Parameter(torch.zeros(2, dtype=torch.float64))
             with self.assertRaisesRegex(lcckpt.LcckptError, "tensor model.bias: registered as torch.float32"):
-                ckpt.step(2)
+                ckpt.step(4)
         with self.assertRaisesRegex(lcckpt.LcckptError, "lcckpt restore: job py-absent: topic lcckpt.py-absent.checkpoints does not exist"):
             lcckpt.restore("py-absent", bootstrap_servers=BOOTSTRAP)
 

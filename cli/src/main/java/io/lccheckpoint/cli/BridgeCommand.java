@@ -132,7 +132,14 @@ final class BridgeCommand implements Callable<Integer> {
             if (dtype == null) {
                 throw new IllegalArgumentException("job " + producer.job() + ", step " + step + ", tensor " + name + ": not registered");
             }
-            values.put(name, read(dtype, tensor.get(1).asInt(), tensor.get(2).asInt()));
+            Object value = read(dtype, tensor.get(1).asInt(), tensor.get(2).asInt());
+            int bad = firstNotFinite(dtype, value);
+            if (bad >= 0) {
+                // the encoder would poison the step with it: refused here, before anything of the step is sent
+                throw new IllegalArgumentException("job " + producer.job() + ", step " + step + ", tensor " + name
+                        + ": holds NaN or an infinity (at flat index " + bad + ")");
+            }
+            values.put(name, value);
         }
         CompletableFuture<CheckpointProducer.StepReceipt> receipt = request.path("resume").asBoolean(false)
                 ? producer.resume(step, values) : producer.publish(step, values);
@@ -147,6 +154,42 @@ final class BridgeCommand implements Callable<Integer> {
                         .put("fenced", cause instanceof StepFailedException failed && failed.fenced()));
             }
         });
+    }
+
+    /** The first index of a floating tensor's values that is NaN or an infinity, or -1 (also for integer dtypes). */
+    static int firstNotFinite(DType dtype, Object values) {
+        switch (dtype) {
+            case FLOAT32 -> {
+                float[] floats = (float[]) values;
+                for (int i = 0; i < floats.length; i++) {
+                    if (!Float.isFinite(floats[i])) {
+                        return i;
+                    }
+                }
+            }
+            case FLOAT64 -> {
+                double[] doubles = (double[]) values;
+                for (int i = 0; i < doubles.length; i++) {
+                    if (!Double.isFinite(doubles[i])) {
+                        return i;
+                    }
+                }
+            }
+            case BFLOAT16, FLOAT16 -> {
+                // exponent all ones: NaN or an infinity (bfloat16 is float32's upper half; float16 has 5 exponent bits)
+                int exponent = dtype == DType.BFLOAT16 ? 0x7F80 : 0x7C00;
+                short[] bits = (short[]) values;
+                for (int i = 0; i < bits.length; i++) {
+                    if ((bits[i] & exponent) == exponent) {
+                        return i;
+                    }
+                }
+            }
+            default -> {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     /** A tensor's little-endian bytes in the shared buffer, as the array the producer takes for its dtype. */

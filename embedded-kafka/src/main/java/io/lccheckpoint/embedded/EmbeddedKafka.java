@@ -73,6 +73,10 @@ public final class EmbeddedKafka implements AutoCloseable {
                 "group.initial.rebalance.delay.ms=0",
                 "message.max.bytes=8388608",
                 "num.partitions=1",
+                // topics are created by who owns them (TopicCreator, Kafka Streams): a client still sending to a job after
+                // the broker was restarted empty must not create a one-partition raw topic that the encoder's changelogs
+                // then take their partition count from (seen: the encoder died when a job of 4 partitions came next)
+                "auto.create.topics.enable=false",
                 extra.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(java.util.stream.Collectors.joining("\n")),
                 ""));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();

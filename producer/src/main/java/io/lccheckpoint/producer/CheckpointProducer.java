@@ -275,7 +275,7 @@ public final class CheckpointProducer implements AutoCloseable {
         try {
             if (!queue.reserve(permits, maxBlockMs)) {
                 metrics.blocked(time.nanoseconds() - waitStart);
-                throw new PublishTimeoutException(job, step, maxBlockMs);
+                throw new PublishTimeoutException(job, step, maxBlockMs, sender.activity());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

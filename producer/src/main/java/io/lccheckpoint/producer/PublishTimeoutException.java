@@ -11,9 +11,11 @@ public class PublishTimeoutException extends TimeoutException {
     private final String job;
     private final long step;
 
-    public PublishTimeoutException(String job, long step, long waitedMs) {
+    /** @param sending what the producer's sender was doing meanwhile (e.g. "committing a transaction of 3 steps for 58.2 s") */
+    public PublishTimeoutException(String job, long step, long waitedMs, String sending) {
         super("job " + job + ", step " + step + ": no buffer space within max.block.ms = " + waitedMs + " ms (lcckpt.buffer.memory is full of"
-                + " steps not yet committed: are the brokers reachable?); the step was not taken, publish it again or raise max.block.ms");
+                + " steps not yet committed: are the brokers reachable? the sender is " + sending + "); the step was not taken, publish"
+                + " it again or raise max.block.ms");
         this.job = job;
         this.step = step;
     }

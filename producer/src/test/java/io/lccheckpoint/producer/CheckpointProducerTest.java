@@ -283,7 +283,9 @@ class CheckpointProducerTest {
         assertThat(clients.committing.await(30, TimeUnit.SECONDS)).isTrue();
         assertThatThrownBy(() -> producer.publish(1, Map.of("w", new float[256])))
                 .isInstanceOfSatisfying(PublishTimeoutException.class, e -> assertThat(e.step()).isEqualTo(1))
-                .hasMessageContaining("max.block.ms = 100 ms");
+                .hasMessageContaining("max.block.ms = 100 ms")
+                // what the sender is stuck on, for the one who reads the error
+                .hasMessageMatching("(?s).*the sender is committing a transaction of 1 steps \\(0-0\\) for \\d+\\.\\d s.*");
 
         clients.release.countDown();
         first.join();

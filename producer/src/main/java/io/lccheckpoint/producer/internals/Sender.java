@@ -37,6 +37,7 @@ public final class Sender implements Runnable {
     private final Supplier<HandoverReader> handovers;
     private final Collection<TensorSpec> tensors;
     private final long handoverTimeoutMs;
+    private volatile Activity activity;
     private final Time time;
     private volatile boolean closing;
     private volatile Throwable failure;
@@ -54,6 +55,7 @@ public final class Sender implements Runnable {
         this.tensors = tensors;
         this.handoverTimeoutMs = handoverTimeoutMs;
         this.time = time;
+        this.activity = new Activity("idle", time.nanoseconds());
     }
 
     @Override
@@ -77,12 +79,26 @@ public final class Sender implements Runnable {
             }
         } finally {
             queue.release(batch);
+            doing("idle");
         }
     }
 
     /** Stops after the steps waiting are sent. */
     public void initiateClose() {
         closing = true;
+    }
+
+    /** What the sender is doing and for how long, for a publish that timed out: "idle", "building step 7", ... */
+    public String activity() {
+        Activity now = activity;
+        return now.what() + " for " + String.format(java.util.Locale.ROOT, "%.1f s", (time.nanoseconds() - now.since()) / 1e9);
+    }
+
+    private void doing(String what) {
+        activity = new Activity(what, time.nanoseconds());
+    }
+
+    private record Activity(String what, long since) {
     }
 
     /** The first failure since the last {@link #clearFailure}, or null. */
@@ -115,6 +131,7 @@ public final class Sender implements Runnable {
                 while (next < batch.size() && !awaitHandover) {
                     PendingStep step = batch.get(next++);
                     part.add(step);
+                    doing("building step " + step.step() + " (" + next + " of the " + batch.size() + " steps taken)");
                     Split target = split.target(step, records::probe, records.current());
                     StepRecords.Probe probe = split.wantsProbe(step, target, records.current()) ? records.probe(step.snapshot()) : null;
                     StepRecords.Built stepRecords = records.build(step, target);
@@ -125,6 +142,7 @@ public final class Sender implements Runnable {
                 }
                 try (HandoverReader reader = awaitHandover ? handovers.get() : null) {
                     long sendStart = time.nanoseconds();
+                    doing("sending a transaction of " + part.size() + " steps (" + part.get(0).step() + "-" + part.get(part.size() - 1).step() + ")");
                     producer.beginTransaction();
                     long[] bytes = new long[part.size()];
                     storeCoded(built, bytes);
@@ -136,6 +154,7 @@ public final class Sender implements Runnable {
                             }
                         }
                     }
+                    doing("committing a transaction of " + part.size() + " steps (" + part.get(0).step() + "-" + part.get(part.size() - 1).step() + ")");
                     producer.commitTransaction();
                     long sent = 0;
                     for (long b : bytes) {
@@ -158,6 +177,7 @@ public final class Sender implements Runnable {
                     }
                     if (reader != null) {
                         PendingStep step = part.get(part.size() - 1);
+                        doing("awaiting the encoder's handover of step " + step.step());
                         records.handedOver(reader.await(step.generation(), step.step(), tensors, handoverTimeoutMs), step.step());
                     }
                 }
