@@ -6,9 +6,10 @@ measured in the same run.
 
 Without --bootstrap it starts `lcckpt broker` (a local broker + the encoder; --broker-cpus 1 keeps them on CPU 1) and
 stops it at the end. Prints:
-1. LeNet-5 (batch 64, CPU, Adam) checkpointing every step with split=trainer: the training step's time without and
-   with checkpointing, the time step() held the loop (target: at most 2% of the step), and the bytes sent per step
-   against the model's (target: at most 1/30).
+1. LeNet-5 (batch 64, CPU, Adam) checkpointing every step with split=trainer, in a window after 1,000 steps (the
+   child JVM's JIT compiler still at work) and after 3,000 (settled): the training step's time without and with
+   checkpointing, the time step() held the loop (target: at most 2% of the step), the bytes sent per step against the
+   model's (target: at most 1/30), and the child JVM's CPU per step.
 2. A float32 state of --params values: the time step() holds the loop per step, against torch.clone() of the same state
    in the same run (target: at most 2x).
 """
@@ -46,7 +47,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def lenet(bootstrap, steps, split="trainer", warmup=1000):
+def lenet(bootstrap, steps, split="trainer", warmups=(1000, 3000)):
     torch.manual_seed(0)
     torch.set_num_threads(1)
     images, labels = data(limit=8192)
@@ -55,43 +56,49 @@ def lenet(bootstrap, steps, split="trainer", warmup=1000):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for _ in range(20):  # warm-up
         train_step(model, optimizer, *next(stream))
-    start = time.perf_counter()
-    for _ in range(steps):
-        train_step(model, optimizer, *next(stream))
-    bare = (time.perf_counter() - start) / steps
     model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     state_bytes = model_bytes + sum(t.numel() * t.element_size() for e in optimizer.state_dict()["state"].values() for t in e.values()
                                     if isinstance(t, torch.Tensor))
     job = "bench-lenet-%d" % int(time.time())
+    print("LeNet-5, batch 64, Adam, split=%s (model %d bytes, model + Adam state %d bytes)" % (split, model_bytes, state_bytes))
     with lcckpt.Checkpointer(job=job, bootstrap_servers=bootstrap, model=model, optimizer=optimizer, split=split) as ckpt:
-        futures = []
-        # warm-up: registration and the JVM's JIT compilation, which takes a core for the first minute or two of a run
-        # (a one-time cost: training runs for hours); the figures below are the steady state after it
-        for step in range(warmup):
-            train_step(model, optimizer, *next(stream))
-            futures.append(ckpt.step(step))
-        futures[-1].result(timeout=120)
-        blocked_before = ckpt.blocked_seconds
-        jvm_before = cpu_seconds(ckpt._process.pid)
-        start = time.perf_counter()
-        for step in range(warmup, warmup + steps):
-            train_step(model, optimizer, *next(stream))
-            futures.append(ckpt.step(step))
-        with_checkpoints = (time.perf_counter() - start) / steps
-        blocked = (ckpt.blocked_seconds - blocked_before) / steps
-        futures[-1].result(timeout=300)
-        jvm = (cpu_seconds(ckpt._process.pid) - jvm_before) / steps
-        receipts = [f.result(timeout=300) for f in futures[warmup:]]
-    sent = statistics.mean(r["bytes"] for r in receipts)
-    print("LeNet-5, batch 64, Adam, split=%s, %d steps after %d of warm-up (model %d bytes, model + Adam state %d bytes)"
-          % (split, steps, warmup, model_bytes, state_bytes))
-    print("  training step without checkpoints          %8.2f ms" % (1000 * bare))
-    print("  training step with a checkpoint every step %8.2f ms  (%+.1f%%)" % (1000 * with_checkpoints, 100 * (with_checkpoints / bare - 1)))
-    print("  step() held the loop                       %8.3f ms  = %.2f%% of the step  (target <= 2%%: %s)"
-          % (1000 * blocked, 100 * blocked / with_checkpoints, "met" if blocked <= 0.02 * with_checkpoints else "MISSED"))
-    print("  bytes sent per step                        %8.0f     = 1/%.0f of the model + Adam state (target <= 1/30: %s)"
-          % (sent, state_bytes / sent, "met" if sent <= state_bytes / 30 else "MISSED"))
-    print("  the client's JVM: CPU per step             %8.2f ms  (coding and sending, beside the loop)" % (1000 * jvm))
+        step = 0
+        # a window of `steps` steps after each warm-up mark: the child JVM's JIT compiler takes CPU for the first minutes
+        # of a run (a one-time cost: training runs for hours), so the first window shows that phase, the last the steady state
+        for warmup in warmups:
+            futures = []
+            while step < warmup:
+                train_step(model, optimizer, *next(stream))
+                futures.append(ckpt.step(step))
+                step += 1
+            if futures:
+                futures[-1].result(timeout=300)
+            # the baseline beside each window: the same loop without step() (the machine's speed drifts over minutes)
+            start = time.perf_counter()
+            for _ in range(steps):
+                train_step(model, optimizer, *next(stream))
+            bare = (time.perf_counter() - start) / steps
+            futures = []
+            blocked_before = ckpt.blocked_seconds
+            jvm_before = cpu_seconds(ckpt._process.pid)
+            start = time.perf_counter()
+            for _ in range(steps):
+                train_step(model, optimizer, *next(stream))
+                futures.append(ckpt.step(step))
+                step += 1
+            with_checkpoints = (time.perf_counter() - start) / steps
+            blocked = (ckpt.blocked_seconds - blocked_before) / steps
+            receipts = [f.result(timeout=300) for f in futures]
+            jvm = (cpu_seconds(ckpt._process.pid) - jvm_before) / steps
+            sent = statistics.mean(r["bytes"] for r in receipts)
+            print("  %d steps after %d of warm-up:" % (steps, warmup))
+            print("    training step without checkpoints, just before %8.2f ms" % (1000 * bare))
+            print("    training step with a checkpoint every step %8.2f ms  (%+.1f%%)" % (1000 * with_checkpoints, 100 * (with_checkpoints / bare - 1)))
+            print("    step() held the loop                       %8.3f ms  = %.2f%% of the step  (target <= 2%%: %s)"
+                  % (1000 * blocked, 100 * blocked / with_checkpoints, "met" if blocked <= 0.02 * with_checkpoints else "MISSED"))
+            print("    bytes sent per step                        %8.0f     = 1/%.0f of the model + Adam state (target <= 1/30: %s)"
+                  % (sent, state_bytes / sent, "met" if sent <= state_bytes / 30 else "MISSED"))
+            print("    the client's JVM: CPU per step             %8.2f ms  (coding and sending, beside the loop)" % (1000 * jvm))
 
 
 def big_state(bootstrap, params, steps=4):
@@ -134,14 +141,15 @@ def main():
     parser.add_argument("--split", default="trainer", help="storage, trainer or auto for the LeNet-5 run (default trainer)")
     parser.add_argument("--broker-cpus", help="run the broker and the encoder it starts on these CPUs only (taskset -c), as a"
                         " broker on other machines would be; the trainer and its JVM may still use every CPU")
-    parser.add_argument("--warmup", type=int, default=1000, help="LeNet-5 steps before measuring (default 1000: the JVM's JIT settles)")
+    parser.add_argument("--warmup", default="1000,3000", help="LeNet-5: measure a window after each of these steps (default"
+                        " 1000,3000: the child JVM's JIT compiler is still at work at the first, settled at the second)")
     args = parser.parse_args()
     broker = None
     bootstrap = args.bootstrap
     if not bootstrap:
         broker, bootstrap = start_broker(args.broker_cpus)
     try:
-        lenet(bootstrap, args.lenet_steps, args.split, args.warmup)
+        lenet(bootstrap, args.lenet_steps, args.split, [int(w) for w in args.warmup.split(",")])
         big_state(bootstrap, args.params)
     finally:
         if broker is not None:

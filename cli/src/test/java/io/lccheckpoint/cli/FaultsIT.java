@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,7 +90,9 @@ class FaultsIT {
         run.assertSameAs(control);
     }
 
+    /** Minutes long: a soak, run by {@code mvn -B verify -Psoak} (and by CI after the test command), not by the default run. */
     @Test
+    @Tag("soak")
     @Order(3)
     void brokerKilledForMinutesWhileBothSidesWorkLosesNoCommittedStep() throws Exception {
         // a trainer that should ride an outage longer than its client's 60 s waits says so (README, reliability)
