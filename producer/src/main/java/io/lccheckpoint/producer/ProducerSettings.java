@@ -41,7 +41,9 @@ public final class ProducerSettings extends AbstractConfig {
     private static final String CREATE_TOPICS_DOC = "Create the job's topics with their configs (compacted checkpoints) if missing.";
 
     public static final String TOPIC_PARTITIONS_CONFIG = "lcckpt.topic.partitions";
-    private static final String TOPIC_PARTITIONS_DOC = "Partitions of a created raw-delta topic: the encoder's parallelism for the job.";
+    private static final String TOPIC_PARTITIONS_DOC = "Partitions of a created raw-delta topic: the encoder's parallelism for the job."
+            + " A new job may not have more than the other jobs on its topic prefix (the encoder's changelogs are partitioned like"
+            + " the raw topics it found first, and Kafka Streams would stop it for every job): it is refused, naming the topic.";
 
     public static final String TOPIC_REPLICATION_CONFIG = "lcckpt.topic.replication.factor";
     private static final String TOPIC_REPLICATION_DOC = "Replication factor of created topics (-1: the broker's default).";

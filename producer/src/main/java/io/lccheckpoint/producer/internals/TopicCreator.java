@@ -22,6 +22,11 @@ import org.slf4j.LoggerFactory;
  * each for the dead letters, the handover and the index. A topic that exists is left as it is, except that a compacted
  * one (checkpoints, handover, index) that exists without {@code cleanup.policy=compact} is refused: a broker that created
  * it on first use (auto.create.topics.enable) gives {@code delete}, which would silently lose the job's checkpoints.
+ *
+ * <p>A new job with more partitions than every other job on its prefix is refused too: the encoder reads every
+ * {@code <prefix>.*.raw-deltas} topic in one Kafka Streams topology, whose changelogs have as many partitions as the raw
+ * topics had when they were made, and Streams stops the encoder (every job) when a raw topic with more partitions
+ * appears. Fewer partitions are fine. (Only jobs count: raw topics with a checkpoint topic beside them.)
  */
 public final class TopicCreator {
     private TopicCreator() {
@@ -41,6 +46,7 @@ public final class TopicCreator {
         List<String> compacted = List.of(topics.checkpoints(job), topics.handover(job), topics.index(job));
         List<ConfigResource> existing = new ArrayList<>();
         try {
+            checkPartitions(admin, topics, job, partitions);
             for (var entry : admin.createTopics(wanted).values().entrySet()) {
                 try {
                     entry.getValue().get();
@@ -59,6 +65,37 @@ public final class TopicCreator {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new KafkaException("interrupted while creating the topics of job " + job, e);
+        }
+    }
+
+    /** Refuses a new job whose raw topic would have more partitions than any other job's on its prefix. */
+    private static void checkPartitions(Admin admin, Topics topics, String job, int partitions) throws InterruptedException {
+        Map<String, Integer> others = new java.util.TreeMap<>();
+        try {
+            java.util.Set<String> names = admin.listTopics().names().get();
+            if (names.contains(topics.rawDeltas(job))) {
+                return; // the job's own topics exist: they are what they are
+            }
+            // other jobs' raw topics (a stray raw topic without job topics is dead-lettered by the encoder, not a job)
+            List<String> raw = names.stream().filter(name -> topics.rawDeltaPattern().matcher(name).matches())
+                    .filter(name -> names.contains(topics.checkpoints(topics.jobOf(name)))).sorted().toList();
+            if (raw.isEmpty()) {
+                return;
+            }
+            admin.describeTopics(raw).allTopicNames().get().forEach((name, description) -> others.put(name, description.partitions().size()));
+        } catch (ExecutionException e) {
+            // without Describe on the other jobs' topics the check cannot run: say so, and go on
+            LoggerFactory.getLogger(TopicCreator.class).warn("job {}: cannot compare its partition count with the other jobs': {}", job,
+                    e.getCause().getMessage());
+            return;
+        }
+        var widest = others.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow();
+        if (partitions > widest.getValue()) {
+            throw new KafkaException("job " + job + ": lcckpt.topic.partitions is " + partitions + ", more than the other jobs on topic"
+                    + " prefix " + topics.prefix() + " have (" + widest.getKey() + ": " + widest.getValue() + "): the encoder's changelogs"
+                    + " are partitioned like the raw topics it found first, and Kafka Streams would stop it, for every job, at a raw"
+                    + " topic with more partitions. Set lcckpt.topic.partitions to at most " + widest.getValue() + ", or use another"
+                    + " lcckpt.topic.prefix with an encoder of its own (or delete a stray raw topic)");
         }
     }
 
