@@ -97,7 +97,7 @@ class PythonClientIT {
             log = output.toString();
         }
         assertThat(run.exitValue()).as(log).isZero();
-        assertThat(log).contains("Ran 4 tests").contains("OK").doesNotContain("skipped");
+        assertThat(log).contains("Ran 11 tests").contains("OK").doesNotContain("skipped");
 
         // the same values, published by the Java producer: the same chain, record for record
         JsonNode layout = new ObjectMapper().readTree(exchange.resolve("tensors.json").toFile());
