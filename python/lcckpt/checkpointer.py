@@ -89,7 +89,6 @@ class Checkpointer:
         self._param_groups_at = None # where optimizer.param_groups goes in a slot
         self._targets = []           # per slot, the numpy view of each tensor's place in it
         self._address = 0            # the shared buffer's address in this process
-        self._blocks = []            # (dtype, start, end) of each dtype's tensors in a slot
         self._publish_lines = []
         options = list(jvm_options) if jvm_options is not None else os.environ.get("LCCKPT_JVM_OPTIONS", "").split()
         # SCHED_BATCH: woken by each step's request, the JVM took the training thread's core from it for ~0.6 ms a step
@@ -183,7 +182,7 @@ class Checkpointer:
         self._slots[slot].clear()
         try:
             if live:
-                self._copy_live(step, slot)
+                self._copy_live(slot)
             else:
                 self._copy(step, tensors, slot)
                 self._plan_live(tensors)
@@ -234,7 +233,7 @@ class Checkpointer:
         self._live = live
         self._live_copies = copies
 
-    def _copy_live(self, step, slot):
+    def _copy_live(self, slot):
         """The state's bytes into ``slot`` from the live tensors (``LiveState.still()`` held): one memmove a tensor from
         the addresses recorded, the optimizer's hyperparameters apart."""
         address = self._address + slot * self._slot_bytes
@@ -243,7 +242,7 @@ class Checkpointer:
             memmove(address + offset, source, size)
         if self._param_groups_at is not None:
             groups = self._state.param_groups()
-            _memmove(self._address + slot * self._slot_bytes + self._param_groups_at, groups.data_ptr(), groups.numel())
+            memmove(address + self._param_groups_at, groups.data_ptr(), groups.numel())
 
     def _copy(self, step, tensors, slot):
         """The state's bytes into ``slot``, checking each tensor against the registered layout on the way. One pass, a
@@ -270,23 +269,20 @@ class Checkpointer:
 
     def _register(self, tensors):
         layout = []
-        blocks = []
         offset = 0
-        # each dtype's tensors together, in the state's order within it
+        # each dtype's tensors together, in the state's order within it (the order the tensors are registered in, so
+        # the order of the job's manifest: kept as the first jobs had it)
         order = []
         for name, tensor in tensors.items():
             if tensor.dtype not in order:
                 order.append(tensor.dtype)
         for dtype in order:
-            start = offset
             for name, tensor in tensors.items():
                 if tensor.dtype == dtype:
                     size = tensor.numel() * tensor.element_size()
                     layout.append((name, tensor.dtype, tuple(tensor.shape), offset, size))
                     offset += size
-            blocks.append((dtype, start, offset))
             offset = (offset + 63) // 64 * 64
-        self._blocks = blocks
         self._slot_bytes = max(64, offset)
         directory = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         handle, self._shared_path = tempfile.mkstemp(prefix="lcckpt-%s-" % self.job, dir=directory)

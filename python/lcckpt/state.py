@@ -235,13 +235,6 @@ def check_storable(tensors):
             raise LcckptError("tensor %s: a %s tensor; checkpoint its dense form" % (name, tensor.layout))
 
 
-def named_tensors(model=None, optimizer=None):
-    """The state as {name: tensor} (in a stable order), checked to be storable."""
-    tensors = StateReader(model, optimizer).read()
-    check_storable(tensors)
-    return tensors
-
-
 def split_state(tensors):
     """Named tensors back into (model state_dict, optimizer state_dict or None)."""
     model = {}

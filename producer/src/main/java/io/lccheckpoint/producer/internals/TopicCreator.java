@@ -77,7 +77,8 @@ public final class TopicCreator {
                 return; // the job's own topics exist: they are what they are
             }
             // other jobs' raw topics (a stray raw topic without job topics is dead-lettered by the encoder, not a job)
-            List<String> raw = names.stream().filter(name -> topics.rawDeltaPattern().matcher(name).matches())
+            java.util.regex.Pattern rawDeltas = topics.rawDeltaPattern();
+            List<String> raw = names.stream().filter(name -> rawDeltas.matcher(name).matches())
                     .filter(name -> names.contains(topics.checkpoints(topics.jobOf(name)))).sorted().toList();
             if (raw.isEmpty()) {
                 return;
