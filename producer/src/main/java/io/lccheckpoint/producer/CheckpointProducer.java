@@ -82,6 +82,8 @@ public final class CheckpointProducer implements AutoCloseable {
     private final SplitController split;
     private final ProducerMetrics metrics;
     private final Sender sender;
+    /** Codes chunks under the trainer split, on lcckpt.codec.threads threads. */
+    private final TrainerCoder coder;
     private final Thread senderThread;
     /** The checkpoint topic's partition count, looked up on first use (the sender's thread only). */
     private int checkpointPartitions;
@@ -142,6 +144,7 @@ public final class CheckpointProducer implements AutoCloseable {
         Serializer<SpecificRecord> values = (topic, value) -> value == null ? null : wire.encode(value);
         this.producer = clients.producer(kafka, keys, values);
         this.metrics = new ProducerMetrics(job, String.valueOf(kafka.get(ProducerConfig.CLIENT_ID_CONFIG)), time);
+        this.coder = new TrainerCoder(codecOptions, settings.codecThreads(), job);
         try {
             this.producer.initTransactions();
             SplitPlanner planner = new SplitPlanner(settings.getDouble(ProducerSettings.SPLIT_CPU_BUDGET_CONFIG),
@@ -155,7 +158,7 @@ public final class CheckpointProducer implements AutoCloseable {
                     tensors.values());
             String checkpointTopic = topics.checkpoints(job);
             StepRecords records = new StepRecords(job, topics.rawDeltas(job), checkpointTopic, chunkValues,
-                    settings.getBoolean(ProducerSettings.WRITE_CHECKPOINTS_CONFIG), tensors.values(), new TrainerCoder(codecOptions),
+                    settings.getBoolean(ProducerSettings.WRITE_CHECKPOINTS_CONFIG), tensors.values(), coder,
                     key -> checkpointPartition(checkpointTopic, wire, key), time);
             Map<String, Object> handoverConfig = KafkaClients.consumerConfig(clientSettings, job, "handover");
             handoverConfig.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, Math.max(1 << 20, 3 * recordBytes));
@@ -166,6 +169,7 @@ public final class CheckpointProducer implements AutoCloseable {
         } catch (RuntimeException e) {
             producer.close(Duration.ZERO);
             metrics.close();
+            coder.close();
             throw e;
         }
         this.senderThread = new Thread(sender, "lcckpt-producer-" + job);
@@ -427,6 +431,7 @@ public final class CheckpointProducer implements AutoCloseable {
         producer.close(Duration.ofSeconds(30));
         split.close();
         metrics.close();
+        coder.close();
     }
 
     /** Gives up at once, as a dead process would: nothing waiting is sent, an open transaction is left to be fenced. */
@@ -437,5 +442,6 @@ public final class CheckpointProducer implements AutoCloseable {
         producer.close(Duration.ZERO);
         split.close();
         metrics.close();
+        coder.close();
     }
 }

@@ -136,6 +136,24 @@ public final class StepRecords {
         long codedBytes = 0;
         long nanos = 0;
         long cpuNanos = 0;
+        // coded first, chunk by chunk on the coder's threads; taken in order below
+        List<TrainerCoder.Outcome> coded = null;
+        if (code) {
+            List<TrainerCoder.Chunk> chunks = new ArrayList<>(stepChunks);
+            for (TensorSpec spec : tensors) {
+                ChunkState[] states = codecStates.get(spec.name());
+                for (int chunk = 0; chunk < spec.chunkCount(); chunk++) {
+                    int from = chunk * chunkValues;
+                    chunks.add(new TrainerCoder.Chunk(spec, values.get(spec.name()), lastPublished.get(spec.name()), from,
+                            Math.min(spec.length(), from + chunkValues), states[chunk]));
+                }
+            }
+            TrainerCoder.Step codedStep = coder.codeAll(chunks);
+            coded = codedStep.outcomes();
+            nanos = codedStep.nanos();
+            cpuNanos = codedStep.cpuNanos();
+        }
+        int chunkIndex = 0;
         for (TensorSpec spec : tensors) {
             Object value = values.get(spec.name());
             Object previous = lastPublished.get(spec.name());
@@ -161,16 +179,13 @@ public final class StepRecords {
                                 : ChunkState.float64(Arrays.copyOfRange((double[]) value, from, to));
                     }
                 } else if (code) {
-                    TrainerCoder.Coded coded;
-                    try {
-                        coded = coder.code(spec, value, previous, from, to, states[chunk]);
-                    } catch (BadValueException e) {
+                    TrainerCoder.Outcome outcome = coded.get(chunkIndex++);
+                    if (outcome.error() != null) {
                         throw new KafkaException("job " + job + ", step " + step.step() + ", tensor " + spec.name() + ", chunk " + chunk
-                                + ": cannot code the delta: " + e.getMessage() + "; resume(step, state) from the last committed step", e);
+                                + ": cannot code the delta: " + outcome.error().getMessage() + "; resume(step, state) from the last committed step",
+                                outcome.error());
                     }
-                    nanos += coded.nanos();
-                    cpuNanos += coded.cpuNanos();
-                    bytes = ByteBuffer.wrap(coded.record());
+                    bytes = ByteBuffer.wrap(outcome.coded().record());
                     codedBytes += bytes.remaining();
                     remaining = RemainingStages.NONE;
                     options = coder.describe(spec);
