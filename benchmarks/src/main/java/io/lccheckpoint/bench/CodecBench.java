@@ -32,6 +32,7 @@ public final class CodecBench implements Callable<Integer> {
     private static final double TARGET_DECODE_GBPS = 1.5;
     private static final double TARGET_RATIO_2BIT = 20;
     private static final double TARGET_OVER_ENTROPY = 1.10;
+    private static final double TARGET_TWO_THREAD_SPEEDUP = 1.7;
 
     @Option(names = "--quick", description = "Shorter JMH runs (1 s iterations, 2 warm-up + 3 measured): wider error bars.")
     boolean quick;
@@ -66,10 +67,13 @@ public final class CodecBench implements Callable<Integer> {
             double copy = gbps.getOrDefault("arrayCopy", Double.NaN);
             double zstd = gbps.getOrDefault("zstd1Compress", Double.NaN);
             for (Map.Entry<String, Double> entry : gbps.entrySet()) {
-                report.append(String.format(Locale.ROOT, "| %s | %.2f | %.2fx | %.2fx |%n", entry.getKey(), entry.getValue(),
-                        entry.getValue() / copy, entry.getValue() / zstd));
+                if (!entry.getKey().contains("state")) {
+                    report.append(String.format(Locale.ROOT, "| %s | %.2f | %.2fx | %.2fx |%n", entry.getKey(), entry.getValue(),
+                            entry.getValue() / copy, entry.getValue() / zstd));
+                }
             }
             report.append('\n');
+            wholeStateTable(report, gbps);
         }
 
         report.append("### Targets (issue #2)\n\n");
@@ -77,7 +81,15 @@ public final class CodecBench implements Callable<Integer> {
         CompressionStudy.Row zeroRun = find(sizes, "2-bit promotion, zero-run (ours)");
         target(report, "2-bit Huffman >= 20x smaller than float32", twoBit.ratio(), TARGET_RATIO_2BIT, true, "x");
         target(report, "zero-run mode within 10% of the symbols' Shannon entropy (bits / entropy)", zeroRun.overEntropy(), TARGET_OVER_ENTROPY, false, "");
+        double one = gbps.getOrDefault(WHOLE_STATE + ", 1 thread", Double.NaN);
+        double two = gbps.getOrDefault(WHOLE_STATE + ", 2 threads", Double.NaN);
+        if (!Double.isNaN(one) && !Double.isNaN(two)) {
+            target(report, "coding a 100M-parameter state on 2 threads >= 1.7x one thread", two / one, TARGET_TWO_THREAD_SPEEDUP, true, "x");
+        }
         for (Map.Entry<String, Double> entry : gbps.entrySet()) {
+            if (entry.getKey().contains("state")) {
+                continue;
+            }
             if (entry.getKey().startsWith("encode")) {
                 target(report, entry.getKey() + " >= 1.0 GB/s", entry.getValue(), TARGET_ENCODE_GBPS, true, " GB/s");
             } else if (entry.getKey().startsWith("decodeApply")) {
@@ -111,7 +123,10 @@ public final class CodecBench implements Callable<Integer> {
     private Map<String, Double> throughput() throws RunnerException {
         ChainedOptionsBuilder options = new OptionsBuilder()
                 .include(CodecBenchmark.class.getSimpleName())
-                .include(BaselineBenchmark.class.getSimpleName());
+                .include(BaselineBenchmark.class.getSimpleName())
+                .include(SmallChunksBenchmark.class.getSimpleName())
+                .include(WholeStateBenchmark.class.getSimpleName())
+                .include(WholeStateCopyBenchmark.class.getSimpleName());
         if (quick) {
             options.warmupIterations(2).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1));
         }
@@ -120,15 +135,53 @@ public final class CodecBench implements Callable<Integer> {
         List<RunResult> sorted = new ArrayList<>(results);
         sorted.sort((a, b) -> label(a).compareTo(label(b)));
         for (RunResult result : sorted) {
-            double opsPerSecond = result.getPrimaryResult().getScore();
-            gbps.put(label(result), opsPerSecond * BenchmarkData.inputBytes() / 1e9);
+            String benchmark = result.getParams().getBenchmark();
+            double score = result.getPrimaryResult().getScore();
+            if (benchmark.contains("WholeState")) {
+                // milliseconds per whole state (both whole-state classes): bytes of float32 values per second
+                long bytes = 4L * Long.parseLong(result.getParams().getParam("values"));
+                gbps.put(label(result), bytes / (score / 1e3) / 1e9);
+            } else if (benchmark.contains(SmallChunksBenchmark.class.getSimpleName())) {
+                gbps.put(label(result), score * 4 * SmallChunksBenchmark.values() / 1e9);
+            } else {
+                gbps.put(label(result), score * BenchmarkData.inputBytes() / 1e9);
+            }
         }
         return gbps;
+    }
+
+    static final String WHOLE_STATE = "encode state (100M float32, 763 chunks, as the producer codes it)";
+
+    /** Seconds and GB/s for the whole state on 1 and 2 threads, beside the time of copying it. */
+    private static void wholeStateTable(StringBuilder report, Map<String, Double> gbps) {
+        double copy = gbps.getOrDefault("copy state (100M float32)", Double.NaN);
+        double one = gbps.getOrDefault(WHOLE_STATE + ", 1 thread", Double.NaN);
+        if (Double.isNaN(one)) {
+            return;
+        }
+        report.append("### A whole 100M-parameter float32 state (400 MB), coded as the producer codes it (2-bit Huffman)\n\n");
+        report.append("| what | seconds | GB/s | vs one copy of the state (time) | vs 1 thread |\n|---|---:|---:|---:|---:|\n");
+        for (String what : List.of("copy state (100M float32)", WHOLE_STATE + ", 1 thread", WHOLE_STATE + ", 2 threads")) {
+            double rate = gbps.getOrDefault(what, Double.NaN);
+            report.append(String.format(Locale.ROOT, "| %s | %.3f | %.2f | %.1fx | %s |%n", what, 0.4 / rate, rate, copy / rate,
+                    what.startsWith("copy") ? "-" : String.format(Locale.ROOT, "%.2fx", rate / one)));
+        }
+        report.append('\n');
     }
 
     private static String label(RunResult result) {
         String method = result.getParams().getBenchmark();
         method = method.substring(method.lastIndexOf('.') + 1);
+        if (method.equals("encodeState")) {
+            String threads = result.getParams().getParam("threads");
+            return WHOLE_STATE + ", " + threads + (threads.equals("1") ? " thread" : " threads");
+        }
+        if (method.equals("copyState")) {
+            return "copy state (100M float32)";
+        }
+        if (method.equals("encodeStep")) {
+            return "encode " + result.getParams().getParam("codec") + " (LeNet-5 + Adam step: 30 chunks of 6-48,000 values)";
+        }
         String codec = result.getParams().getParam("codec");
         String chunk = result.getParams().getParam("chunkValues");
         if (codec == null) {
