@@ -12,7 +12,7 @@ import java.util.Arrays;
  * pass B recomputes δ, updates residual and reconstruction and emits the codes. An encoder holds reusable scratch space
  * and is not thread-safe; use one per thread. On {@link BadValueException} the state is left untouched.
  *
- * <p>Why one long class: what could leave it already has (promotion, code tables, bit writing and run classes are their
+ * <p>Why one long class: what could leave it already has (promotion, code tables and run classes are their
  * own classes); what is left are the passes themselves, which share this encoder's scratch state (histogram lanes,
  * representatives, the plan, the payload). Each pass exists twice, for float32 and float64: Java's primitive arrays share
  * no type, and a generic pass would box every value. The twins are kept the same line for line (every speed-up is in
@@ -26,6 +26,9 @@ public final class ChunkEncoder {
     /** Alphabets up to this size (promotion ≤ 3 bits) get codes of at most 6 bits: +0.2% size at 3 bits, measured. */
     private static final int SHORT_CODE_ALPHABET = 8;
 
+    /** Huffman is written from the collected non-zeros above this fraction of zeros (where pass B's fast path runs). */
+    private static final double SPARSE_HUFFMAN_ZEROS = 0.95;
+
     private enum Plan { CONSTANT, DENSE, SPARSE }
 
     private final CodecOptions options;
@@ -33,7 +36,6 @@ public final class ChunkEncoder {
     private final HuffmanTable symbolTable = new HuffmanTable();
     private final HuffmanTable runTable = new HuffmanTable();
     private final HuffmanTable nonZeroTable = new HuffmanTable();
-    private final BitWriter bitWriter = new BitWriter();
 
     private final int[] laneCounts = new int[LANES * DOUBLE_KEYS];
     private final long[] keyCounts = new long[DOUBLE_KEYS];
@@ -41,6 +43,9 @@ public final class ChunkEncoder {
     private final int[] maxFloat = new int[FLOAT_KEYS];
     private final long[] minDouble = new long[DOUBLE_KEYS];
     private final long[] maxDouble = new long[DOUBLE_KEYS];
+    /** Pass A with promotion: a block's values that may be in a kept bucket (histogramTop). */
+    private final int[] blockBits = new int[TOP_BLOCK];
+    private final long[] blockBitsDouble = new long[TOP_BLOCK];
     private final float[] symbolRepFloat = new float[HuffmanTable.MAX_SYMBOLS];
     private final double[] symbolRepDouble = new double[HuffmanTable.MAX_SYMBOLS];
     private final long[] symbolRepLong = new long[HuffmanTable.MAX_SYMBOLS];
@@ -66,6 +71,9 @@ public final class ChunkEncoder {
     private int nonZeroCount;
     private int runClassCount;
     private boolean tableReused;
+    private boolean zeroRunAllowed;
+    /** Bucket keys of the type being coded (0 for an exact type): the span of keyCode that pass B may look up. */
+    private int keySpace;
 
     public ChunkEncoder(CodecOptions options) {
         if (options == null) {
@@ -110,13 +118,19 @@ public final class ChunkEncoder {
         int n = delta.length;
         float[] residual = state.residualFloat();
         float[] approx = state.approxFloat();
+        keySpace = FLOAT_KEYS;
 
-        histogram(delta, residual, n);
+        if (options.promotionBits() > 0) {
+            histogramTop(delta, residual, n, keptKeys());
+        } else {
+            histogram(delta, residual, n);
+        }
         mergeLaneCounts(FLOAT_KEYS);
         if (keyCounts[ValueType.FLOAT32.specialExponent()] + keyCounts[FLOAT_KEYS - 1] > 0) {
             throw badValue(delta, residual);
         }
         promotion.assign(keyCounts, ValueType.FLOAT32, options.promotionBits());
+        countZeroSymbol(n);
         representativesFloat();
         planCoding(n, state);
         switch (plan) {
@@ -133,13 +147,19 @@ public final class ChunkEncoder {
         int n = delta.length;
         double[] residual = state.residualDouble();
         double[] approx = state.approxDouble();
+        keySpace = DOUBLE_KEYS;
 
-        histogram(delta, residual, n);
+        if (options.promotionBits() > 0) {
+            histogramTop(delta, residual, n, keptKeys());
+        } else {
+            histogram(delta, residual, n);
+        }
         mergeLaneCounts(DOUBLE_KEYS);
         if (keyCounts[ValueType.FLOAT64.specialExponent()] + keyCounts[DOUBLE_KEYS - 1] > 0) {
             throw badValue(delta, residual);
         }
         promotion.assign(keyCounts, ValueType.FLOAT64, options.promotionBits());
+        countZeroSymbol(n);
         representativesDouble();
         planCoding(n, state);
         switch (plan) {
@@ -246,6 +266,118 @@ public final class ChunkEncoder {
         }
     }
 
+    // ---- pass A with promotion (x > 0 bits): only the 2^x − 1 present buckets of largest exponent become symbols, and
+    // every other value is the zero bucket's whatever its bucket. A bucket ranked below the (2^x − 1)-th present bucket
+    // seen so far can never be kept (more buckets only push it further down), so a value whose exponent is below that
+    // bucket's needs no count and no min/max. The kept buckets are counted and tracked in full (their exponents never
+    // fall below the threshold, which only rises); the zero bucket's count is n minus theirs (countZeroSymbol).
+    // A block of values is read once, keeping those that reach the threshold without a branch (how many do varies too
+    // much for a branch to predict); they are then counted and tracked as the plain histogram does. ----
+
+    private static final int TOP_BLOCK = 1024;
+
+    /** The number of buckets promotion keeps: 2^x − 1. */
+    private int keptKeys() {
+        return (1 << options.promotionBits()) - 1;
+    }
+
+    private void histogramTop(float[] delta, float[] residual, int n, int kept) {
+        int[] counts = laneCounts;
+        int[] min = minFloat;
+        int[] max = maxFloat;
+        int[] candidates = blockBits;
+        Arrays.fill(counts, 0, LANES * FLOAT_KEYS, 0);
+        Arrays.fill(min, Integer.MAX_VALUE);
+        Arrays.fill(max, -1);
+        int threshold = 0; // magnitude bits below which a value cannot be in a kept bucket
+        for (int block = 0; block < n; block += TOP_BLOCK) {
+            int end = Math.min(n, block + TOP_BLOCK);
+            int m = 0;
+            for (int i = block; i < end; i++) {
+                int bits = Float.floatToRawIntBits(delta[i] + residual[i]);
+                candidates[m] = bits;
+                m += (((bits & 0x7FFF_FFFF) - threshold) >>> 31) ^ 1; // magnitude ≥ threshold
+            }
+            for (int j = 0; j < m; j++) {
+                int bits = candidates[j];
+                int key = bits >>> 23;
+                counts[(j & (LANES - 1)) * FLOAT_KEYS + key]++;
+                boolean fresh = max[key] < 0;
+                track(min, max, bits);
+                if (fresh) {
+                    threshold = topExponent(max, kept, 8) << 23;
+                }
+            }
+        }
+    }
+
+    private void histogramTop(double[] delta, double[] residual, int n, int kept) {
+        int[] counts = laneCounts;
+        long[] min = minDouble;
+        long[] max = maxDouble;
+        long[] candidates = blockBitsDouble;
+        Arrays.fill(counts, 0);
+        Arrays.fill(min, Long.MAX_VALUE);
+        Arrays.fill(max, -1);
+        long threshold = 0;
+        for (int block = 0; block < n; block += TOP_BLOCK) {
+            int end = Math.min(n, block + TOP_BLOCK);
+            int m = 0;
+            for (int i = block; i < end; i++) {
+                long bits = Double.doubleToRawLongBits(delta[i] + residual[i]);
+                candidates[m] = bits;
+                m += (int) ((((bits & 0x7FFF_FFFF_FFFF_FFFFL) - threshold) >>> 63) ^ 1);
+            }
+            for (int j = 0; j < m; j++) {
+                long bits = candidates[j];
+                int key = (int) (bits >>> 52);
+                counts[(j & (LANES - 1)) * DOUBLE_KEYS + key]++;
+                boolean fresh = max[key] < 0;
+                track(min, max, bits);
+                if (fresh) {
+                    threshold = (long) topExponent(max, kept, 11) << 52;
+                }
+            }
+        }
+    }
+
+    /**
+     * The exponent of the {@code kept}-th present bucket (one whose max has been set) in promotion's order (exponent
+     * descending, positive first), or 0 while fewer are present: no value of a smaller exponent can be kept.
+     */
+    private static int topExponent(int[] max, int kept, int exponentBits) {
+        int found = 0;
+        for (int exponent = (1 << exponentBits) - 1; exponent >= 0; exponent--) {
+            found += (max[exponent] >= 0 ? 1 : 0) + (max[(1 << exponentBits) | exponent] >= 0 ? 1 : 0);
+            if (found >= kept) {
+                return exponent;
+            }
+        }
+        return 0;
+    }
+
+    private static int topExponent(long[] max, int kept, int exponentBits) {
+        int found = 0;
+        for (int exponent = (1 << exponentBits) - 1; exponent >= 0; exponent--) {
+            found += (max[exponent] >= 0 ? 1 : 0) + (max[(1 << exponentBits) | exponent] >= 0 ? 1 : 0);
+            if (found >= kept) {
+                return exponent;
+            }
+        }
+        return 0;
+    }
+
+    /** With a zero bucket, its count is every value not in a kept bucket (pass A may not have counted them one by one). */
+    private void countZeroSymbol(int n) {
+        if (promotion.hasZeroSymbol) {
+            long others = 0;
+            for (int s = 1; s < promotion.symbolCount; s++) {
+                others += promotion.symbolCounts[s];
+            }
+            promotion.symbolCounts[0] = n - others;
+        }
+    }
+
     private void mergeLaneCounts(int keyCount) {
         for (int key = 0; key < keyCount; key++) {
             long total = 0;
@@ -293,8 +425,9 @@ public final class ChunkEncoder {
             float mid = low + (high - low) * 0.5f;
             symbolRepFloat[s] = (key >>> 8) != 0 ? -mid : mid;
         }
+        // every key, present or not (pass A may have skipped a zero-bucket key): its symbol's value
         for (int key = 0; key < FLOAT_KEYS; key++) {
-            keyRepFloat[key] = keyCounts[key] == 0 ? 0f : symbolRepFloat[promotion.keyToSymbol[key]];
+            keyRepFloat[key] = symbolRepFloat[promotion.keyToSymbol[key]];
         }
     }
 
@@ -310,7 +443,7 @@ public final class ChunkEncoder {
             symbolRepDouble[s] = (key >>> 11) != 0 ? -mid : mid;
         }
         for (int key = 0; key < DOUBLE_KEYS; key++) {
-            keyRepDouble[key] = keyCounts[key] == 0 ? 0.0 : symbolRepDouble[promotion.keyToSymbol[key]];
+            keyRepDouble[key] = symbolRepDouble[promotion.keyToSymbol[key]];
         }
     }
 
@@ -365,15 +498,12 @@ public final class ChunkEncoder {
         int maxLength = symbolCount <= SHORT_CODE_ALPHABET ? HuffmanTable.MAX_PAIR_TABLE_LOG : HuffmanTable.MAX_CODE_LENGTH;
         buildSymbolTable(counts, symbolCount, maxLength, state);
         huffmanBits = symbolTable.encodedBits(counts);
-        for (int key = 0; key < keyCode.length; key++) {
-            if (keyCounts[key] > 0) {
-                int s = promotion.keyToSymbol[key];
-                keyCode[key] = symbolTable.codes[s] | (symbolTable.lengths[s] << 16);
-            }
-        }
         ensurePayload(huffmanBits);
-        // zero-run can only pay off when zeros are the majority: below that, code densely (and fast)
-        if (zeroRunAllowed && promotion.hasZeroSymbol && 2 * counts[0] >= n) {
+        this.zeroRunAllowed = zeroRunAllowed;
+        // zero-run can only pay off where zeros are the majority: there pass B only collects the non-zeros. Huffman codes
+        // from the non-zeros too where almost all values are zeros (pass B's fast path, then the gaps written in batches);
+        // below that, densely in pass B
+        if (promotion.hasZeroSymbol && (zeroRunAllowed ? 2 * counts[0] >= n : counts[0] >= SPARSE_HUFFMAN_ZEROS * n)) {
             int nonZeros = (int) (n - counts[0]) + 1;
             if (nonZeroPositions.length < nonZeros) {
                 nonZeroPositions = new int[nonZeros];
@@ -382,6 +512,11 @@ public final class ChunkEncoder {
             plan = Plan.SPARSE;
         } else {
             plan = Plan.DENSE;
+            // every key of the type, present or not (pass A may have skipped a zero-bucket key): its symbol's code
+            for (int key = 0; key < keySpace; key++) {
+                int s = promotion.keyToSymbol[key];
+                keyCode[key] = symbolTable.codes[s] | (symbolTable.lengths[s] << 16);
+            }
         }
     }
 
@@ -394,7 +529,7 @@ public final class ChunkEncoder {
             case DENSE -> coding = Coding.HUFFMAN;
             case SPARSE -> {
                 long huffmanBytes = HuffmanTable.lengthsBytes(promotion.symbolCount) + 4 + ((huffmanBits + 7) >>> 3);
-                if (zeroRunBytes(n) < huffmanBytes) {
+                if (zeroRunAllowed && zeroRunBytes(n) < huffmanBytes) {
                     coding = Coding.ZERO_RUN;
                     emitZeroRun(n);
                 } else {
@@ -560,10 +695,17 @@ public final class ChunkEncoder {
         payloadLength = flush(out, position, container, bitCount);
     }
 
-    /** Pass B that remembers where the non-zero symbols are (branchy: cheap when zeros dominate, which is the point). */
+    /**
+     * Pass B that remembers where the non-zero symbols are. Where zeros dominate (≥ 95%), a value below every kept
+     * bucket's exponent takes one comparison: it is a zero-bucket value, its residual is {@code δ − (−0.0)} and ũ is not
+     * written ({@code ũ + (−0.0) = ũ} for every ũ). Below 95% a branch on that mispredicts too often: every value takes
+     * the whole step and the non-zeros are collected without a branch.
+     */
     private void updateAndCollect(float[] delta, float[] residual, float[] approx, int n) {
-        // a branch on "non-zero" is cheap when non-zeros are rare and mispredicts often when they are not
-        boolean branchFree = promotion.symbolCounts[0] < 0.95 * n;
+        if (promotion.symbolCounts[0] >= SPARSE_HUFFMAN_ZEROS * n) {
+            updateAndCollectSparse(delta, residual, approx, n);
+            return;
+        }
         float[] rep = keyRepFloat;
         int[] keyToSymbol = promotion.keyToSymbol;
         int[] positions = nonZeroPositions;
@@ -576,23 +718,19 @@ public final class ChunkEncoder {
             residual[i] = v - q;
             approx[i] += q;
             int symbol = keyToSymbol[key];
-            if (branchFree) {
-                // always write, advance past non-zeros only (the arrays have one slot of slack)
-                positions[m] = i;
-                symbols[m] = (short) symbol;
-                m += (-symbol) >>> 31;
-            } else if (symbol != 0) {
-                positions[m] = i;
-                symbols[m] = (short) symbol;
-                m++;
-            }
+            // always write, advance past non-zeros only (the arrays have one slot of slack)
+            positions[m] = i;
+            symbols[m] = (short) symbol;
+            m += (-symbol) >>> 31;
         }
         nonZeroCount = m;
     }
 
     private void updateAndCollect(double[] delta, double[] residual, double[] approx, int n) {
-        // a branch on "non-zero" is cheap when non-zeros are rare and mispredicts often when they are not
-        boolean branchFree = promotion.symbolCounts[0] < 0.95 * n;
+        if (promotion.symbolCounts[0] >= SPARSE_HUFFMAN_ZEROS * n) {
+            updateAndCollectSparse(delta, residual, approx, n);
+            return;
+        }
         double[] rep = keyRepDouble;
         int[] keyToSymbol = promotion.keyToSymbol;
         int[] positions = nonZeroPositions;
@@ -605,15 +743,66 @@ public final class ChunkEncoder {
             residual[i] = v - q;
             approx[i] += q;
             int symbol = keyToSymbol[key];
-            if (branchFree) {
-                // always write, advance past non-zeros only (the arrays have one slot of slack)
-                positions[m] = i;
-                symbols[m] = (short) symbol;
-                m += (-symbol) >>> 31;
-            } else if (symbol != 0) {
-                positions[m] = i;
-                symbols[m] = (short) symbol;
-                m++;
+            // always write, advance past non-zeros only (the arrays have one slot of slack)
+            positions[m] = i;
+            symbols[m] = (short) symbol;
+            m += (-symbol) >>> 31;
+        }
+        nonZeroCount = m;
+    }
+
+    private void updateAndCollectSparse(float[] delta, float[] residual, float[] approx, int n) {
+        float[] rep = keyRepFloat;
+        int[] keyToSymbol = promotion.keyToSymbol;
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        // the lowest kept bucket's exponent, as magnitude bits (the kept buckets come in descending exponent order)
+        int threshold = (promotion.symbolKey[promotion.symbolCount - 1] & 0xFF) << 23;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            float v = delta[i] + residual[i];
+            int bits = Float.floatToRawIntBits(v);
+            if ((bits & 0x7FFF_FFFF) < threshold) {
+                residual[i] = v - -0.0f;
+            } else {
+                int key = bits >>> 23;
+                float q = rep[key];
+                residual[i] = v - q;
+                approx[i] += q;
+                int symbol = keyToSymbol[key];
+                if (symbol != 0) {
+                    positions[m] = i;
+                    symbols[m] = (short) symbol;
+                    m++;
+                }
+            }
+        }
+        nonZeroCount = m;
+    }
+
+    private void updateAndCollectSparse(double[] delta, double[] residual, double[] approx, int n) {
+        double[] rep = keyRepDouble;
+        int[] keyToSymbol = promotion.keyToSymbol;
+        int[] positions = nonZeroPositions;
+        short[] symbols = nonZeroSymbols;
+        long threshold = (long) (promotion.symbolKey[promotion.symbolCount - 1] & 0x7FF) << 52;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            double v = delta[i] + residual[i];
+            long bits = Double.doubleToRawLongBits(v);
+            if ((bits & 0x7FFF_FFFF_FFFF_FFFFL) < threshold) {
+                residual[i] = v - -0.0;
+            } else {
+                int key = (int) (bits >>> 52);
+                double q = rep[key];
+                residual[i] = v - q;
+                approx[i] += q;
+                int symbol = keyToSymbol[key];
+                if (symbol != 0) {
+                    positions[m] = i;
+                    symbols[m] = (short) symbol;
+                    m++;
+                }
             }
         }
         nonZeroCount = m;
@@ -634,22 +823,24 @@ public final class ChunkEncoder {
     private long zeroRunBytes(int n) {
         int[] positions = nonZeroPositions;
         int m = nonZeroCount;
-        Arrays.fill(runClassCounts, 0);
-        long extraBits = 0;
+        long[] classCounts = runClassCounts;
+        Arrays.fill(classCounts, 0);
         int previousEnd = 0;
-        int maxClass = 0;
         for (int j = 0; j < m; j++) {
-            int runClass = RunLengthClasses.classOf(positions[j] - previousEnd + 1);
-            runClassCounts[runClass]++;
-            extraBits += RunLengthClasses.extraBits(runClass);
-            maxClass = Math.max(maxClass, runClass);
+            classCounts[RunLengthClasses.classOf(positions[j] - previousEnd + 1)]++;
             previousEnd = positions[j] + 1;
         }
         if (previousEnd < n) {
-            int runClass = RunLengthClasses.classOf(n - previousEnd + 1);
-            runClassCounts[runClass]++;
-            extraBits += RunLengthClasses.extraBits(runClass);
-            maxClass = Math.max(maxClass, runClass);
+            classCounts[RunLengthClasses.classOf(n - previousEnd + 1)]++;
+        }
+        // the extra bits and the largest class, from the counts (not per run)
+        long extraBits = 0;
+        int maxClass = 0;
+        for (int runClass = 0; runClass < RunLengthClasses.MAX_CLASSES; runClass++) {
+            if (classCounts[runClass] > 0) {
+                extraBits += classCounts[runClass] * RunLengthClasses.extraBits(runClass);
+                maxClass = runClass;
+            }
         }
         runClassCount = maxClass + 1;
         int nonZeroAlphabet = promotion.symbolCount - 1;
@@ -678,70 +869,115 @@ public final class ChunkEncoder {
         return 1 + HuffmanTable.lengthsBytes(size);
     }
 
+    /**
+     * Writes each non-zero as one piece of at most 12 + 30 + 12 bits (its run's class code, the run's extra bits and its
+     * symbol's code): the container takes it and flushes its whole bytes with one unconditional 8-byte store, as pass B's
+     * dense emission does (the payload has 8 bytes of slack).
+     */
     private void emitZeroRun(int n) {
         ensurePayload(runTable.encodedBits(runClassCounts) + nonZeroTable.encodedBits(nonZeroSymbolCounts)
                 + 32L * (nonZeroCount + 1));
-        BitWriter out = bitWriter;
-        out.reset(payload, 0);
+        byte[] out = payload;
         int[] positions = nonZeroPositions;
         short[] symbols = nonZeroSymbols;
+        int[] runCodes = runTable.codes;
+        int[] runLengths = runTable.lengths;
+        int[] symbolCodes = nonZeroTable.codes;
+        int[] symbolLengths = nonZeroTable.lengths;
+        long container = 0;
+        int bitCount = 0;
+        int position = 0;
         int previousEnd = 0;
         for (int j = 0; j < nonZeroCount; j++) {
-            int position = positions[j];
-            writeRun(out, position - previousEnd + 1);
+            int at = positions[j];
+            int v = at - previousEnd + 1;
+            int runClass = RunLengthClasses.classOf(v);
+            int runLength = runLengths[runClass];
+            int extra = RunLengthClasses.extraBits(runClass);
             int symbol = symbols[j] - 1;
-            out.write(nonZeroTable.codes[symbol], nonZeroTable.lengths[symbol]);
-            previousEnd = position + 1;
+            long piece = runCodes[runClass] | (long) (v & ((1 << extra) - 1)) << runLength
+                    | (long) symbolCodes[symbol] << (runLength + extra);
+            container |= piece << bitCount;
+            bitCount += runLength + extra + symbolLengths[symbol];
+            LittleEndian.putLong(out, position, container);
+            int whole = bitCount & ~7;
+            position += whole >>> 3;
+            container >>>= whole;
+            bitCount -= whole;
+            previousEnd = at + 1;
         }
         if (previousEnd < n) {
-            writeRun(out, n - previousEnd + 1);
+            int v = n - previousEnd + 1;
+            int runClass = RunLengthClasses.classOf(v);
+            int extra = RunLengthClasses.extraBits(runClass);
+            container |= (runCodes[runClass] | (long) (v & ((1 << extra) - 1)) << runLengths[runClass]) << bitCount;
+            bitCount += runLengths[runClass] + extra;
+            LittleEndian.putLong(out, position, container);
+            int whole = bitCount & ~7;
+            position += whole >>> 3;
+            container >>>= whole;
+            bitCount -= whole;
         }
-        payloadLength = out.finish();
+        payloadLength = flush(out, position, container, bitCount);
     }
 
-    private void writeRun(BitWriter out, int v) {
-        int runClass = RunLengthClasses.classOf(v);
-        out.write(runTable.codes[runClass], runTable.lengths[runClass]);
-        int extra = RunLengthClasses.extraBits(runClass);
-        if (extra > 0) {
-            out.write((int) (v - RunLengthClasses.base(runClass)), extra);
-        }
-    }
-
-    /** The dense Huffman stream, rebuilt from the non-zeros: the gaps are runs of the zero symbol's code. */
+    /**
+     * The dense Huffman stream, rebuilt from the non-zeros: the gaps are runs of the zero symbol's code, written up to
+     * 40 bits at a time, each piece flushed as in {@link #emitZeroRun} (a gap's last piece and the symbol's code after it
+     * make at most 7 + 39 + 12 bits).
+     */
     private void emitHuffmanFromNonZeros(int n) {
-        BitWriter out = bitWriter;
-        out.reset(payload, 0);
+        byte[] out = payload;
         int zeroCode = symbolTable.codes[0];
-        int zeroLength = symbolTable.lengths[0];
-        // gaps are written as batches of zero codes, up to 24 bits at a time
-        int batch = zeroLength == 0 ? 1 : Math.max(1, 24 / zeroLength); // length 0: symbol 0 is absent, no gaps
-        int batchCode = 0;
+        int zeroLength = symbolTable.lengths[0]; // 0: symbol 0 is absent, and so are gaps
+        int batch = zeroLength == 0 ? 0 : 40 / zeroLength;
+        int batchBits = batch * zeroLength;
+        long pattern = 0;
         for (int k = 0; k < batch; k++) {
-            batchCode |= zeroCode << (k * zeroLength);
+            pattern |= (long) zeroCode << (k * zeroLength);
         }
+        int[] codes = symbolTable.codes;
+        int[] lengths = symbolTable.lengths;
         int[] positions = nonZeroPositions;
         short[] symbols = nonZeroSymbols;
+        long container = 0;
+        int bitCount = 0;
+        int position = 0;
         int next = 0;
         for (int j = 0; j <= nonZeroCount; j++) {
             int end = j < nonZeroCount ? positions[j] : n;
-            for (; next + batch <= end; next += batch) {
-                out.write(batchCode, batch * zeroLength);
-            }
-            for (; next < end; next++) {
-                out.write(zeroCode, zeroLength);
+            int gap = end - next;
+            if (gap > 0 && batch > 0) {
+                for (; gap >= batch; gap -= batch) {
+                    container |= pattern << bitCount;
+                    bitCount += batchBits;
+                    LittleEndian.putLong(out, position, container);
+                    int whole = bitCount & ~7;
+                    position += whole >>> 3;
+                    container >>>= whole;
+                    bitCount -= whole;
+                }
+                int bits = gap * zeroLength;
+                container |= (pattern & ((1L << bits) - 1)) << bitCount;
+                bitCount += bits;
             }
             if (j < nonZeroCount) {
                 int symbol = symbols[j];
-                out.write(symbolTable.codes[symbol], symbolTable.lengths[symbol]);
-                next++;
+                container |= (long) codes[symbol] << bitCount;
+                bitCount += lengths[symbol];
+                next = end + 1;
             }
+            LittleEndian.putLong(out, position, container);
+            int whole = bitCount & ~7;
+            position += whole >>> 3;
+            container >>>= whole;
+            bitCount -= whole;
         }
-        payloadLength = out.finish();
+        payloadLength = flush(out, position, container, bitCount);
     }
 
     private void ensurePayload(long bits) {
-        int needed = BitWriter.maxBytes(bits);
+        int needed = (int) ((bits + 7) >>> 3) + 8; // 8 bytes of slack for the unconditional 8-byte flushes
         if (payload.length < needed) {
             payload = new byte[needed];
         }
@@ -759,6 +995,7 @@ public final class ChunkEncoder {
         float[] residual = state.residualFloat();
         float[] approx = state.approxFloat();
         int keys = type.keyCount();
+        keySpace = keys;
 
         float approxMagnitude = histogramSixteenBit(delta, residual, approx, n, type);
         mergeLaneCounts(keys);
@@ -932,7 +1169,7 @@ public final class ChunkEncoder {
             }
         }
         promotion.hasZeroSymbol = true;
-        Arrays.fill(keyCounts, 0); // no bucket keys: planCoding's key-to-code map stays empty
+        keySpace = 0; // no bucket keys: planCoding's key-to-code map stays empty
         boolean verbatim = distinct + 1 > HuffmanTable.MAX_SYMBOLS;
         if (!verbatim) {
             int symbolCount = distinct + 1;

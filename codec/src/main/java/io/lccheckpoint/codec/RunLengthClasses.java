@@ -13,16 +13,24 @@ final class RunLengthClasses {
     private RunLengthClasses() {
     }
 
-    static int classOf(int v) {
-        if (v < 4) {
-            return v - 1;
+    /** Extra bits per class (a table: runs of mixed classes would make a branch mispredict). */
+    private static final int[] EXTRA_BITS = new int[MAX_CLASSES];
+
+    static {
+        for (int runClass = 3; runClass < MAX_CLASSES; runClass++) {
+            EXTRA_BITS[runClass] = (runClass - 3) / 2 + 1;
         }
+    }
+
+    static int classOf(int v) {
+        // both sides computed, then selected (no branch to mispredict); for v < 4 the second is meaningless
         int k = 31 - Integer.numberOfLeadingZeros(v);
-        return 3 + 2 * (k - 2) + ((v >>> (k - 1)) & 1);
+        int large = 3 + 2 * (k - 2) + ((v >>> (k - 1)) & 1);
+        return v < 4 ? v - 1 : large;
     }
 
     static int extraBits(int runClass) {
-        return runClass < 3 ? 0 : (runClass - 3) / 2 + 1;
+        return EXTRA_BITS[runClass];
     }
 
     /** Smallest v of the class. */
