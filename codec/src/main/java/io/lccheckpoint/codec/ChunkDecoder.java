@@ -470,6 +470,10 @@ public final class ChunkDecoder {
     // one table lookup. Fused with the apply so that symbols never go through memory.
 
     private void decodeHuffman(float[] previous, float[] out) {
+        if (zeroRunsPay()) {
+            decodeHuffmanRuns(previous, out);
+            return;
+        }
         int n = valueCount;
         byte[] in = record;
         float[] rep = symbolRepFloat;
@@ -530,6 +534,10 @@ public final class ChunkDecoder {
     }
 
     private void decodeHuffman(double[] previous, double[] out) {
+        if (zeroRunsPay()) {
+            decodeHuffmanRuns(previous, out);
+            return;
+        }
         int n = valueCount;
         byte[] in = record;
         double[] rep = symbolRepDouble;
@@ -585,6 +593,90 @@ public final class ChunkDecoder {
                 consumed += length;
             }
             bitPosition += consumed;
+        }
+        finishHuffman(invalid, bitPosition);
+    }
+
+    // Where the zero bucket's code is one bit and almost every value is in it (at most 1.25 bits a value), a run of
+    // zero codes is found in a word with one count of trailing bits and applied at once: ũ + (−0.0) is ũ, so the run's
+    // values are copied (or, applied in place, left alone). Any other code is decoded from the table.
+
+    private boolean zeroRunsPay() {
+        return hasZeroSymbol && symbolTable.lengths[0] == 1 && 8L * payloadLength <= valueCount + valueCount / 4;
+    }
+
+    private void decodeHuffmanRuns(float[] previous, float[] out) {
+        int n = valueCount;
+        byte[] in = record;
+        float[] rep = symbolRepFloat;
+        int base = payloadOffset;
+        int limit = payloadLength;
+        int[] table = symbolTable.decodeTable;
+        int mask = (1 << symbolTable.tableLog) - 1;
+        long flip = symbolTable.codes[0] == 0 ? 0 : -1L; // makes the zero bucket's code a 0 bit
+        boolean copy = out != previous;
+        long bitPosition = 0;
+        int invalid = 0;
+        int i = 0;
+        while (i < n) {
+            int bytePosition = (int) (bitPosition >>> 3);
+            if (bytePosition > limit) {
+                throw overrun(i);
+            }
+            long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+            int run = Math.min(Long.numberOfTrailingZeros((word ^ flip) | 1L << 56), n - i);
+            if (run > 0) {
+                if (copy) {
+                    System.arraycopy(previous, i, out, i, run);
+                }
+                i += run;
+                bitPosition += run;
+            } else {
+                int entry = table[(int) word & mask];
+                int length = entry & 15;
+                out[i] = previous[i] + rep[entry >>> 4];
+                invalid |= length - 1;
+                bitPosition += length;
+                i++;
+            }
+        }
+        finishHuffman(invalid, bitPosition);
+    }
+
+    private void decodeHuffmanRuns(double[] previous, double[] out) {
+        int n = valueCount;
+        byte[] in = record;
+        double[] rep = symbolRepDouble;
+        int base = payloadOffset;
+        int limit = payloadLength;
+        int[] table = symbolTable.decodeTable;
+        int mask = (1 << symbolTable.tableLog) - 1;
+        long flip = symbolTable.codes[0] == 0 ? 0 : -1L;
+        boolean copy = out != previous;
+        long bitPosition = 0;
+        int invalid = 0;
+        int i = 0;
+        while (i < n) {
+            int bytePosition = (int) (bitPosition >>> 3);
+            if (bytePosition > limit) {
+                throw overrun(i);
+            }
+            long word = LittleEndian.getLong(in, base + bytePosition) >>> (bitPosition & 7);
+            int run = Math.min(Long.numberOfTrailingZeros((word ^ flip) | 1L << 56), n - i);
+            if (run > 0) {
+                if (copy) {
+                    System.arraycopy(previous, i, out, i, run);
+                }
+                i += run;
+                bitPosition += run;
+            } else {
+                int entry = table[(int) word & mask];
+                int length = entry & 15;
+                out[i] = previous[i] + rep[entry >>> 4];
+                invalid |= length - 1;
+                bitPosition += length;
+                i++;
+            }
         }
         finishHuffman(invalid, bitPosition);
     }

@@ -13,12 +13,19 @@ final class RunLengthClasses {
     private RunLengthClasses() {
     }
 
-    /** Extra bits per class (a table: runs of mixed classes would make a branch mispredict). */
+    /** Extra bits and smallest v per class (tables: runs of mixed classes would make a branch mispredict). */
     private static final int[] EXTRA_BITS = new int[MAX_CLASSES];
+    private static final long[] BASE = new long[MAX_CLASSES];
 
     static {
-        for (int runClass = 3; runClass < MAX_CLASSES; runClass++) {
-            EXTRA_BITS[runClass] = (runClass - 3) / 2 + 1;
+        for (int runClass = 0; runClass < MAX_CLASSES; runClass++) {
+            if (runClass < 3) {
+                BASE[runClass] = runClass + 1;
+            } else {
+                int k = (runClass - 3) / 2 + 2;
+                EXTRA_BITS[runClass] = k - 1;
+                BASE[runClass] = (1L << k) | ((long) ((runClass - 3) & 1) << (k - 1));
+            }
         }
     }
 
@@ -35,10 +42,6 @@ final class RunLengthClasses {
 
     /** Smallest v of the class. */
     static long base(int runClass) {
-        if (runClass < 3) {
-            return runClass + 1;
-        }
-        int k = (runClass - 3) / 2 + 2;
-        return (1L << k) | ((long) ((runClass - 3) & 1) << (k - 1));
+        return BASE[runClass];
     }
 }
