@@ -76,7 +76,7 @@ public final class CodecBench implements Callable<Integer> {
             wholeStateTable(report, gbps);
         }
 
-        report.append("### Targets (issue #2)\n\n");
+        report.append("### Targets (issues #2 and #16)\n\n");
         CompressionStudy.Row twoBit = find(sizes, "2-bit promotion, Huffman (paper)");
         CompressionStudy.Row zeroRun = find(sizes, "2-bit promotion, zero-run (ours)");
         target(report, "2-bit Huffman >= 20x smaller than float32", twoBit.ratio(), TARGET_RATIO_2BIT, true, "x");
