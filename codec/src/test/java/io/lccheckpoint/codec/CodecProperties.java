@@ -39,6 +39,40 @@ class CodecProperties {
         roundTrip(shape, n, promotionBits, zeroRun, float64, seed);
     }
 
+    /**
+     * With promotion, pass A skips values below a threshold that rises as larger buckets appear: here they appear late,
+     * as magnitudes that rise along the chunk or as one block of far larger values at its end.
+     */
+    @Property(tries = 80)
+    void bucketsThatAppearLateAreStillKept(@ForAll @IntRange(min = 2, max = 20_000) int n, @ForAll @IntRange(min = 1, max = 4) int promotionBits,
+                                           @ForAll boolean zeroRun, @ForAll boolean float64, @ForAll boolean rising, @ForAll long seed) {
+        EntropyModeContract contract = contract(promotionBits, zeroRun);
+        Corpus corpus = new Corpus(seed);
+        ChunkState floats = ChunkState.float32(corpus.floats(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n));
+        ChunkState doubles = ChunkState.float64(corpus.doubles(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n));
+        for (int step = 0; step < 2; step++) {
+            double[] values = corpus.doubles(Corpus.Shape.MULTI_SCALE_GAUSSIAN, n);
+            if (rising) {
+                Double[] boxed = java.util.Arrays.stream(values).boxed().toArray(Double[]::new);
+                java.util.Arrays.sort(boxed, java.util.Comparator.comparingDouble(Math::abs));
+                values = java.util.Arrays.stream(boxed).mapToDouble(Double::doubleValue).toArray();
+            } else {
+                for (int i = Math.max(0, n - 1500); i < n; i++) {
+                    values[i] *= 0x1p20;
+                }
+            }
+            if (float64) {
+                contract.checkStep(values, doubles);
+            } else {
+                float[] single = new float[n];
+                for (int i = 0; i < n; i++) {
+                    single[i] = (float) values[i];
+                }
+                contract.checkStep(single, floats);
+            }
+        }
+    }
+
     private static void roundTrip(Corpus.Shape shape, int n, int promotionBits, boolean zeroRun, boolean float64, long seed) {
         EntropyModeContract contract = contract(promotionBits, zeroRun);
         Corpus corpus = new Corpus(seed);

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -188,6 +190,10 @@ final class RestoreRuns {
 
     /** The values as little-endian float32 bytes in records of 512 KiB, as the storage split's raw step 0 holds them. */
     private static void produceRaw(String bootstrap, String topic, float[] values) throws Exception {
+        // created here: the broker creates no topic on first use (auto.create.topics.enable=false, as in production)
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1).configs(Map.of("max.message.bytes", "8388608")))).all().get();
+        }
         Map<String, Object> config = PipelineBenchmark.rawProducerConfig(bootstrap);
         int perRecord = 128 << 10;
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(config, new ByteArraySerializer(), new ByteArraySerializer())) {
