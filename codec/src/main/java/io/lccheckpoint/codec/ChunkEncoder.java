@@ -888,35 +888,31 @@ public final class ChunkEncoder {
         int bitCount = 0;
         int position = 0;
         int previousEnd = 0;
-        for (int j = 0; j < nonZeroCount; j++) {
-            int at = positions[j];
+        // each non-zero with the run before it, then the run after the last one (if any: no symbol follows it)
+        for (int j = 0; j <= nonZeroCount; j++) {
+            int at = j < nonZeroCount ? positions[j] : n;
+            if (j == nonZeroCount && previousEnd >= n) {
+                break;
+            }
             int v = at - previousEnd + 1;
             int runClass = RunLengthClasses.classOf(v);
             int runLength = runLengths[runClass];
             int extra = RunLengthClasses.extraBits(runClass);
-            int symbol = symbols[j] - 1;
-            long piece = runCodes[runClass] | (long) (v & ((1 << extra) - 1)) << runLength
-                    | (long) symbolCodes[symbol] << (runLength + extra);
+            long piece = runCodes[runClass] | (long) (v & ((1 << extra) - 1)) << runLength;
+            int pieceLength = runLength + extra;
+            if (j < nonZeroCount) {
+                int symbol = symbols[j] - 1;
+                piece |= (long) symbolCodes[symbol] << pieceLength;
+                pieceLength += symbolLengths[symbol];
+            }
             container |= piece << bitCount;
-            bitCount += runLength + extra + symbolLengths[symbol];
+            bitCount += pieceLength;
             LittleEndian.putLong(out, position, container);
             int whole = bitCount & ~7;
             position += whole >>> 3;
             container >>>= whole;
             bitCount -= whole;
             previousEnd = at + 1;
-        }
-        if (previousEnd < n) {
-            int v = n - previousEnd + 1;
-            int runClass = RunLengthClasses.classOf(v);
-            int extra = RunLengthClasses.extraBits(runClass);
-            container |= (runCodes[runClass] | (long) (v & ((1 << extra) - 1)) << runLengths[runClass]) << bitCount;
-            bitCount += runLengths[runClass] + extra;
-            LittleEndian.putLong(out, position, container);
-            int whole = bitCount & ~7;
-            position += whole >>> 3;
-            container >>>= whole;
-            bitCount -= whole;
         }
         payloadLength = flush(out, position, container, bitCount);
     }

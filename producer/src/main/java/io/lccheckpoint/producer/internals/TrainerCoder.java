@@ -47,24 +47,20 @@ public final class TrainerCoder implements AutoCloseable {
     }
 
     private final CodecOptions defaults;
-    private final int threads;
     /** null with one thread: the caller's thread codes. */
     private final ExecutorService pool;
     /** Per thread, one encoder per options in use: the job's, and each tensor's own (lcckpt.codec.tensor.options). */
     private final ThreadLocal<Map<CodecOptions, ChunkEncoder>> encoders = ThreadLocal.withInitial(HashMap::new);
 
-    /** Codes with {@code defaults} (lcckpt.codec.*) every tensor that has no options of its own, on the caller's thread. */
-    public TrainerCoder(CodecOptions defaults) {
-        this(defaults, 1, "");
-    }
-
-    /** As {@link #TrainerCoder(CodecOptions)}, a step's chunks on up to {@code threads} threads (named after {@code job}). */
+    /**
+     * Codes with {@code defaults} (lcckpt.codec.*) every tensor that has no options of its own, a step's chunks on up to
+     * {@code threads} threads (named after {@code job}; one thread: the caller's).
+     */
     public TrainerCoder(CodecOptions defaults, int threads, String job) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         this.defaults = defaults;
-        this.threads = threads;
         AtomicInteger count = new AtomicInteger();
         this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, runnable -> {
             Thread thread = new Thread(runnable, "lcckpt-codec-" + job + "-" + count.incrementAndGet());
@@ -73,12 +69,8 @@ public final class TrainerCoder implements AutoCloseable {
         });
     }
 
-    public int threads() {
-        return threads;
-    }
-
     /**
-     * Codes a step's chunks, each as {@link #code} would, on up to {@link #threads()} threads. Every chunk is coded, also
+     * Codes a step's chunks, each as {@link #code} would, on the coder's threads. Every chunk is coded, also
      * after one that a bad value refuses (the caller fails the step at the first refused chunk in order).
      */
     public Step codeAll(List<Chunk> chunks) {
