@@ -48,6 +48,90 @@ final class StateChecksum {
         return avalanche(hash);
     }
 
+    /**
+     * The XXH64 of a float32 or float64 array taken a block at a time while a pass writes it, each block while it is still
+     * in the cache: {@link #start}, then {@link #update} with ever larger ends, then {@link #finish}. Gives what
+     * {@link StateChecksum#of(float[], int)} and {@link StateChecksum#of(double[], int)} give (tested); it saves the
+     * separate pass over the whole chunk, which read it back from memory.
+     */
+    static final class Running {
+        private long v1;
+        private long v2;
+        private long v3;
+        private long v4;
+        private int done;
+
+        void start() {
+            v1 = P1 + P2;
+            v2 = P2;
+            v3 = 0;
+            v4 = -P1;
+            done = 0;
+        }
+
+        /** Takes the whole 32-byte stripes of {@code values[done..end)}; the rest waits for a later call. */
+        void update(float[] values, int end) {
+            long a = v1;
+            long b = v2;
+            long c = v3;
+            long d = v4;
+            int i = done;
+            for (; i + 8 <= end; i += 8) {
+                a = round(a, pair(values, i));
+                b = round(b, pair(values, i + 2));
+                c = round(c, pair(values, i + 4));
+                d = round(d, pair(values, i + 6));
+            }
+            v1 = a;
+            v2 = b;
+            v3 = c;
+            v4 = d;
+            done = i;
+        }
+
+        void update(double[] values, int end) {
+            long a = v1;
+            long b = v2;
+            long c = v3;
+            long d = v4;
+            int i = done;
+            for (; i + 4 <= end; i += 4) {
+                a = round(a, Double.doubleToRawLongBits(values[i]));
+                b = round(b, Double.doubleToRawLongBits(values[i + 1]));
+                c = round(c, Double.doubleToRawLongBits(values[i + 2]));
+                d = round(d, Double.doubleToRawLongBits(values[i + 3]));
+            }
+            v1 = a;
+            v2 = b;
+            v3 = c;
+            v4 = d;
+            done = i;
+        }
+
+        /** The XXH64 of {@code values[0..n)}: the stripes not yet taken, then the tail. */
+        long finish(float[] values, int n) {
+            update(values, n);
+            long hash = (n >= 8 ? converge(v1, v2, v3, v4) : P5) + 4L * n;
+            int i = done;
+            for (; i + 2 <= n; i += 2) {
+                hash = mixLong(hash, pair(values, i));
+            }
+            if (i < n) {
+                hash = mixInt(hash, Float.floatToRawIntBits(values[i]) & 0xFFFF_FFFFL);
+            }
+            return avalanche(hash);
+        }
+
+        long finish(double[] values, int n) {
+            update(values, n);
+            long hash = (n >= 4 ? converge(v1, v2, v3, v4) : P5) + 8L * n;
+            for (int i = done; i < n; i++) {
+                hash = mixLong(hash, Double.doubleToRawLongBits(values[i]));
+            }
+            return avalanche(hash);
+        }
+    }
+
     /** XXH64 of {@code values[0..n)} as 8n little-endian bytes. */
     static long of(double[] values, int n) {
         long length = 8L * n;

@@ -32,6 +32,34 @@ class StateChecksumTest {
         }
     }
 
+    /** The running checksum, fed at any block ends (not only whole stripes, some repeated), is XXH64 of the whole. */
+    @Test
+    void theRunningChecksumIsXxh64OfTheWholeHoweverItIsFed() {
+        Corpus corpus = new Corpus(4);
+        java.util.Random ends = new java.util.Random(4);
+        StateChecksum.Running running = new StateChecksum.Running();
+        for (int n = 0; n < 300; n += n < 40 ? 1 : 37) {
+            float[] floats = corpus.floats(Corpus.Shape.RANDOM_BITS, n);
+            double[] doubles = corpus.doubles(Corpus.Shape.RANDOM_BITS, n);
+            ByteBuffer floatBytes = ByteBuffer.allocate(4 * n).order(ByteOrder.LITTLE_ENDIAN);
+            floatBytes.asFloatBuffer().put(floats);
+            ByteBuffer doubleBytes = ByteBuffer.allocate(8 * n).order(ByteOrder.LITTLE_ENDIAN);
+            doubleBytes.asDoubleBuffer().put(doubles);
+            for (int trial = 0; trial < 5; trial++) {
+                running.start();
+                for (int end = 0; end < n; end += ends.nextInt(20)) {
+                    running.update(floats, end);
+                }
+                assertThat(running.finish(floats, n)).as("float32, n = %d", n).isEqualTo(REFERENCE.hash(floatBytes.array(), 0, 4 * n, 0));
+                running.start();
+                for (int end = 0; end < n; end += ends.nextInt(20)) {
+                    running.update(doubles, end);
+                }
+                assertThat(running.finish(doubles, n)).as("float64, n = %d", n).isEqualTo(REFERENCE.hash(doubleBytes.array(), 0, 8 * n, 0));
+            }
+        }
+    }
+
     @Test
     void theRecordCarriesTheXxh64OfTheReconstruction() {
         Corpus corpus = new Corpus(3);
