@@ -276,7 +276,9 @@ public final class ChunkEncoder {
     // bucket's needs no count and no min/max. The kept buckets are counted and tracked in full (their exponents never
     // fall below the threshold, which only rises); the zero bucket's count is n minus theirs (countZeroSymbol).
     // A block of values is read once, keeping those that reach the threshold without a branch (how many do varies too
-    // much for a branch to predict); they are then counted and tracked as the plain histogram does. ----
+    // much for a branch to predict); they are then counted and tracked as the plain histogram does, four at a time. The
+    // threshold is raised once a block, after it, when the block brought a bucket not seen before: any threshold at or
+    // below the true one only lets more values through, so the kept buckets' counts and min/max are the same. ----
 
     private static final int TOP_BLOCK = 1024;
 
@@ -302,15 +304,33 @@ public final class ChunkEncoder {
                 candidates[m] = bits;
                 m += (((bits & 0x7FFF_FFFF) - threshold) >>> 31) ^ 1; // magnitude ≥ threshold
             }
-            for (int j = 0; j < m; j++) {
+            // four candidates at a time, each on its own lane of counts; a bucket seen for the first time (its max still
+            // −1) makes fresh negative, and the threshold is raised after the block
+            int fresh = 0;
+            int j = 0;
+            for (; j + 4 <= m; j += 4) {
+                int b0 = candidates[j];
+                int b1 = candidates[j + 1];
+                int b2 = candidates[j + 2];
+                int b3 = candidates[j + 3];
+                counts[b0 >>> 23]++;
+                counts[FLOAT_KEYS + (b1 >>> 23)]++;
+                counts[2 * FLOAT_KEYS + (b2 >>> 23)]++;
+                counts[3 * FLOAT_KEYS + (b3 >>> 23)]++;
+                fresh |= max[b0 >>> 23] | max[b1 >>> 23] | max[b2 >>> 23] | max[b3 >>> 23];
+                track(min, max, b0);
+                track(min, max, b1);
+                track(min, max, b2);
+                track(min, max, b3);
+            }
+            for (; j < m; j++) {
                 int bits = candidates[j];
-                int key = bits >>> 23;
-                counts[(j & (LANES - 1)) * FLOAT_KEYS + key]++;
-                boolean fresh = max[key] < 0;
+                counts[(j & (LANES - 1)) * FLOAT_KEYS + (bits >>> 23)]++;
+                fresh |= max[bits >>> 23];
                 track(min, max, bits);
-                if (fresh) {
-                    threshold = topExponent(max, kept, 8) << 23;
-                }
+            }
+            if (fresh < 0) {
+                threshold = topExponent(max, kept, 8) << 23;
             }
         }
     }
@@ -332,15 +352,31 @@ public final class ChunkEncoder {
                 candidates[m] = bits;
                 m += (int) ((((bits & 0x7FFF_FFFF_FFFF_FFFFL) - threshold) >>> 63) ^ 1);
             }
-            for (int j = 0; j < m; j++) {
+            long fresh = 0;
+            int j = 0;
+            for (; j + 4 <= m; j += 4) {
+                long b0 = candidates[j];
+                long b1 = candidates[j + 1];
+                long b2 = candidates[j + 2];
+                long b3 = candidates[j + 3];
+                counts[(int) (b0 >>> 52)]++;
+                counts[DOUBLE_KEYS + (int) (b1 >>> 52)]++;
+                counts[2 * DOUBLE_KEYS + (int) (b2 >>> 52)]++;
+                counts[3 * DOUBLE_KEYS + (int) (b3 >>> 52)]++;
+                fresh |= max[(int) (b0 >>> 52)] | max[(int) (b1 >>> 52)] | max[(int) (b2 >>> 52)] | max[(int) (b3 >>> 52)];
+                track(min, max, b0);
+                track(min, max, b1);
+                track(min, max, b2);
+                track(min, max, b3);
+            }
+            for (; j < m; j++) {
                 long bits = candidates[j];
-                int key = (int) (bits >>> 52);
-                counts[(j & (LANES - 1)) * DOUBLE_KEYS + key]++;
-                boolean fresh = max[key] < 0;
+                counts[(j & (LANES - 1)) * DOUBLE_KEYS + (int) (bits >>> 52)]++;
+                fresh |= max[(int) (bits >>> 52)];
                 track(min, max, bits);
-                if (fresh) {
-                    threshold = (long) topExponent(max, kept, 11) << 52;
-                }
+            }
+            if (fresh < 0) {
+                threshold = (long) topExponent(max, kept, 11) << 52;
             }
         }
     }
