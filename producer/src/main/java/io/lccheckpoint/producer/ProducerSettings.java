@@ -96,7 +96,7 @@ public final class ProducerSettings extends AbstractConfig {
     public static final String CODEC_THREADS_CONFIG = "lcckpt.codec.threads";
     private static final String CODEC_THREADS_DOC = "Threads that code a step's chunks on the trainer (split=trainer/auto); 0 (default):"
             + " half the available cores, at least 1. The records are the same bytes for any number. Each thread codes about"
-            + " 0.2-0.6 GB/s of float32 deltas on the development machine (README, Figures we measured), and split=auto counts the CPU"
+            + " 0.2-0.9 GB/s of float32 deltas on the development machine (README, Figures we measured), and split=auto counts the CPU"
             + " time of all of them.";
     public static final int CODEC_THREADS_DEFAULT = 0;
 
