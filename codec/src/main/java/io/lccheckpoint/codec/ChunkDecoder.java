@@ -716,7 +716,7 @@ public final class ChunkDecoder {
     // ---- ũ's checksum, a block at a time: each block is hashed as soon as it is final, while it is still in the cache
     // (a separate pass read the whole chunk back from memory: about a quarter of a 2-bit decode) ----
 
-    private static final int HASH_BLOCK = 2048;
+    private static final int HASH_BLOCK = StateChecksum.Running.BLOCK;
 
     private void hashUpTo(float[] out, int end) {
         if (end >= nextHash) {

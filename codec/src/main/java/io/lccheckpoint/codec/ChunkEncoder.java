@@ -883,10 +883,10 @@ public final class ChunkEncoder {
     }
 
     /**
-     * ũ is hashed a block of this many values at a time, right after pass B writes the block: a separate pass read the
-     * whole chunk back from memory (8-13% of an encode).
+     * ũ is hashed a block at a time, right after pass B writes the block: a separate pass read the whole chunk back from
+     * memory (8-13% of an encode).
      */
-    private static final int HASH_BLOCK = 2048;
+    private static final int HASH_BLOCK = StateChecksum.Running.BLOCK;
 
     private static int flush(byte[] out, int position, long container, int bitCount) {
         while (bitCount > 0) {

@@ -18,43 +18,26 @@ final class StateChecksum {
     private StateChecksum() {
     }
 
-    /** XXH64 of {@code values[0..n)} as 4n little-endian bytes. */
+    /** XXH64 of {@code values[0..n)} as 4n little-endian bytes: a {@link Running} checksum fed the whole array at once. */
     static long of(float[] values, int n) {
-        long length = 4L * n;
-        int i = 0;
-        long hash;
-        if (length >= 32) {
-            long v1 = P1 + P2;
-            long v2 = P2;
-            long v3 = 0;
-            long v4 = -P1;
-            for (; i + 8 <= n; i += 8) {
-                v1 = round(v1, pair(values, i));
-                v2 = round(v2, pair(values, i + 2));
-                v3 = round(v3, pair(values, i + 4));
-                v4 = round(v4, pair(values, i + 6));
-            }
-            hash = converge(v1, v2, v3, v4);
-        } else {
-            hash = P5;
-        }
-        hash += length;
-        for (; i + 2 <= n; i += 2) {
-            hash = mixLong(hash, pair(values, i));
-        }
-        if (i < n) {
-            hash = mixInt(hash, Float.floatToRawIntBits(values[i]) & 0xFFFF_FFFFL);
-        }
-        return avalanche(hash);
+        Running running = new Running();
+        running.start();
+        return running.finish(values, n);
     }
 
     /**
      * The XXH64 of a float32 or float64 array taken a block at a time while a pass writes it, each block while it is still
-     * in the cache: {@link #start}, then {@link #update} with ever larger ends, then {@link #finish}. Gives what
-     * {@link StateChecksum#of(float[], int)} and {@link StateChecksum#of(double[], int)} give (tested); it saves the
-     * separate pass over the whole chunk, which read it back from memory.
+     * in the cache: {@link #start}, then {@link #update} with ever larger ends, then {@link #finish} (tested against
+     * lz4-java's XXH64 however it is fed). It saves the separate pass over the whole chunk, which read it back from
+     * memory; {@link StateChecksum#of(float[], int)} and {@link StateChecksum#of(double[], int)} are it fed at once.
      */
     static final class Running {
+        /**
+         * Values a pass writes before it hashes them: small enough to be still in the cache, a whole number of stripes for
+         * float32 and float64.
+         */
+        static final int BLOCK = 2048;
+
         private long v1;
         private long v2;
         private long v3;
@@ -132,31 +115,11 @@ final class StateChecksum {
         }
     }
 
-    /** XXH64 of {@code values[0..n)} as 8n little-endian bytes. */
+    /** XXH64 of {@code values[0..n)} as 8n little-endian bytes: a {@link Running} checksum fed the whole array at once. */
     static long of(double[] values, int n) {
-        long length = 8L * n;
-        int i = 0;
-        long hash;
-        if (length >= 32) {
-            long v1 = P1 + P2;
-            long v2 = P2;
-            long v3 = 0;
-            long v4 = -P1;
-            for (; i + 4 <= n; i += 4) {
-                v1 = round(v1, Double.doubleToRawLongBits(values[i]));
-                v2 = round(v2, Double.doubleToRawLongBits(values[i + 1]));
-                v3 = round(v3, Double.doubleToRawLongBits(values[i + 2]));
-                v4 = round(v4, Double.doubleToRawLongBits(values[i + 3]));
-            }
-            hash = converge(v1, v2, v3, v4);
-        } else {
-            hash = P5;
-        }
-        hash += length;
-        for (; i < n; i++) {
-            hash = mixLong(hash, Double.doubleToRawLongBits(values[i]));
-        }
-        return avalanche(hash);
+        Running running = new Running();
+        running.start();
+        return running.finish(values, n);
     }
 
     /**
